@@ -133,7 +133,11 @@ class PhoneTrack:
     words: tuple[Word, ...] = ()
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "phones", tuple(Phone(float(p[0]), float(p[1]), str(p[2]), float(p[3]) if len(p) > 3 else 1.0) for p in self.phones))
+        object.__setattr__(
+            self,
+            "phones",
+            tuple(Phone(float(p[0]), float(p[1]), str(p[2]), float(p[3]) if len(p) > 3 else 1.0) for p in self.phones),
+        )
         object.__setattr__(self, "words", tuple(Word(float(w[0]), float(w[1]), str(w[2])) for w in self.words))
         object.__setattr__(self, "duration", float(self.duration))
         self.validate()
@@ -260,14 +264,18 @@ class Animation:
         if not (np.isfinite(self.fps) and 1 <= self.fps <= 240):
             raise InputError(f"Animation fps must be between 1 and 240, got {self.fps!r}.")
         if self.values.ndim != 2 or self.values.shape[1] != len(self.channels):
-            raise InputError(f"Animation values must have shape (frames, {len(self.channels)}), got {self.values.shape}.")
+            raise InputError(
+                f"Animation values must have shape (frames, {len(self.channels)}), got {self.values.shape}."
+            )
         unknown = [c for c in self.channels if c not in CHANNELS]
         if unknown or len(set(self.channels)) != len(self.channels):
             raise InputError(f"Animation has unknown or repeated channels: {unknown or self.channels}.")
         if not np.all(np.isfinite(self.values)):
             raise InputError("Animation values contain NaN or infinity.")
         if self.viseme_weights is not None and self.viseme_weights.shape != (len(self.values), len(VISEMES)):
-            raise InputError(f"Animation viseme weights must have shape ({len(self.values)}, 15), got {self.viseme_weights.shape}.")
+            raise InputError(
+                f"Animation viseme weights must have shape ({len(self.values)}, 15), got {self.viseme_weights.shape}."
+            )
 
     @property
     def frame_count(self) -> int:
@@ -299,7 +307,9 @@ class Animation:
             "phones": self.phones.to_dict() if self.phones else None,
             "visemes": self.visemes.to_dict() if self.visemes else None,
             "cues": self.cues.to_dict() if self.cues else None,
-            "viseme_weights": None if self.viseme_weights is None else np.round(self.viseme_weights.astype(np.float64), 5).tolist(),
+            "viseme_weights": None
+            if self.viseme_weights is None
+            else np.round(self.viseme_weights.astype(np.float64), 5).tolist(),
         }
 
     @classmethod

@@ -1,7 +1,7 @@
 """The fixed name sets every stage agrees on: phones, visemes, mouth shapes, channels.
 
-- ``PHONES``: the one phone inventory, ARPAbet without stress (CMUdict's 39) plus
-  ``sil``. IPA from espeak-ng is mapped onto it in :mod:`mouthpiece.phonetics.inventory`.
+- ``PHONES``: the one phone inventory, ARPAbet without stress (CMUdict's 39), the
+  schwa ``AX`` and ``sil``. IPA from espeak-ng is mapped onto it in :mod:`mouthpiece.phonetics.inventory`.
 - ``VISEMES``: the Oculus/Meta 15 visemes.
 - ``SHAPES``: Rhubarb Lip Sync's mouth shapes, A-F basic, G H X extended.
 - ``CHANNELS``: the Animation columns, in Live Link Face CSV order: the 52 ARKit
@@ -14,14 +14,14 @@ SILENCE = "sil"
 
 PHONES: tuple[str, ...] = (
     SILENCE,
-    # vowels
-    "AA", "AE", "AH", "AO", "AW", "AY", "EH", "ER", "EY", "IH", "IY", "OW", "OY", "UH", "UW",
+    # vowels (AX is the unstressed schwa, which the lips treat apart from stressed AH)
+    "AA", "AE", "AH", "AX", "AO", "AW", "AY", "EH", "ER", "EY", "IH", "IY", "OW", "OY", "UH", "UW",
     # consonants
     "B", "CH", "D", "DH", "F", "G", "HH", "JH", "K", "L", "M", "N", "NG", "P", "R", "S", "SH",
     "T", "TH", "V", "W", "Y", "Z", "ZH",
 )  # fmt: skip
 
-VOWELS = frozenset(PHONES[1:16])
+VOWELS = frozenset(PHONES[1:17])
 
 VISEMES: tuple[str, ...] = (
     "sil", "PP", "FF", "TH", "DD", "kk", "CH", "SS", "nn", "RR", "aa", "E", "I", "O", "U",
@@ -59,4 +59,4 @@ POSE_CHANNELS: tuple[str, ...] = (
 CHANNELS: tuple[str, ...] = ARKIT_BLENDSHAPES + POSE_CHANNELS
 CHANNEL_INDEX: dict[str, int] = {name: i for i, name in enumerate(CHANNELS)}
 
-assert len(ARKIT_BLENDSHAPES) == 52 and len(PHONES) == 40 and len(VISEMES) == 15
+assert len(ARKIT_BLENDSHAPES) == 52 and len(PHONES) == 41 and len(VISEMES) == 15

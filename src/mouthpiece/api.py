@@ -1,0 +1,151 @@
+"""The public Python API: the pipeline's stages called in order, nothing else.
+
+    audio = load_audio("line.wav")                    # audio/
+    phones = to_phones(audio, text="Hello there.")    # phonetics/
+    animation = to_animation(phones, audio=audio)     # motion/
+    export(animation, "line.tsv")                     # export/
+
+or in one call, ``animate_file("line.wav", text=...)``, which streams long files in
+bounded memory; ``say("Hello there.")`` starts from text instead.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from typing import Any, TextIO
+
+import av
+import numpy as np
+
+from . import audio as audio_stage
+from . import export as export_stage
+from . import motion, phonetics
+from .errors import InputError
+from .timebase import frame_count, frames_to_time
+from .types import SAMPLE_RATE, Animation, Audio, PhoneTrack
+
+Progress = Callable[[float], None]  # called with the fraction of the work done, 0..1
+ANALYSIS_FPS = 100.0  # frames/s at which loudness is measured before resampling to the animation
+
+
+def load_audio(path: str | os.PathLike[str]) -> Audio:
+    """Decode any audio or video file to 16 kHz mono (see :func:`mouthpiece.audio.load`)."""
+    return audio_stage.load(path)
+
+
+def to_phones(audio: Audio, *, text: str | None = None) -> PhoneTrack:
+    """Timed phones: aligned to ``text`` when given, else recognized."""
+    return phonetics.align(audio, text) if text and text.strip() else phonetics.recognize(audio)
+
+
+def to_animation(
+    phones: PhoneTrack,
+    *,
+    audio: Audio | None = None,
+    fps: float = motion.DEFAULT_FPS,
+    loudness_db: np.ndarray | None = None,
+) -> Animation:
+    """The Animation of a phone track; ``audio`` (or its ``loudness_db`` at 100 Hz) scales the jaw."""
+    _check_fps(fps)
+    if loudness_db is None and audio is not None:
+        loudness_db = audio_stage.loudness(audio, fps=ANALYSIS_FPS)
+    level = None if loudness_db is None else _resample_track(loudness_db, ANALYSIS_FPS, fps, phones.duration)
+    return motion.animate(phones, fps=fps, loudness_db=level)
+
+
+def animate(audio: Audio, *, text: str | None = None, fps: float = motion.DEFAULT_FPS) -> Animation:
+    """Speech (and optionally its transcript) to an Animation."""
+    _check_fps(fps)
+    return to_animation(to_phones(audio, text=text), audio=audio, fps=fps)
+
+
+def animate_file(
+    path: str | os.PathLike[str],
+    *,
+    text: str | None = None,
+    fps: float = motion.DEFAULT_FPS,
+    progress: Progress | None = None,
+) -> Animation:
+    """A file's speech to an Animation.
+
+    Without a transcript the file is decoded and recognized in chunks cut at pauses,
+    so an hour of audio takes the memory of a few seconds of it (plus the result).
+    With a transcript the whole file is aligned at once.
+    """
+    _check_fps(fps)
+    if text and text.strip():
+        audio = load_audio(path)
+        if progress:
+            progress(0.5)
+        animation = animate(audio, text=text, fps=fps)
+    else:
+        animation = _animate_stream(path, fps=fps, progress=progress)
+    if progress:
+        progress(1.0)
+    return animation
+
+
+def _animate_stream(path: str | os.PathLike[str], *, fps: float, progress: Progress | None) -> Animation:
+    total = _duration_hint(path)
+    chunks = phonetics.split_at_pauses(audio_stage.stream(path), sample_rate=SAMPLE_RATE)
+    phones: list = []
+    levels: list[np.ndarray] = []
+    duration = 0.0
+    for offset, chunk in chunks:
+        levels.append(audio_stage.loudness(chunk, fps=ANALYSIS_FPS)[: round(chunk.duration * ANALYSIS_FPS)])
+        phones.extend(p._replace(start=p.start + offset, end=p.end + offset) for p in phonetics.recognize(chunk).phones)
+        duration = offset + chunk.duration
+        if progress and total:
+            progress(min(0.99, duration / total))
+    if duration == 0.0:
+        raise InputError(f"'{os.fspath(path)}' contains no audio samples.")
+    track = phonetics.tidy(phones, duration)
+    return to_animation(track, fps=fps, loudness_db=np.concatenate(levels))
+
+
+def say(text: str, *, voice: str = "en-us", fps: float = motion.DEFAULT_FPS) -> tuple[Audio, Animation]:
+    """Speak ``text`` with espeak-ng; the speech and its Animation from the exact phone timings."""
+    _check_fps(fps)
+    speech, phones = phonetics.tts(text, voice=voice)
+    return speech, to_animation(phones, audio=speech, fps=fps)
+
+
+def export(animation: Animation, path: str | os.PathLike[str], *, format: str | None = None, **options: Any) -> None:
+    """Write an Animation to ``path`` atomically, in ``format`` (default: from the extension).
+
+    ``options`` are format options (``extended_shapes``, ``dat_fps``, ``preston_blair``,
+    ``sound_file``); those the format does not take are ignored.
+    """
+    export_stage.write_file(_exporter(format or export_stage.format_for_path(path), options), animation, path)
+
+
+def export_to(animation: Animation, stream: TextIO, *, format: str = "tsv", **options: Any) -> None:
+    """Write an Animation to an open text stream in ``format`` (options as :func:`export`)."""
+    _exporter(format, options).export(animation, stream)
+
+
+def _exporter(name: str, options: dict[str, Any]) -> export_stage.Exporter:
+    supported = export_stage.supported_options(name)
+    return export_stage.get_exporter(name, **{k: v for k, v in options.items() if k in supported})
+
+
+def _check_fps(fps: float) -> None:
+    if not (isinstance(fps, (int, float)) and 1 <= fps <= 240):
+        raise InputError(f"Frame rate must be between 1 and 240 frames per second, got {fps!r}.")
+
+
+def _resample_track(values: np.ndarray, from_fps: float, to_fps: float, duration: float) -> np.ndarray:
+    """Linear interpolation of a per-frame track onto another frame rate."""
+    t = frames_to_time(np.arange(frame_count(duration, fps=to_fps)), fps=to_fps)
+    source_t = frames_to_time(np.arange(len(values)), fps=from_fps)
+    return np.interp(t, source_t, values).astype(np.float32) if len(values) else np.zeros(len(t), np.float32)
+
+
+def _duration_hint(path: str | os.PathLike[str]) -> float:
+    """The container's idea of the duration, for progress only (0 when unknown)."""
+    try:
+        with av.open(os.fspath(path)) as container:
+            return float(container.duration or 0) / 1e6
+    except Exception:  # progress is cosmetic; decoding reports real problems
+        return 0.0

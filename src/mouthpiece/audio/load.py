@@ -1,0 +1,223 @@
+"""Read audio from any file FFmpeg can decode, or from samples in memory, as mono 16 kHz.
+
+:func:`stream` is the decoder: PyAV demuxes the file's best audio track packet by
+packet, FFmpeg's resampler converts each frame to float32 at the target rate (keeping
+its channels), the channels are averaged to mono, and the samples are cut into
+fixed-length blocks. Only one block and one decoded frame are alive at a time, so an
+hour of audio streams in constant memory. :func:`load` is the blocks joined.
+
+Channels are averaged here rather than by asking the resampler for a mono layout:
+FFmpeg's stereo-to-mono matrix gives each channel a weight of 1/sqrt(2), so identical
+channels come out 3 dB louder than they went in.
+
+Every PyAV failure is translated at this boundary into an
+:class:`~mouthpiece.errors.InputError` of one sentence that names the file.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from math import gcd
+
+import av
+import numpy as np
+from scipy.signal import resample_poly
+
+from ..errors import InputError
+from ..types import SAMPLE_RATE, Audio
+
+BLOCK_SECONDS = 1.0  # s, length of the blocks :func:`stream` yields by default
+LOAD_BLOCK_SECONDS = 30.0  # s, block length :func:`load` decodes in (fewer, larger copies)
+
+PathLike = str | os.PathLike[str]
+
+
+def load(path: PathLike, *, sample_rate: int = SAMPLE_RATE) -> Audio:
+    """Decode the audio track of a file to mono float32 at ``sample_rate``.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        Any file FFmpeg reads: WAV (integer or float PCM), FLAC, MP3, OGG (Vorbis,
+        Opus), M4A/AAC, or a video container (MP4, MOV, MKV, WebM) with an audio track.
+    sample_rate : int > 0, Hz
+        Rate of the returned samples.
+
+    Returns
+    -------
+    Audio
+        ``samples`` [shape=(n,), dtype=float32], channels averaged; lossy formats may
+        come back a few milliseconds longer than they were encoded (encoder padding).
+
+    Raises
+    ------
+    InputError
+        The file is missing, a directory, not media, has no audio track, is corrupt
+        or truncated mid-stream, or holds no samples.
+    """
+    blocks = list(stream(path, sample_rate=sample_rate, block_seconds=LOAD_BLOCK_SECONDS))
+    return Audio(np.concatenate(blocks), sample_rate)
+
+
+def stream(
+    path: PathLike, *, sample_rate: int = SAMPLE_RATE, block_seconds: float = BLOCK_SECONDS
+) -> Iterator[np.ndarray]:
+    """Decode a file incrementally into fixed-length mono blocks.
+
+    The path and options are checked when this is called; the file is opened and
+    decoded as the blocks are consumed, so memory does not grow with its length.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        Any file :func:`load` accepts.
+    sample_rate : int > 0, Hz
+        Rate of the yielded samples.
+    block_seconds : float > 0, s
+        Length of each block; the last one is shorter (never empty).
+
+    Yields
+    ------
+    block : np.ndarray [shape=(round(block_seconds * sample_rate),), dtype=float32]
+
+    Raises
+    ------
+    InputError
+        As :func:`load`; a problem found while decoding is raised from the iteration.
+    """
+    name = os.fspath(path)
+    if not isinstance(sample_rate, (int, np.integer)) or sample_rate <= 0:
+        raise InputError(f"Sample rate must be a positive integer, got {sample_rate!r}.")
+    if not (np.isfinite(block_seconds) and block_seconds > 0):
+        raise InputError(f"Block length must be a positive number of seconds, got {block_seconds}.")
+    if not os.path.exists(name):
+        raise InputError(f"Audio file '{name}' does not exist.")
+    if os.path.isdir(name):
+        raise InputError(f"'{name}' is a directory, not an audio file.")
+    if os.path.getsize(name) == 0:
+        raise InputError(f"'{name}' is empty (0 bytes), not an audio file.")
+    block_length = max(1, round(block_seconds * sample_rate))
+    return _blocks(name, int(sample_rate), block_length)
+
+
+def _blocks(name: str, sample_rate: int, block_length: int) -> Iterator[np.ndarray]:
+    """Cut the decoded chunks of ``name`` into blocks of ``block_length`` samples."""
+    block = np.empty(block_length, dtype=np.float32)
+    filled = 0
+    total = 0
+    for chunk in _decode(name, sample_rate):
+        total += len(chunk)
+        while len(chunk):
+            take = min(block_length - filled, len(chunk))
+            block[filled : filled + take] = chunk[:take]
+            filled += take
+            chunk = chunk[take:]
+            if filled == block_length:
+                yield block
+                block = np.empty(block_length, dtype=np.float32)
+                filled = 0
+    if total == 0:
+        raise InputError(f"'{name}' contains no audio samples.")
+    if filled:
+        yield block[:filled].copy()
+
+
+def _decode(name: str, sample_rate: int) -> Iterator[np.ndarray]:
+    """Yield the audio of ``name`` as mono float32 chunks of any length at ``sample_rate``."""
+    # Tags in a legacy 8-bit encoding must not make a playable file unreadable.
+    try:
+        container = av.open(name, metadata_errors="replace")
+    except av.FFmpegError as e:
+        raise _open_error(name, e) from e
+    with container:
+        audio_stream = container.streams.best("audio")
+        if not isinstance(audio_stream, av.AudioStream):  # None: no audio track
+            if container.format.name == "tty":  # FFmpeg's fallback demuxer for text files
+                raise InputError(f"'{name}' is not an audio file: it is text.")
+            raise InputError(f"'{name}' has no audio track.")
+        resampler = av.AudioResampler(format="fltp", rate=sample_rate)
+        setup = None
+        decoded = 0  # samples at sample_rate, for the error message
+        try:
+            for packet in container.demux(audio_stream):
+                for frame in audio_stream.decode(packet):
+                    # A resampler is tied to its first frame's format: start a new one when
+                    # the stream changes format, layout or rate (chained OGG, broadcast TS).
+                    frame_setup = (frame.format.name, frame.layout.name, frame.sample_rate)
+                    if frame_setup != setup:
+                        yield from _mono(resampler.resample(None))
+                        resampler = av.AudioResampler(format="fltp", rate=sample_rate)
+                        setup = frame_setup
+                    for chunk in _mono(resampler.resample(frame)):
+                        decoded += len(chunk)
+                        yield chunk
+            yield from _mono(resampler.resample(None))
+        except av.FFmpegError as e:
+            raise InputError(
+                f"'{name}' is corrupt or truncated: decoding failed after "
+                f"{decoded / sample_rate:.2f} s of audio ({_reason(e)})."
+            ) from e
+
+
+def _mono(frames: list[av.AudioFrame]) -> Iterator[np.ndarray]:
+    """Average the channels of planar float frames: [channels, n] -> [n]."""
+    for frame in frames:
+        planes = frame.to_ndarray()
+        yield planes[0] if len(planes) == 1 else planes.mean(axis=0, dtype=np.float32)
+
+
+def _reason(e: av.FFmpegError) -> str:
+    """FFmpeg's own words for an error, as a lower-case clause."""
+    text = e.strerror or str(e)
+    return text[:1].lower() + text[1:]
+
+
+def _open_error(name: str, e: av.FFmpegError) -> InputError:
+    if isinstance(e, PermissionError):
+        return InputError(f"Cannot read '{name}': permission denied.")
+    if isinstance(e, av.InvalidDataError):
+        return InputError(f"'{name}' is not an audio file, or it is corrupt: {_reason(e)}.")
+    return InputError(f"Cannot open '{name}': {_reason(e)}.")
+
+
+def from_samples(samples: np.ndarray, *, sample_rate: int) -> Audio:
+    """Make :class:`~mouthpiece.types.Audio` at 16 kHz from samples already in memory.
+
+    Parameters
+    ----------
+    samples : np.ndarray [shape=(n,) or (n, channels)]
+        Float samples in [-1, 1], or integer PCM (scaled by its type's full scale).
+        Channels are averaged.
+    sample_rate : int > 0, Hz
+        Rate of ``samples``.
+
+    Returns
+    -------
+    Audio
+        ``samples`` [shape=(m,), dtype=float32] with ``m = ceil(n * 16000 / sample_rate)``.
+
+    Examples
+    --------
+    >>> from_samples(np.zeros((44_100, 2), dtype=np.int16), sample_rate=44_100).samples.shape
+    (16000,)
+    """
+    x = np.asarray(samples)
+    if not isinstance(sample_rate, (int, np.integer)) or sample_rate <= 0:
+        raise InputError(f"Sample rate must be a positive integer, got {sample_rate!r}.")
+    if x.ndim not in (1, 2) or x.shape[0] == 0 or x.size == 0:
+        raise InputError(f"Audio samples must have shape (n,) or (n, channels), got {x.shape}.")
+    if np.issubdtype(x.dtype, np.integer):
+        half_scale = 2.0 ** (8 * x.dtype.itemsize - 1)
+        offset = half_scale if np.issubdtype(x.dtype, np.unsignedinteger) else 0.0
+        x = (x.astype(np.float64) - offset) / half_scale
+    elif not np.issubdtype(x.dtype, np.floating):
+        raise InputError(f"Audio samples must be floats or integers, got dtype {x.dtype}.")
+    if x.ndim == 2:
+        x = x.mean(axis=1)
+    if not np.all(np.isfinite(x)):
+        raise InputError("Audio samples contain NaN or infinity.")
+    divisor = gcd(int(sample_rate), SAMPLE_RATE)
+    if sample_rate != SAMPLE_RATE:
+        x = resample_poly(x, SAMPLE_RATE // divisor, int(sample_rate) // divisor)
+    return Audio(x.astype(np.float32), SAMPLE_RATE)

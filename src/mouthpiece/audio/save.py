@@ -1,0 +1,78 @@
+"""Write Audio to a file atomically: 16-bit WAV, or any format PyAV encodes by extension."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import wave
+
+import av
+import numpy as np
+
+from ..errors import InputError
+from ..types import Audio
+
+# Codec per extension for the compressed formats (WAV is written with the stdlib).
+CODECS = {".flac": "flac", ".mp3": "libmp3lame", ".ogg": "libopus", ".opus": "libopus", ".m4a": "aac"}
+
+
+def save(audio: Audio, path: str | os.PathLike[str]) -> None:
+    """Write ``audio`` to ``path``: to a temporary file beside it, then renamed.
+
+    Parameters
+    ----------
+    audio : Audio
+    path : str or os.PathLike; ``.wav`` (16-bit PCM), ``.flac``, ``.mp3``, ``.ogg``,
+        ``.opus`` or ``.m4a``
+
+    Raises
+    ------
+    InputError
+        The extension is not one of these, or the folder does not exist.
+    """
+    name = os.fspath(path)
+    extension = os.path.splitext(name)[1].lower()
+    if extension != ".wav" and extension not in CODECS:
+        raise InputError(f"Cannot write audio to '{name}': use .wav, {', '.join(CODECS)}.")
+    directory = os.path.dirname(os.path.abspath(name))
+    if not os.path.isdir(directory):
+        raise InputError(f"Cannot write '{name}': folder '{directory}' does not exist.")
+    fd, temp = tempfile.mkstemp(prefix=".mouthpiece-", suffix=extension, dir=directory)
+    os.close(fd)
+    try:
+        if extension == ".wav":
+            _write_wav(audio, temp)
+        else:
+            _write_encoded(audio, temp, CODECS[extension])
+        os.chmod(temp, 0o644)
+        os.replace(temp, name)
+    except BaseException:
+        os.unlink(temp)
+        raise
+
+
+def _pcm16(audio: Audio) -> np.ndarray:
+    return (np.clip(audio.samples, -1.0, 1.0) * 32767.0).round().astype("<i2")
+
+
+def _write_wav(audio: Audio, path: str) -> None:
+    with wave.open(path, "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(audio.sample_rate)
+        w.writeframes(_pcm16(audio).tobytes())
+
+
+def _write_encoded(audio: Audio, path: str, codec: str) -> None:
+    container_format = {"aac": "ipod", "libopus": "ogg"}.get(codec)
+    with av.open(path, "w", format=container_format) as container:
+        stream = container.add_stream(codec, rate=audio.sample_rate if codec != "libopus" else 48_000)
+        stream.layout = "mono"
+        frame = av.AudioFrame.from_ndarray(_pcm16(audio)[None, :], format="s16", layout="mono")
+        frame.sample_rate = audio.sample_rate
+        resampler = av.AudioResampler(format=stream.codec_context.format.name, layout="mono", rate=stream.rate)
+        for converted in [*resampler.resample(frame), *resampler.resample(None)]:
+            for packet in stream.encode(converted):
+                container.mux(packet)
+        for packet in stream.encode(None):
+            container.mux(packet)

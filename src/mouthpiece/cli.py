@@ -1,0 +1,223 @@
+"""The ``mouthpiece`` command: subcommands that call :mod:`mouthpiece.api`, nothing deeper.
+
+Exit codes: 0 success, 1 failure (one sentence on stderr per failed input), 2 usage.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from . import __version__, api
+from .audio import save
+from .errors import InputError, MouthpieceError
+from .export import EXPORTERS, format_for_path, get_exporter
+
+DEMO_SENTENCE = "Hello! I am mouthpiece. Give me any voice, and I will move the lips to match it."
+
+
+class ProgressBar:
+    """A one-line progress bar on stderr, silent when stderr is not a terminal."""
+
+    WIDTH = 30
+
+    def __init__(self, label: str, *, enabled: bool) -> None:
+        self.label = label
+        self.enabled = enabled and sys.stderr.isatty()
+        self.shown = False
+
+    def __call__(self, fraction: float) -> None:
+        if not self.enabled:
+            return
+        filled = int(self.WIDTH * min(max(fraction, 0.0), 1.0))
+        sys.stderr.write(f"\r{self.label} [{'#' * filled}{'.' * (self.WIDTH - filled)}] {fraction:4.0%}")
+        sys.stderr.flush()
+        self.shown = True
+
+    def close(self) -> None:
+        if self.shown:
+            sys.stderr.write("\n")
+            sys.stderr.flush()
+
+
+def _fps(value: str) -> float:
+    try:
+        fps = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {value!r}") from None
+    if not 1 <= fps <= 240:
+        raise argparse.ArgumentTypeError(f"must be between 1 and 240, got {value}")
+    return fps
+
+
+def _read_text_file(path: str) -> str:
+    try:
+        with open(path, encoding="utf-8") as f:
+            return f.read()
+    except FileNotFoundError:
+        raise InputError(f"Transcript file '{path}' does not exist.") from None
+    except UnicodeDecodeError as e:
+        raise InputError(f"Transcript file '{path}' is not UTF-8 text ({e.reason} at byte {e.start}).") from None
+    except OSError as e:
+        raise InputError(f"Cannot read transcript file '{path}': {e.strerror}.") from None
+
+
+def _transcript(args: argparse.Namespace, audio_path: str) -> str | None:
+    if args.text is not None:
+        return str(args.text)
+    if args.text_file is not None:
+        return _read_text_file(args.text_file)
+    if args.text_sidecar:
+        sidecar = Path(audio_path).with_suffix(".txt")
+        return _read_text_file(str(sidecar)) if sidecar.exists() else None
+    return None
+
+
+def _export_options(args: argparse.Namespace, audio_path: str) -> dict[str, Any]:
+    return {
+        "extended_shapes": not args.no_extended_shapes,
+        "dat_fps": args.dat_fps,
+        "preston_blair": args.dat_preston_blair,
+        "sound_file": os.path.abspath(audio_path),
+    }
+
+
+def _animate_one(args: argparse.Namespace, audio_path: str, output: str | None, fmt: str) -> None:
+    text = _transcript(args, audio_path)
+    bar = ProgressBar(os.path.basename(audio_path), enabled=not args.quiet)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            animation = api.animate_file(audio_path, text=text, fps=args.fps, progress=bar)
+        finally:
+            bar.close()
+    if not args.quiet:
+        for w in caught:
+            print(f"mouthpiece: warning: '{audio_path}': {w.message}", file=sys.stderr)
+    options = _export_options(args, audio_path)
+    if output is None:
+        api.export_to(animation, sys.stdout, format=fmt, **options)
+    else:
+        api.export(animation, output, format=fmt, **options)
+
+
+def _cmd_animate(args: argparse.Namespace) -> int:
+    inputs: list[str] = args.audio
+    output: str | None = args.output
+    if args.text_file is not None:
+        _read_text_file(args.text_file)  # a bad transcript file fails before any work
+    if args.format is not None:
+        get_exporter(args.format)  # an unknown format name fails before any work
+    if output is None or not (len(inputs) > 1 or os.path.isdir(output)):
+        if len(inputs) > 1:
+            raise InputError("Several inputs need an output folder: add -o DIR.")
+        fmt = args.format or (format_for_path(output) if output else "tsv")
+        _animate_one(args, inputs[0], output, fmt)
+        return 0
+    os.makedirs(output, exist_ok=True)
+    fmt = args.format or "tsv"
+    extension = EXPORTERS[fmt].extension
+    failures = 0
+    for audio_path in inputs:
+        target = os.path.join(output, Path(audio_path).stem + extension)
+        try:
+            _animate_one(args, audio_path, target, fmt)
+            if not args.quiet:
+                print(f"wrote {target}", file=sys.stderr)
+        except MouthpieceError as e:
+            failures += 1
+            print(f"mouthpiece: {e}", file=sys.stderr)
+    if failures:
+        print(f"mouthpiece: {failures} of {len(inputs)} inputs failed.", file=sys.stderr)
+    return 1 if failures else 0
+
+
+def _cmd_say(args: argparse.Namespace) -> int:
+    speech, animation = api.say(args.text, voice=args.voice, fps=args.fps)
+    save(speech, args.output)
+    if args.animation:
+        api.export(animation, args.animation, format=args.format or "anim-json")
+    if not args.quiet:
+        print(f"wrote {args.output}" + (f" and {args.animation}" if args.animation else ""), file=sys.stderr)
+    return 0
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    """Speak a bundled sentence and write its animation in every format."""
+    out = Path(args.output)
+    out.mkdir(parents=True, exist_ok=True)
+    speech, animation = api.say(DEMO_SENTENCE, fps=args.fps)
+    wav = out / "speech.wav"
+    save(speech, wav)
+    print(f"Said: {DEMO_SENTENCE!r} ({speech.duration:.1f} s) -> {wav}")
+    for name, cls in EXPORTERS.items():
+        path = out / f"speech.{name}{cls.extension}" if name != "tsv" else out / "speech.tsv"
+        api.export(animation, path, format=name, sound_file=str(wav.resolve()))
+        print(f"  {name:<10} {path}")
+    print(f"Open {out}/ to see every export format; re-animate the speech with:")
+    print(f'  mouthpiece animate {wav} --text "{DEMO_SENTENCE}" -o {out}/aligned.tsv')
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="mouthpiece", description="Make any face speak: speech or text to mouth cues and ARKit curves."
+    )
+    parser.add_argument("--version", action="version", version=f"mouthpiece {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    animate = commands.add_parser("animate", help="speech (audio or video files) to mouth animation")
+    animate.add_argument("audio", nargs="+", metavar="AUDIO", help="audio or video files with speech")
+    animate.add_argument("-o", "--output", help="output file (one input) or folder (several inputs)")
+    animate.add_argument(
+        "-f", "--format", help=f"export format: {', '.join(EXPORTERS)} (default: from -o's extension, else tsv)"
+    )
+    text = animate.add_mutually_exclusive_group()
+    text.add_argument("--text", help="the transcript of the speech (improves accuracy)")
+    text.add_argument("--text-file", help="a UTF-8 file with the transcript")
+    text.add_argument(
+        "--text-sidecar", action="store_true", help="read each input's transcript from <stem>.txt beside it"
+    )
+    animate.add_argument("--no-extended-shapes", action="store_true", help="mouth cues A-F and X only (no G, H)")
+    animate.add_argument("--dat-fps", type=int, default=24, help="frame rate of dat (Moho) output (default 24)")
+    animate.add_argument("--dat-preston-blair", action="store_true", help="Preston Blair shape names in dat output")
+    animate.set_defaults(run=_cmd_animate)
+
+    say_ = commands.add_parser("say", help="text to speech (espeak-ng) and its animation")
+    say_.add_argument("text", help="what to say")
+    say_.add_argument("-o", "--output", required=True, help="speech file to write (.wav, .flac, .mp3, .ogg, .m4a)")
+    say_.add_argument("--voice", default="en-us", help="any espeak-ng voice, e.g. en-us, en-gb, de, fr (default en-us)")
+    say_.add_argument("--animation", help="also write the animation here (format from -f, default anim-json)")
+    say_.add_argument("-f", "--format", help="format of --animation (default anim-json)")
+    say_.set_defaults(run=_cmd_say)
+
+    demo = commands.add_parser("demo", help="speak a bundled sentence and write every export format")
+    demo.add_argument("output", nargs="?", default="demo-out", help="folder to write to (default demo-out)")
+    demo.set_defaults(run=_cmd_demo)
+
+    for sub in (animate, say_, demo):
+        sub.add_argument("--fps", type=_fps, default=60.0, help="animation frames per second, 1-240 (default 60)")
+        sub.add_argument("--seed", type=int, default=0, help="seed for anything random (the output is deterministic)")
+        sub.add_argument("-q", "--quiet", action="store_true", help="no progress or notices on stderr")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.run(args))
+    except MouthpieceError as e:
+        print(f"mouthpiece: {e}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("mouthpiece: interrupted.", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,162 @@
+"""Phones to Rhubarb mouth cues (shapes A-H, X), following Rhubarb Lip Sync's conventions.
+
+Sketch. Every phone allows a set of shapes (``rules.PHONE_SHAPES``): vowels usually one,
+consonants several, because the lips of a consonant mostly follow its neighbours.
+Diphthongs get two sets in sequence; plosives get an occlusion set placed *before*
+the phone (the lips close before the release is heard). We then walk the timeline
+forwards, choosing from each set the shape closest to the previous one
+(``rules.SHAPE_EFFORT``), and, at each single-shape vowel, walk back up to 0.2 s so the
+lips anticipate it. Last, the rest shape X inside speech becomes a held or relaxed
+shape when the pause is short. Work happens on a 10 ms grid, the resolution of the
+Rhubarb formats.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..types import PhoneTrack, Segment, ShapeTrack
+from ..vocabulary import SILENCE, VOWELS
+from . import rules
+
+CENTISECOND = 0.01  # s
+
+
+@dataclass(frozen=True)
+class _Rule:
+    shapes: frozenset[str]
+    phone: int  # index into the track's phones, -1 for silence
+    anticipated: bool  # a single-shape vowel that the lips anticipate
+
+
+_REST = _Rule(frozenset("X"), -1, False)
+
+
+def _phone_rules(label: str, duration: int, previous: int) -> list[tuple[int, int, frozenset[str]]]:
+    """Shape sets of one phone as (start, end, set) in centiseconds relative to its start."""
+    seconds = duration * CENTISECOND
+    if label in rules.PLOSIVES:
+        occlusion, release = rules.PLOSIVES[label]
+        lo, hi = round(rules.OCCLUSION_MIN / CENTISECOND), round(rules.OCCLUSION_MAX / CENTISECOND)
+        hold = min(max(previous // 2, lo), hi)
+        return [(-hold, 0, occlusion), (0, duration, release)]
+    if label in rules.DIPHTHONGS:
+        threshold, short, long, second = rules.DIPHTHONGS[label]
+        first = short if seconds < threshold else long
+        split = int(duration * rules.DIPHTHONG_SPLIT)
+        return [(0, split, frozenset(first)), (split, duration, frozenset(second))]
+    if label in rules.DURATION_DEPENDENT:
+        threshold, shorter, longer = rules.DURATION_DEPENDENT[label]
+        return [(0, duration, shorter if seconds < threshold else longer)]
+    return [(0, duration, rules.PHONE_SHAPES[label])]
+
+
+def _closest(reference: str, shapes: frozenset[str]) -> str:
+    return next(s for s in rules.SHAPE_EFFORT[reference] if s in shapes)
+
+
+def _rule_runs(phones: PhoneTrack, n: int) -> list[tuple[int, int, _Rule]]:
+    """The timeline of shape rules as runs (start, end, rule) covering [0, n) cs."""
+    grid = [_REST] * n
+    previous = 0
+    for index, phone in enumerate(phones.phones):
+        start, end = round(phone.start / CENTISECOND), round(phone.end / CENTISECOND)
+        duration = end - start
+        if phone.label != SILENCE and duration > 0:
+            for a, b, shapes in _phone_rules(phone.label, duration, previous):
+                anticipated = phone.label in VOWELS and len(shapes) == 1
+                rule = _Rule(shapes, index, anticipated)
+                for i in range(max(0, start + a), min(n, start + b)):
+                    grid[i] = rule
+        previous = duration
+    runs: list[tuple[int, int, _Rule]] = []
+    for i, rule in enumerate(grid):
+        if runs and runs[-1][2] == rule:
+            runs[-1] = (runs[-1][0], i + 1, rule)
+        else:
+            runs.append((i, i + 1, rule))
+    return runs
+
+
+def _choose_shapes(runs: list[tuple[int, int, _Rule]]) -> list[str]:
+    """One shape per run: closest to the previous, anticipating single-shape vowels."""
+    chosen: list[str] = []
+    reference = "X"
+    last_anticipated_start = -1
+    max_back = round(rules.VOWEL_ANTICIPATION / CENTISECOND)
+    for k, (start, _, rule) in enumerate(runs):
+        shape = _closest(reference, rule.shapes)
+        chosen.append(shape)
+        if rule.anticipated:
+            back_reference = shape
+            for j in range(k - 1, -1, -1):
+                back_start = runs[j][0]
+                if back_start == last_anticipated_start or start - back_start > max_back:
+                    break
+                back_shape = _closest(back_reference, runs[j][2].shapes)
+                chosen[j] = back_shape
+                if rules.BASIC_SHAPE[back_shape] != rules.BASIC_SHAPE[shape]:
+                    break
+                back_reference = back_shape
+            last_anticipated_start = start
+            reference = shape
+        else:
+            reference = rules.RELAXED_SHAPE[shape]
+    return chosen
+
+
+def _pause_shape(previous: str, following: str, duration: float) -> str:
+    if duration < rules.PAUSE_HOLD - 1e-9:
+        return previous
+    if duration <= rules.PAUSE_RELAX + 1e-9:
+        shape = previous
+        while True:
+            relaxed = rules.RELAXED_SHAPE[shape]
+            if relaxed != following:
+                return relaxed
+            if relaxed == shape:
+                break
+            shape = relaxed
+    return "X"
+
+
+def _merge(segments: list[Segment]) -> list[Segment]:
+    merged: list[Segment] = []
+    for s in segments:
+        if s.end <= s.start:
+            continue
+        if merged and merged[-1].label == s.label:
+            merged[-1] = Segment(merged[-1].start, s.end, s.label)
+        else:
+            merged.append(s)
+    return merged
+
+
+def to_cues(phones: PhoneTrack) -> ShapeTrack:
+    """Rhubarb mouth cues for a phone track.
+
+    Parameters
+    ----------
+    phones : PhoneTrack
+
+    Returns
+    -------
+    ShapeTrack
+        Contiguous shapes covering ``[0, phones.duration)``; X where the mouth rests.
+    """
+    n = round(phones.duration / CENTISECOND)
+    if n == 0:
+        return ShapeTrack((), phones.duration)
+    runs = _rule_runs(phones, n)
+    shapes = _choose_shapes(runs)
+    segments = _merge([Segment(a * CENTISECOND, b * CENTISECOND, s) for (a, b, _), s in zip(runs, shapes)])
+    for i in range(1, len(segments) - 1):
+        seg = segments[i]
+        if seg.label == "X":
+            label = _pause_shape(segments[i - 1].label, segments[i + 1].label, seg.end - seg.start)
+            segments[i] = Segment(seg.start, seg.end, label)
+    segments = _merge(segments)
+    if segments:
+        last = segments[-1]
+        segments[-1] = Segment(last.start, min(max(last.end, phones.duration), phones.duration), last.label)
+    return ShapeTrack(tuple(segments), phones.duration)

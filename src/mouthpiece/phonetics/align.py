@@ -1,0 +1,174 @@
+"""Forced alignment: the words of a known transcript, and their phones, placed in time.
+
+pocketsphinx aligns in two passes (words, then phones within them). Its pruning must be
+wide for alignment to reach the end of the grammar; when it still fails we retry wider
+and without optional fillers, and if that fails too we fall back to recognition
+(:func:`recognize`) with a warning: alignment never just fails.
+
+Words missing from pocketsphinx's dictionary (names, coinages, numbers) are pronounced
+by espeak-ng's phonemizer, mapped from IPA to our inventory. Unstressed schwas, which
+the dictionary writes as ``AH`` like stressed vowels, are told apart with espeak-ng's
+pronunciation of the same word (it writes ``ə``): the lips treat them differently.
+"""
+
+from __future__ import annotations
+
+import re
+import warnings
+from functools import lru_cache
+
+from ..errors import InputError
+from ..types import Audio, Phone, PhoneTrack, Word
+from ..vocabulary import SILENCE, VOWELS
+from . import sphinx
+from .recognize import recognize, tidy
+
+# Pruning passes tried in order; pocketsphinx needs all three beams equal.
+ALIGN_PASSES = (
+    {"beam": 1e-100, "wbeam": 1e-100, "pbeam": 1e-100, "bestpath": False, "silprob": 0.1},
+    {"beam": 1e-150, "wbeam": 1e-150, "pbeam": 1e-150, "bestpath": False, "fsgusefiller": False},
+)
+_WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)*")
+SCHWA_IPA = ("ə", "ɐ", "ᵻ", "ɚ")
+
+
+class AlignmentFailed(Exception):
+    """pocketsphinx could not align the transcript (internal; ``align`` falls back)."""
+
+
+def words_of(text: str) -> list[str]:
+    """The transcript's words, lower-cased, punctuation dropped.
+
+    >>> words_of("Hello, world! It's 3 o'clock.")
+    ['hello', 'world', "it's", '3', "o'clock"]
+    """
+    return [w.replace("’", "'").lower() for w in _WORD.findall(text)]
+
+
+@lru_cache(maxsize=4096)
+def _espeak_pronunciation(word: str) -> tuple[str, ...]:
+    from .espeak import phonemize
+    from .inventory import ipa_to_arpabet
+
+    phones: list[str] = []
+    for ipa_word in phonemize(word):
+        for ipa in ipa_word:
+            phones.extend(ipa_to_arpabet(ipa))
+    return tuple(p for p in phones if p != SILENCE)
+
+
+@lru_cache(maxsize=4096)
+def _espeak_vowels(word: str) -> tuple[bool, ...]:
+    """For each vowel espeak-ng says in ``word``: is it a schwa?"""
+    from .espeak import phonemize
+    from .inventory import ipa_to_arpabet
+
+    flags: list[bool] = []
+    for ipa_word in phonemize(word):
+        for ipa in ipa_word:
+            mapped = ipa_to_arpabet(ipa)
+            if any(p in VOWELS for p in mapped):
+                flags.append(any(ipa.strip("ˈˌ").startswith(s) for s in SCHWA_IPA))
+    return tuple(flags)
+
+
+def _sphinx_phones(phones: tuple[str, ...]) -> str:
+    # pocketsphinx's model has no separate schwa
+    return " ".join("AH" if p == "AX" else p for p in phones)
+
+
+def _ensure_in_dictionary(decoders: list, words: list[str]) -> None:
+    for word in set(words):
+        if decoders[0].lookup_word(word) is not None:
+            continue
+        pronunciation = _espeak_pronunciation(word)
+        if not pronunciation:
+            raise InputError(f"Cannot pronounce the transcript word {word!r}.")
+        for d in decoders:
+            d.add_word(word, _sphinx_phones(pronunciation), True)
+
+
+def _mark_schwas(word: str, phones: list[Phone]) -> list[Phone]:
+    """Relabel the word's AH phones that espeak-ng pronounces as schwa to AX."""
+    vowel_positions = [i for i, p in enumerate(phones) if p.label in VOWELS]
+    flags = _espeak_vowels(word)
+    if len(flags) != len(vowel_positions):
+        return phones
+    out = list(phones)
+    for i, is_schwa in zip(vowel_positions, flags):
+        if is_schwa and out[i].label == "AH":
+            out[i] = out[i]._replace(label="AX")
+    return out
+
+
+def _align_once(decoder, raw: bytes, words: list[str]) -> tuple[list[Phone], list[Word]]:
+    try:
+        decoder.set_align_text(" ".join(words))
+        decoder.start_utt()
+        decoder.process_raw(raw, full_utt=True)
+        decoder.end_utt()
+        if decoder.hyp() is None:
+            raise AlignmentFailed("no hypothesis")
+        decoder.set_alignment()
+        decoder.start_utt()
+        decoder.process_raw(raw, full_utt=True)
+        decoder.end_utt()
+        alignment = decoder.get_alignment()
+    except RuntimeError as e:
+        raise AlignmentFailed(str(e)) from e
+    if alignment is None:
+        raise AlignmentFailed("no alignment")
+    phones: list[Phone] = []
+    timed_words: list[Word] = []
+    rate = sphinx.FRAME_RATE
+    for entry in alignment:
+        name = re.sub(r"\(\d+\)$", "", entry.name)
+        word_phones = [
+            Phone(p.start / rate, (p.start + p.duration) / rate, sphinx.phone_label(p.name), 1.0) for p in entry
+        ]
+        if name.startswith("<") or name.startswith("["):
+            phones.extend(Phone(p.start, p.end, SILENCE, 1.0) for p in word_phones)
+            continue
+        timed_words.append(Word(entry.start / rate, (entry.start + entry.duration) / rate, name))
+        phones.extend(_mark_schwas(name, word_phones))
+    aligned = [w.text for w in timed_words]
+    if aligned != words:
+        raise AlignmentFailed("alignment did not cover the transcript")
+    return phones, timed_words
+
+
+def align(audio: Audio, text: str) -> PhoneTrack:
+    """Align a transcript to speech: word and phone timings.
+
+    Parameters
+    ----------
+    audio : Audio, 16 kHz mono
+    text : str, what is said (any punctuation and case)
+
+    Returns
+    -------
+    PhoneTrack
+        Phones covering ``[0, audio.duration)`` and the transcript's words. If the
+        transcript cannot be aligned, the phones are recognized instead (a
+        ``UserWarning`` says so) and the words are empty.
+    """
+    words = words_of(text)
+    if not words or len(audio.samples) == 0:
+        return recognize(audio)
+    decoders = [sphinx.decoder("align", **options) for options in ALIGN_PASSES]
+    raw = sphinx.pcm16(audio)
+    with sphinx.lock():
+        _ensure_in_dictionary(decoders, words)
+        for decoder in decoders:
+            try:
+                phones, timed_words = _align_once(decoder, raw, words)
+            except AlignmentFailed:
+                continue
+            track = tidy(phones, audio.duration)
+            return PhoneTrack(
+                track.phones, track.duration, tuple(w for w in timed_words if w.end <= audio.duration + 0.02)
+            )
+    warnings.warn(
+        "The transcript could not be aligned to the audio; recognizing phones instead.", UserWarning, stacklevel=2
+    )
+    return recognize(audio)
