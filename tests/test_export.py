@@ -369,7 +369,7 @@ def test_registry_names_and_public_api() -> None:
     for name, cls in EXPORTERS.items():
         assert cls.name == name and cls.extension.startswith(".")
     assert set(export.__all__) == {
-        "EXPORTERS", "Exporter", "format_for_path", "get_exporter", "read_anim_json", "write_file",
+        "EXPORTERS", "Exporter", "format_for_path", "get_exporter", "read_anim_json", "supported_options", "write_file",
     }  # fmt: skip
 
 

@@ -3,7 +3,7 @@
     audio = load_audio("line.wav")                    # audio/
     phones = to_phones(audio, text="Hello there.")    # phonetics/
     animation = to_animation(phones, audio=audio)     # motion/
-    export(animation, "line.tsv")                     # export/
+    export_file(animation, "line.tsv")                # export/
 
 or in one call, ``animate_file("line.wav", text=...)``, which streams long files in
 bounded memory; ``say("Hello there.")`` starts from text instead.
@@ -111,7 +111,9 @@ def say(text: str, *, voice: str = "en-us", fps: float = motion.DEFAULT_FPS) -> 
     return speech, to_animation(phones, audio=speech, fps=fps)
 
 
-def export(animation: Animation, path: str | os.PathLike[str], *, format: str | None = None, **options: Any) -> None:
+def export_file(
+    animation: Animation, path: str | os.PathLike[str], *, format: str | None = None, **options: Any
+) -> None:
     """Write an Animation to ``path`` atomically, in ``format`` (default: from the extension).
 
     ``options`` are format options (``extended_shapes``, ``dat_fps``, ``preston_blair``,
@@ -120,8 +122,8 @@ def export(animation: Animation, path: str | os.PathLike[str], *, format: str | 
     export_stage.write_file(_exporter(format or export_stage.format_for_path(path), options), animation, path)
 
 
-def export_to(animation: Animation, stream: TextIO, *, format: str = "tsv", **options: Any) -> None:
-    """Write an Animation to an open text stream in ``format`` (options as :func:`export`)."""
+def export_stream(animation: Animation, stream: TextIO, *, format: str = "tsv", **options: Any) -> None:
+    """Write an Animation to an open text stream in ``format`` (options as :func:`export_file`)."""
     _exporter(format, options).export(animation, stream)
 
 

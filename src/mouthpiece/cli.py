@@ -101,9 +101,9 @@ def _animate_one(args: argparse.Namespace, audio_path: str, output: str | None, 
             print(f"mouthpiece: warning: '{audio_path}': {w.message}", file=sys.stderr)
     options = _export_options(args, audio_path)
     if output is None:
-        api.export_to(animation, sys.stdout, format=fmt, **options)
+        api.export_stream(animation, sys.stdout, format=fmt, **options)
     else:
-        api.export(animation, output, format=fmt, **options)
+        api.export_file(animation, output, format=fmt, **options)
 
 
 def _cmd_animate(args: argparse.Namespace) -> int:
@@ -141,7 +141,7 @@ def _cmd_say(args: argparse.Namespace) -> int:
     speech, animation = api.say(args.text, voice=args.voice, fps=args.fps)
     save(speech, args.output)
     if args.animation:
-        api.export(animation, args.animation, format=args.format or "anim-json")
+        api.export_file(animation, args.animation, format=args.format or "anim-json")
     if not args.quiet:
         print(f"wrote {args.output}" + (f" and {args.animation}" if args.animation else ""), file=sys.stderr)
     return 0
@@ -157,7 +157,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     print(f"Said: {DEMO_SENTENCE!r} ({speech.duration:.1f} s) -> {wav}")
     for name, cls in EXPORTERS.items():
         path = out / f"speech.{name}{cls.extension}" if name != "tsv" else out / "speech.tsv"
-        api.export(animation, path, format=name, sound_file=str(wav.resolve()))
+        api.export_file(animation, path, format=name, sound_file=str(wav.resolve()))
         print(f"  {name:<10} {path}")
     print(f"Open {out}/ to see every export format; re-animate the speech with:")
     print(f'  mouthpiece animate {wav} --text "{DEMO_SENTENCE}" -o {out}/aligned.tsv')
