@@ -156,7 +156,8 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     save(speech, wav)
     print(f"Said: {DEMO_SENTENCE!r} ({speech.duration:.1f} s) -> {wav}")
     for name, cls in EXPORTERS.items():
-        path = out / f"speech.{name}{cls.extension}" if name != "tsv" else out / "speech.tsv"
+        plain = format_for_path(f"x{cls.extension}") == name
+        path = out / (f"speech{cls.extension}" if plain else f"speech.{name.split('-')[0]}{cls.extension}")
         api.export_file(animation, path, format=name, sound_file=str(wav.resolve()))
         print(f"  {name:<10} {path}")
     print(f"Open {out}/ to see every export format; re-animate the speech with:")

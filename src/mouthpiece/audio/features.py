@@ -22,16 +22,12 @@ each array has ``frame_count(audio.duration, fps=fps)`` entries.
 
 from __future__ import annotations
 
-from math import gcd
-
 import numpy as np
-from scipy import fft
-from scipy.ndimage import binary_opening
-from scipy.signal import resample_poly
 
 from ..errors import InputError
 from ..timebase import frame_count
 from ..types import Audio
+from .resample import resample
 
 LOUDNESS_WINDOW = 0.025  # s, shortest RMS window (longer when frames are longer)
 FLOOR_DB = -100.0  # dBFS, level reported for digital silence
@@ -110,10 +106,9 @@ def pitch(audio: Audio, *, fps: float = 100, fmin: float = 60, fmax: float = 500
     _check(audio, fps)
     if not 0 < fmin < fmax <= PITCH_RATE / 8:
         raise InputError(f"Pitch range must be 0 < fmin < fmax <= 1000 Hz, got {fmin}..{fmax}.")
-    divisor = gcd(audio.sample_rate, PITCH_RATE)
     x = audio.samples
-    if audio.sample_rate != PITCH_RATE and len(x):
-        x = resample_poly(x, PITCH_RATE // divisor, audio.sample_rate // divisor).astype(np.float32)
+    if len(x):
+        x = resample(x, from_rate=audio.sample_rate, to_rate=PITCH_RATE)
     min_lag = int(np.floor(PITCH_RATE / fmax))
     max_lag = int(np.ceil(PITCH_RATE / fmin))
     width = max(max_lag, round(PITCH_WINDOW * PITCH_RATE))  # integration window W, samples
@@ -135,6 +130,8 @@ def _yin(frames: np.ndarray, width: int, min_lag: int, max_lag: int) -> tuple[np
     """YIN on each row of ``frames`` [shape=(T, W + max_lag + 2)] -> f0 [T] Hz, voiced [T]."""
     t, span = frames.shape
     lags = np.arange(max_lag + 2)
+    from scipy import fft  # imported here: scipy costs start-up time the animate path does not need
+
     size = fft.next_fast_len(span, real=True)
     # cross[:, tau] = sum_{j < W} x[j] x[j + tau]; no wrap-around because size >= span
     spectrum = np.conj(fft.rfft(frames[:, :width], size)) * fft.rfft(frames, size)
@@ -189,6 +186,8 @@ def voice_activity(audio: Audio, *, fps: float = 100) -> np.ndarray:
     loud = level > max(VAD_MIN_DB, floor + VAD_MARGIN_DB)
     min_frames = max(1, round(VAD_MIN_SPEECH * fps))
     if min_frames > 1:
+        from scipy.ndimage import binary_opening
+
         loud = binary_opening(loud, structure=np.ones(min_frames, bool))
     # Hangover: a frame is active if any of the last `hold` frames (itself included) was loud.
     hold = max(1, round(VAD_HANGOVER * fps)) + 1

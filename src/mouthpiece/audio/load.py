@@ -18,14 +18,13 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from math import gcd
 
 import av
 import numpy as np
-from scipy.signal import resample_poly
 
 from ..errors import InputError
 from ..types import SAMPLE_RATE, Audio
+from .resample import resample
 
 BLOCK_SECONDS = 1.0  # s, length of the blocks :func:`stream` yields by default
 LOAD_BLOCK_SECONDS = 30.0  # s, block length :func:`load` decodes in (fewer, larger copies)
@@ -217,7 +216,4 @@ def from_samples(samples: np.ndarray, *, sample_rate: int) -> Audio:
         x = x.mean(axis=1)
     if not np.all(np.isfinite(x)):
         raise InputError("Audio samples contain NaN or infinity.")
-    divisor = gcd(int(sample_rate), SAMPLE_RATE)
-    if sample_rate != SAMPLE_RATE:
-        x = resample_poly(x, SAMPLE_RATE // divisor, int(sample_rate) // divisor)
-    return Audio(x.astype(np.float32), SAMPLE_RATE)
+    return Audio(resample(x, from_rate=int(sample_rate), to_rate=SAMPLE_RATE), SAMPLE_RATE)

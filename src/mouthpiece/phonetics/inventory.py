@@ -1,7 +1,7 @@
 """The phone inventory's mappings: IPA (as espeak-ng writes it) and CMU labels onto ARPAbet.
 
-Every stage speaks one inventory, ``vocabulary.PHONES`` (ARPAbet without stress, plus
-``sil``). Recognisers and dictionaries give CMU labels (``AH0``); espeak-ng gives IPA in
+Every stage speaks one inventory, ``vocabulary.PHONES`` (ARPAbet without stress, the
+schwa ``AX`` and ``sil``). Recognisers and dictionaries give CMU labels (``AH0``); espeak-ng gives IPA in
 any of its 100+ languages. This module maps both onto the inventory.
 
 How the IPA table was chosen
@@ -37,7 +37,7 @@ import unicodedata
 from ..errors import InputError
 from ..vocabulary import PHONES, SILENCE
 
-_P = tuple[str, ...]
+_P = tuple[str, ...]  # the ARPAbet phones of one IPA symbol
 
 IPA_TO_ARPABET: dict[str, _P] = {
     # --- English monophthongs (General American and RP as espeak-ng writes them).

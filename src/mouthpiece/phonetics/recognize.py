@@ -12,6 +12,7 @@ from collections.abc import Iterable, Iterator
 
 import numpy as np
 
+from ..audio.features import voice_activity
 from ..types import Audio, Phone, PhoneTrack
 from ..vocabulary import SILENCE
 from . import sphinx
@@ -42,7 +43,20 @@ def recognize(audio: Audio) -> PhoneTrack:
         decoder.process_raw(sphinx.pcm16(audio), full_utt=True)
         decoder.end_utt()
         segments = [sphinx.segment_phone(s.start_frame, s.end_frame, s.word, s.ascore) for s in decoder.seg()]
-    return tidy(segments, audio.duration)
+    return tidy(_silence_where_quiet(segments, voice_activity(audio, fps=sphinx.FRAME_RATE)), audio.duration)
+
+
+def _silence_where_quiet(phones: list[Phone], speech: np.ndarray) -> list[Phone]:
+    """Relabel as silence the phones with no voice activity at all (the phone loop hears
+    phones in digital silence and faint noise)."""
+    out = []
+    for p in phones:
+        a, b = (
+            int(p.start * sphinx.FRAME_RATE),
+            max(int(p.start * sphinx.FRAME_RATE) + 1, int(p.end * sphinx.FRAME_RATE)),
+        )
+        out.append(p if speech[a:b].any() else p._replace(label=SILENCE))
+    return out
 
 
 def tidy(phones: list[Phone], duration: float) -> PhoneTrack:

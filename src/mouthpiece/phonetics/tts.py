@@ -31,8 +31,8 @@ import re
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.signal import resample_poly
 
+from ..audio.resample import resample
 from ..errors import InputError
 from ..types import SAMPLE_RATE, Audio, Phone, PhoneTrack, Word
 from ..vocabulary import SILENCE, VOWELS
@@ -75,9 +75,8 @@ class _Loudness:
         self.closure_frame = max(1, round(CLOSURE_FRAME_S * rate))
         self.onset_frame = max(1, round(ONSET_FRAME_S * rate))
         self.step = max(1, round(STEP_S * rate))
-        frame = self.onset_frame
-        n_frames = max(1, len(samples) // frame)
-        loudest = max(self.rms(i * frame, (i + 1) * frame) for i in range(n_frames))
+        frame_energy = np.diff(self.energy[:: self.onset_frame])  # whole frames only
+        loudest = math.sqrt(frame_energy.max() / self.onset_frame) if len(frame_energy) else 0.0
         self.quiet = loudest * 10 ** (QUIET_DB / 20)
 
     def rms(self, lo: int, hi: int) -> float:
@@ -118,21 +117,21 @@ def tts(text: str, *, voice: str = "en-us", rate_wpm: int | None = None) -> tupl
     DependencyError
         When espeak-ng's library is missing.
     """
-    if not isinstance(text, str) or not text.strip():
+    if not isinstance(text, str):
+        raise InputError(f"Text must be a string, got {type(text).__name__}.")
+    if not text.strip():
         raise InputError("Text is empty; nothing to say.")
     pcm, rate, events = espeak.synthesize(text, voice=voice, rate_wpm=rate_wpm)
     samples = pcm.astype(np.float32) / 32768.0
     loudness = _Loudness(samples, rate)
     spans, word_starts = _spans_from_events(events, text, len(samples), rate, loudness)
     if not any(s.label != SILENCE for s in spans):
-        raise InputError(f"espeak-ng voice {voice!r} said nothing for the text {text[:40]!r}.")
+        raise InputError(f"Text {text[:40]!r} has nothing espeak-ng voice {voice!r} can say.")
     _give_closures_to_stops(spans, loudness, rate)
     _start_vowels_at_onset(spans, loudness, rate)
     samples, spans = _pad_edges(samples, spans, rate)
 
-    gcd = math.gcd(SAMPLE_RATE, rate)
-    resampled = resample_poly(samples, SAMPLE_RATE // gcd, rate // gcd).astype(np.float32)
-    audio = Audio(resampled, SAMPLE_RATE)
+    audio = Audio(resample(samples, from_rate=rate, to_rate=SAMPLE_RATE), SAMPLE_RATE)
     spans[-1].end = max(spans[-1].end, math.ceil(audio.duration * rate))
     phones = tuple(Phone(s.start / rate, min(s.end / rate, audio.duration), s.label) for s in spans)
     words = _words(spans, word_starts, text, rate)
@@ -233,10 +232,8 @@ def _pad_edges(samples: np.ndarray, spans: list[_Span], rate: int) -> tuple[np.n
     for span in spans:
         span.start += lead
         span.end += lead
-    spans = _tidy([_Span(0, lead, SILENCE, -1), *spans])
-    spans[-1].end = len(samples) + lead
     end = len(samples) + lead + trail
-    spans = _tidy([*spans, _Span(spans[-1].end, end, SILENCE, -1)])
+    spans = _tidy([_Span(0, lead, SILENCE, -1), *spans, _Span(len(samples) + lead, end, SILENCE, -1)])
     padded = np.concatenate([np.zeros(lead, np.float32), samples, np.zeros(trail, np.float32)])
     return padded, spans
 
@@ -245,9 +242,13 @@ def _words(spans: list[_Span], word_starts: list[int], text: str, rate: int) -> 
     """Each word's span over its phones, with its text (joined words included)."""
     tokens = [m.span() for m in _WORD.finditer(text)]
     next_start = dict(zip(word_starts, [*word_starts[1:], len(tokens)]))
+    spoken: dict[int, list[_Span]] = {}
+    for span in spans:
+        if span.label != SILENCE:
+            spoken.setdefault(span.word, []).append(span)
     words = []
     for first in word_starts:
-        own = [s for s in spans if s.word == first and s.label != SILENCE]
+        own = spoken.get(first)
         if own:
             words_text = text[tokens[first][0] : tokens[next_start[first] - 1][1]]
             words.append(Word(own[0].start / rate, own[-1].end / rate, words_text))

@@ -1,0 +1,89 @@
+"""Whole-process speed and memory of ``mouthpiece animate`` on one core.
+
+Makes 60 s of speech with espeak-ng (a paragraph said over and over, so the transcript
+is known), then times the CLI as a user runs it, start-up included, pinned to one core
+with ``taskset``: real-time factor = wall time / audio duration, without and with the
+transcript. ``--hour`` also animates a 1-hour file (the same speech concatenated) and
+reports the peak resident memory.
+
+    python benchmarks/speed.py [--hour] [--repeat 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+from mouthpiece import api
+from mouthpiece.audio import save
+from mouthpiece.types import Audio
+
+PARAGRAPH = (
+    "The quick brown fox jumps over the lazy dog. Peter Piper picked a peck of pickled peppers. "
+    "She sells sea shells by the sea shore, and the shells she sells are surely sea shells. "
+    "A big black bug bit a big black bear, and the big black bear bled blood. "
+    "How much wood would a woodchuck chuck if a woodchuck could chuck wood? "
+    "We will meet at the old mill by the river before the summer evening fades away. "
+)
+
+
+def make_speech(seconds: float) -> tuple[Audio, str]:
+    speech, _ = api.say(PARAGRAPH)
+    repeats = int(np.ceil(seconds / speech.duration))
+    samples = np.tile(speech.samples, repeats)[: int(seconds * speech.sample_rate)]
+    text = " ".join([PARAGRAPH] * repeats)
+    return Audio(samples, speech.sample_rate), text
+
+
+def run_cli(arguments: list[str]) -> tuple[float, float]:
+    """Wall seconds and peak RSS (MB) of one CLI run pinned to one core."""
+    pin = ["taskset", "-c", "0"] if shutil.which("taskset") else []
+    command = [*pin, sys.executable, "-m", "mouthpiece.cli", *arguments]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    start = time.perf_counter()
+    subprocess.run(command, check=True)
+    elapsed = time.perf_counter() - start
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return elapsed, max(peak, before) / 1024
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--seconds", type=float, default=60.0, help="length of the timed speech")
+    parser.add_argument("--repeat", type=int, default=3, help="runs per case; the fastest counts")
+    parser.add_argument("--hour", action="store_true", help="also animate a 1-hour file and report memory")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        speech, text = make_speech(args.seconds)
+        wav, transcript = os.path.join(tmp, "speech.wav"), os.path.join(tmp, "speech.txt")
+        save(speech, wav)
+        with open(transcript, "w", encoding="utf-8") as f:
+            f.write(text)
+        print(f"speech: {speech.duration:.1f} s (espeak-ng), one core (taskset -c 0), start-up included")
+        for label, extra in (("no transcript", []), ("transcript", ["--text-file", transcript])):
+            times = [
+                run_cli(["animate", wav, "-o", os.path.join(tmp, "out.tsv"), *extra, "-q"])[0]
+                for _ in range(args.repeat)
+            ]
+            best = min(times)
+            print(f"  {label:<14} wall {best:6.2f} s   real-time factor {best / speech.duration:.4f}")
+        if args.hour:
+            hour = Audio(np.tile(speech.samples, int(np.ceil(3600 / speech.duration)))[: 3600 * speech.sample_rate])
+            long_wav = os.path.join(tmp, "hour.wav")
+            save(hour, long_wav)
+            del hour
+            elapsed, peak_mb = run_cli(["animate", long_wav, "-o", os.path.join(tmp, "hour.tsv"), "-q"])
+            rtf = elapsed / 3600
+            print(f"  1-hour file    wall {elapsed:6.1f} s   real-time factor {rtf:.4f}   peak RSS {peak_mb:.0f} MB")
+
+
+if __name__ == "__main__":
+    main()

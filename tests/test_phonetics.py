@@ -1,0 +1,93 @@
+"""Phones from speech: recognition without a transcript, forced alignment with one."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from mouthpiece.phonetics import align, recognize, split_at_pauses, tts, words_of
+from mouthpiece.types import Audio
+from mouthpiece.vocabulary import PHONES, SILENCE
+
+
+def _covers(track, duration):
+    phones = track.phones
+    assert phones[0].start == 0 and phones[-1].end == pytest.approx(duration)
+    assert all(abs(a.end - b.start) < 1e-9 for a, b in zip(phones, phones[1:]))
+    assert {p.label for p in phones} <= set(PHONES)
+
+
+def test_recognize_finds_speech_between_silences(spoken):
+    track = recognize(spoken.audio)
+    _covers(track, spoken.audio.duration)
+    assert track.phones[0].label == SILENCE and track.phones[-1].label == SILENCE
+    speech = sum(p.end - p.start for p in track.phones if p.label != SILENCE)
+    assert speech > 0.5 * spoken.audio.duration
+    assert track.words == ()
+
+
+def test_recognize_on_silence_is_all_silence():
+    track = recognize(Audio(np.zeros(16_000, np.float32)))
+    assert {p.label for p in track.phones} == {SILENCE}
+    assert recognize(Audio(np.zeros(0, np.float32))).phones == ()
+
+
+def test_align_places_every_word_and_every_closure(spoken):
+    track = align(spoken.audio, spoken.text)
+    _covers(track, spoken.audio.duration)
+    assert [w.text for w in track.words] == words_of(spoken.text)
+    truth = {w.text.lower(): w for w in spoken.phones.words}
+    for word in track.words:
+        assert abs(word.start - truth[word.text].start) < 0.08, word
+    aligned = [(p.start, p.end) for p in track.phones if p.label in ("P", "B", "M")]
+    assert len(aligned) == len(spoken.bilabial_times())
+    for (start, end), (true_start, true_end) in zip(aligned, spoken.bilabial_times()):
+        assert start < true_end + 0.03 and end > true_start - 0.03
+
+
+def test_align_marks_unstressed_schwas(spoken):
+    track = align(spoken.audio, spoken.text)
+    the = next(w for w in track.words if w.text == "the")
+    assert "AX" in [p.label for p in track.phones if the.start <= p.start < the.end]
+
+
+def test_align_pronounces_words_missing_from_the_dictionary():
+    text = "Zorblax met Quibbleflim."
+    audio, _ = tts(text)
+    track = align(audio, text)
+    assert [w.text for w in track.words] == ["zorblax", "met", "quibbleflim"]
+    labels = [p.label for p in track.phones]
+    assert "Z" in labels and "M" in labels
+
+
+def test_a_transcript_that_cannot_fit_falls_back_to_recognition_with_a_warning():
+    silence = Audio(np.zeros(8_000, np.float32))
+    text = "This sentence is far too long to be said in half a second of silence, by anyone at all."
+    with pytest.warns(UserWarning, match="recognizing phones instead"):
+        track = align(silence, text)
+    assert track.words == ()
+
+
+@pytest.mark.slow
+def test_align_works_on_a_minute_of_speech():
+    sentence = "The old mill by the river turned all summer, and the miller sang to the water. "
+    text = sentence * 16
+    audio, truth = tts(text)
+    assert audio.duration > 60
+    track = align(audio, text)
+    assert len(track.words) == len(words_of(text))
+    last_true, last = truth.words[-1], track.words[-1]
+    assert abs(last.start - last_true.start) < 0.15
+
+
+def test_split_at_pauses_cuts_long_audio_at_quiet_moments():
+    rate = 16_000
+    tone = np.sin(np.arange(rate * 4) * 2 * np.pi * 200 / rate).astype(np.float32)
+    gap = np.zeros(rate // 2, np.float32)
+    x = np.concatenate([tone, gap, tone, gap, tone])  # 13 s with pauses at 4-4.5 s and 8.5-9 s
+    blocks = np.array_split(x, 13)
+    chunks = list(split_at_pauses(blocks, sample_rate=rate, max_seconds=6.0))
+    assert sum(len(c.samples) for _, c in chunks) == len(x)
+    offsets = [offset for offset, _ in chunks]
+    assert 4.0 <= offsets[1] <= 4.5 and all(offset * 100 == pytest.approx(round(offset * 100)) for offset in offsets)
+    assert all(c.duration <= 6.0 for _, c in chunks)
