@@ -24,7 +24,7 @@ demo: install
 	$(VENV)/bin/mouthpiece demo demo-out
 
 test: install
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q --doctest-modules src/mouthpiece tests
 
 bench: install
 	$(PY) benchmarks/accuracy.py

@@ -22,7 +22,9 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import functools
 import re
+import subprocess
 import threading
 from enum import IntEnum
 from typing import NamedTuple
@@ -168,10 +170,29 @@ class _Engine:
         name = voice.strip().encode("utf-8")
         if self.lib.espeak_SetVoiceByName(name) == _EE_OK:
             return
-        spec = _EspeakVoice(languages=name)
-        if self.lib.espeak_SetVoiceByProperties(ctypes.byref(spec)) == _EE_OK:
-            return
+        # by language, but only for a language espeak-ng has: its matching takes any
+        # prefix ("no-such-voice" would get Norwegian)
+        if voice.lower() in known_languages():
+            spec = _EspeakVoice(languages=name)
+            if self.lib.espeak_SetVoiceByProperties(ctypes.byref(spec)) == _EE_OK:
+                return
         raise InputError(f"Unknown espeak-ng voice {voice!r}; `espeak-ng --voices` lists the installed ones.")
+
+
+@functools.lru_cache(maxsize=1)
+def known_languages() -> frozenset[str]:
+    """Every language code espeak-ng has a voice for (``espeak-ng --voices``), lower-cased."""
+    try:
+        listing = subprocess.run(["espeak-ng", "--voices"], capture_output=True, text=True, check=True).stdout
+    except (OSError, subprocess.CalledProcessError):
+        return frozenset()
+    codes = set()
+    for line in listing.splitlines()[1:]:
+        fields = line.split()
+        if len(fields) >= 2:
+            codes.add(fields[1].lower())
+            codes.update(m.lower() for m in re.findall(r"\(([^ )]+) \d+\)", line))
+    return frozenset(codes)
 
 
 _LOCK = threading.Lock()

@@ -1,0 +1,208 @@
+"""The mouthpiece command end to end, on speech the tests synthesize with espeak-ng."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import subprocess
+import sys
+import wave
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from mouthpiece.audio import save
+from mouthpiece.cli import main
+from mouthpiece.export import read_anim_json
+from mouthpiece.types import Audio
+from mouthpiece.vocabulary import CHANNELS
+
+
+def run(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "mouthpiece.cli", *args], capture_output=True, text=True, stdin=subprocess.DEVNULL
+    )
+
+
+def parse_tsv(text: str) -> list[tuple[float, str]]:
+    return [(float(t), shape) for t, shape in (line.split("\t") for line in text.strip().splitlines())]
+
+
+def shape_at(cues: list[tuple[float, str]], t: float) -> str:
+    current = "X"
+    for start, shape in cues:
+        if start > t:
+            break
+        current = shape
+    return current
+
+
+def closed_near(cues, start, end, slack=0.03) -> bool:
+    return any(shape_at(cues, t) == "A" for t in np.arange(start - slack, end + slack, 0.01))
+
+
+@pytest.mark.slow
+def test_animate_prints_rhubarb_tsv_with_closures_at_espeaks_bilabials(spoken):
+    result = run("animate", str(spoken.wav), "--text", spoken.text)
+    assert result.returncode == 0, result.stderr
+    cues = parse_tsv(result.stdout)
+    assert cues[0] == (0.0, "X") and cues[-1][1] == "X"
+    assert cues[-1][0] == pytest.approx(spoken.audio.duration, abs=0.011)
+    assert all(a[0] < b[0] for a, b in zip(cues, cues[1:]))
+    for start, end in spoken.bilabial_times():
+        assert closed_near(cues, start, end), (start, end)
+
+
+def test_animate_without_transcript_writes_a_plausible_track(spoken, tmp_path, capsys):
+    out = tmp_path / "plums.tsv"
+    assert main(["animate", str(spoken.wav), "-o", str(out), "-q"]) == 0
+    cues = parse_tsv(out.read_text())
+    words = spoken.phones.words
+    speaking = [shape_at(cues, t) for t in np.arange(words[0].start + 0.05, words[-1].end - 0.05, 0.01)]
+    assert sum(s in "BCDEFGH" for s in speaking) > 0.6 * len(speaking)  # the mouth moves while speaking
+    assert shape_at(cues, 0.0) == "X" and cues[-1][1] == "X"  # and rests outside speech
+    # closure accuracy without a transcript is measured by benchmarks/accuracy.py, not asserted here
+
+
+def _check_formats(path: Path, fmt: str, duration: float) -> None:
+    text = path.read_text(encoding="utf-8")
+    if fmt == "tsv":
+        assert parse_tsv(text)[-1][1] == "X"
+    elif fmt == "xml":
+        root = ET.fromstring(text)
+        assert root.tag == "rhubarbResult"
+        cues = root.find("mouthCues")
+        assert cues is not None and len(cues) > 3
+        assert float(root.find("metadata/duration").text) == pytest.approx(duration, abs=0.01)
+    elif fmt == "json":
+        data = json.loads(text)
+        assert data["mouthCues"][0]["start"] == 0 and {c["value"] for c in data["mouthCues"]} <= set("ABCDEFGHX")
+    elif fmt == "dat":
+        lines = text.splitlines()
+        assert lines[0] == "MohoSwitch1" and all(len(line.split()) == 2 for line in lines[1:])
+    elif fmt == "arkit-csv":
+        rows = list(csv.reader(text.splitlines()))
+        assert rows[0][2:] == list(CHANNELS) and rows[0][:2] == ["Timecode", "BlendShapeCount"]
+        jaw = np.array([float(r[2 + CHANNELS.index("JawOpen")]) for r in rows[1:]])
+        assert len(rows) - 1 == int(np.ceil(duration * 30)) and jaw.max() > 0.3
+    elif fmt == "anim-json":
+        animation = read_anim_json(path)
+        assert animation.fps == 30 and animation.phones is not None and animation.cues is not None
+    elif fmt == "oculus":
+        rows = list(csv.reader(text.splitlines()))
+        weights = np.array(rows[1:], float)[:, 1:]
+        np.testing.assert_allclose(weights.sum(1), 1.0, atol=1e-4)
+
+
+@pytest.mark.parametrize(
+    "fmt, name", [("tsv", "a.tsv"), ("xml", "a.xml"), ("json", "a.json"), ("dat", "a.dat"),
+                  ("arkit-csv", "a.csv"), ("anim-json", "a.anim"), ("oculus", "a.oculus")],
+)  # fmt: skip
+def test_every_format_parses_back(spoken, tmp_path, fmt, name):
+    out = tmp_path / name
+    args = ["animate", str(spoken.wav), "-o", str(out), "--fps", "30", "-q", "--text", spoken.text]
+    if not name.endswith((".tsv", ".xml", ".json", ".dat", ".csv")):
+        args += ["-f", fmt]
+    assert main(args) == 0
+    _check_formats(out, fmt, spoken.audio.duration)
+
+
+def test_no_extended_shapes_gives_only_a_to_f_and_x(spoken, capsys):
+    assert main(["animate", str(spoken.wav), "--no-extended-shapes", "--text-sidecar", "-q"]) == 0
+    assert {s for _, s in parse_tsv(capsys.readouterr().out)} <= set("ABCDEFX")
+
+
+def test_silence_is_a_valid_all_rest_animation(tmp_path, capsys):
+    wav = tmp_path / "quiet.wav"
+    save(Audio(np.zeros(16_000, np.float32)), wav)
+    assert main(["animate", str(wav), "-q"]) == 0
+    assert parse_tsv(capsys.readouterr().out) == [(0.0, "X"), (1.0, "X")]
+
+
+def test_a_transcript_that_does_not_fit_falls_back_with_a_warning(tmp_path, capsys):
+    wav = tmp_path / "short.wav"
+    save(Audio(np.zeros(4_000, np.float32)), wav)
+    long_text = "This transcript is much too long for a quarter of a second of silence to hold."
+    assert main(["animate", str(wav), "--text", long_text]) == 0
+    assert "recognizing phones instead" in capsys.readouterr().err
+
+
+def test_batch_writes_one_file_per_input_and_survives_a_bad_one(spoken, tmp_path, capsys):
+    bad = tmp_path / "broken.wav"
+    bad.write_text("not audio at all")
+    out = tmp_path / "out"
+    code = main(["animate", str(spoken.wav), str(bad), "-o", str(out), "-f", "json", "--text-sidecar", "-q"])
+    assert code == 1
+    assert sorted(os.listdir(out)) == ["plums.json"]
+    err = capsys.readouterr().err
+    assert "broken.wav" in err and "1 of 2 inputs failed" in err
+
+
+def _bad_inputs(tmp_path: Path, spoken) -> dict[str, tuple[list[str], str]]:
+    text_file = tmp_path / "notes.txt"
+    text_file.write_text("hello")
+    truncated = tmp_path / "truncated.m4a"
+    save(spoken.audio, truncated)
+    truncated.write_bytes(truncated.read_bytes()[: truncated.stat().st_size // 2])
+    empty = tmp_path / "empty.wav"
+    with wave.open(str(empty), "wb") as w:
+        w.setnchannels(1), w.setsampwidth(2), w.setframerate(16000)
+    zero = tmp_path / "zero.wav"
+    zero.write_bytes(b"")
+    latin1 = tmp_path / "latin1.txt"
+    latin1.write_bytes("café crème".encode("latin-1"))
+    wav = str(spoken.wav)
+    return {
+        "missing file": (["animate", str(tmp_path / "nope.wav")], "nope.wav"),
+        "not audio": (["animate", str(text_file)], "notes.txt"),
+        "truncated file": (["animate", str(truncated)], "truncated.m4a"),
+        "zero-length audio": (["animate", str(empty)], "empty.wav"),
+        "zero-byte file": (["animate", str(zero)], "zero.wav"),
+        "unknown format": (["animate", wav, "-f", "gif"], "gif"),
+        "unknown extension": (["animate", wav], ".gif"),
+        "non-UTF-8 transcript": (["animate", wav, "--text-file", str(latin1)], "latin1.txt"),
+        "missing transcript": (["animate", wav, "--text-file", str(tmp_path / "none.txt")], "none.txt"),
+    }
+
+
+@pytest.mark.parametrize(
+    "case",
+    ["missing file", "not audio", "truncated file", "zero-length audio", "zero-byte file", "unknown format",
+     "unknown extension", "non-UTF-8 transcript", "missing transcript"],
+)  # fmt: skip
+def test_bad_input_gets_one_sentence_exit_1_and_no_output(spoken, tmp_path, case):
+    args, named = _bad_inputs(tmp_path, spoken)[case]
+    out = tmp_path / "result" / ("out.gif" if case == "unknown extension" else "out.tsv")
+    out.parent.mkdir()
+    result = run(*args, "-o", str(out))
+    assert result.returncode == 1, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("mouthpiece: ") and named in lines[0]
+    assert os.listdir(out.parent) == []
+
+
+def test_usage_errors_exit_2():
+    assert run("animate").returncode == 2
+    assert run("animate", "x.wav", "--fps", "0").returncode == 2
+
+
+def test_say_writes_speech_and_its_animation(tmp_path):
+    wav, anim = tmp_path / "hi.wav", tmp_path / "hi.json"
+    result = run("say", "Bob bought a map.", "-o", str(wav), "--animation", str(anim), "--fps", "25")
+    assert result.returncode == 0, result.stderr
+    with wave.open(str(wav)) as w:
+        assert w.getframerate() == 16_000 and w.getnframes() > 8_000
+    animation = read_anim_json(anim)
+    assert animation.fps == 25 and [w.text for w in animation.phones.words] == ["Bob", "bought", "a", "map"]
+    bad = run("say", "Hello", "--voice", "no-such-voice", "-o", str(tmp_path / "x.wav"))
+    assert bad.returncode == 1 and "no-such-voice" in bad.stderr and not (tmp_path / "x.wav").exists()
+
+
+def test_demo_writes_every_format(tmp_path):
+    result = run("demo", str(tmp_path / "demo"))
+    assert result.returncode == 0, result.stderr
+    files = sorted(os.listdir(tmp_path / "demo"))
+    assert len(files) == 8 and "speech.wav" in files and "speech.tsv" in files
