@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import tracemalloc
 import wave
@@ -13,7 +14,7 @@ import numpy as np
 import pytest
 
 import mouthpiece.audio
-from mouthpiece.audio import from_samples, load, loudness, pitch, stream, voice_activity
+from mouthpiece.audio import from_samples, load, loudness, pitch, save, stream, voice_activity
 from mouthpiece.errors import InputError
 from mouthpiece.timebase import frame_count
 from mouthpiece.types import SAMPLE_RATE, Audio
@@ -349,3 +350,23 @@ def test_public_api():
         "load", "stream", "from_samples", "save", "loudness", "pitch", "voice_activity",
     }  # fmt: skip
     assert all(callable(getattr(mouthpiece.audio, name)) for name in mouthpiece.audio.__all__)
+
+
+@pytest.mark.parametrize("extension", [".wav", ".flac", ".mp3", ".ogg", ".opus", ".m4a"])
+def test_save_writes_a_file_that_loads_back(tmp_path, extension):
+    tone = Audio((0.5 * np.sin(2 * np.pi * 300 * np.arange(16_000) / 16_000)).astype(np.float32))
+    path = tmp_path / f"tone{extension}"
+    save(tone, path)
+    back = load(path)
+    assert abs(back.duration - 1.0) < 0.1
+    middle = back.samples[3_200:12_800]
+    assert np.sqrt(np.mean(middle**2)) == pytest.approx(0.5 / np.sqrt(2), rel=0.08)  # level kept
+    assert os.listdir(tmp_path) == [path.name]
+
+
+def test_save_rejects_unknown_extensions_and_leaves_nothing(tmp_path):
+    with pytest.raises(InputError, match="tone.gif"):
+        save(Audio(np.zeros(10, np.float32)), tmp_path / "tone.gif")
+    with pytest.raises(InputError, match="does not exist"):
+        save(Audio(np.zeros(10, np.float32)), tmp_path / "missing" / "tone.wav")
+    assert os.listdir(tmp_path) == []

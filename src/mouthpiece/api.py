@@ -139,8 +139,8 @@ def _check_fps(fps: float) -> None:
 
 def _resample_track(values: np.ndarray, from_fps: float, to_fps: float, duration: float) -> np.ndarray:
     """Linear interpolation of a per-frame track onto another frame rate."""
-    t = frames_to_time(np.arange(frame_count(duration, fps=to_fps)), fps=to_fps)
-    source_t = frames_to_time(np.arange(len(values)), fps=from_fps)
+    t = np.asarray(frames_to_time(np.arange(frame_count(duration, fps=to_fps)), fps=to_fps))
+    source_t = np.asarray(frames_to_time(np.arange(len(values)), fps=from_fps))
     return np.interp(t, source_t, values).astype(np.float32) if len(values) else np.zeros(len(t), np.float32)
 
 

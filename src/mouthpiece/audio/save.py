@@ -65,14 +65,10 @@ def _write_wav(audio: Audio, path: str) -> None:
 
 def _write_encoded(audio: Audio, path: str, codec: str) -> None:
     container_format = {"aac": "ipod", "libopus": "ogg"}.get(codec)
+    rate = 48_000 if codec == "libopus" else audio.sample_rate  # Opus encodes at 48 kHz only
     with av.open(path, "w", format=container_format) as container:
-        stream = container.add_stream(codec, rate=audio.sample_rate if codec != "libopus" else 48_000)
-        stream.layout = "mono"
-        frame = av.AudioFrame.from_ndarray(_pcm16(audio)[None, :], format="s16", layout="mono")
+        stream = container.add_stream(codec, rate=rate, layout="mono")
+        frame = av.AudioFrame.from_ndarray(audio.samples[None, :], format="flt", layout="mono")
         frame.sample_rate = audio.sample_rate
-        resampler = av.AudioResampler(format=stream.codec_context.format.name, layout="mono", rate=stream.rate)
-        for converted in [*resampler.resample(frame), *resampler.resample(None)]:
-            for packet in stream.encode(converted):
-                container.mux(packet)
-        for packet in stream.encode(None):
+        for packet in [*stream.encode(frame), *stream.encode(None)]:  # type: ignore[union-attr, arg-type]
             container.mux(packet)

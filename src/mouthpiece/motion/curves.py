@@ -71,7 +71,7 @@ def to_curves(visemes: VisemeTrack, *, fps: float) -> tuple[np.ndarray, np.ndarr
     weights : np.ndarray [shape=(T, 15), dtype=float32], rows sum to 1
     """
     n_frames = frame_count(visemes.duration, fps=fps)
-    t = frames_to_time(np.arange(n_frames), fps=fps)  # frame k shows time k / fps
+    t = np.asarray(frames_to_time(np.arange(n_frames), fps=fps))  # frame k shows time k / fps
     segments = visemes.segments or ((0.0, visemes.duration, "sil"),)
     starts = np.array([s[0] for s in segments])
     ends = np.array([s[1] for s in segments])
