@@ -23,6 +23,7 @@ from . import rules
 
 DECAY = 0.03  # s, distance outside a segment over which its dominance falls by 1/e
 NEIGHBOURS = 4  # segments either side that can influence a frame
+BLOCK = 4096  # frames blended at once (bounds memory)
 MIN_HOLD = 1 / 30  # s, closures and F/V poses last at least one frame at 30 fps
 _VISEME_INDEX = {v: i for i, v in enumerate(VISEMES)}
 
@@ -55,6 +56,8 @@ def _dominance_table() -> np.ndarray:
 
 
 DOMINANCE = _dominance_table()
+BASE_DOMINANCE = np.array([rules.DOMINANCE[v] for v in VISEMES], np.float32)
+ONE_HOT = np.eye(len(VISEMES), dtype=np.float32)
 
 
 def to_curves(visemes: VisemeTrack, *, fps: float) -> tuple[np.ndarray, np.ndarray]:
@@ -71,32 +74,36 @@ def to_curves(visemes: VisemeTrack, *, fps: float) -> tuple[np.ndarray, np.ndarr
     weights : np.ndarray [shape=(T, 15), dtype=float32], rows sum to 1
     """
     n_frames = frame_count(visemes.duration, fps=fps)
-    t = np.asarray(frames_to_time(np.arange(n_frames), fps=fps))  # frame k shows time k / fps
     segments = visemes.segments or ((0.0, visemes.duration, "sil"),)
     starts = np.array([s[0] for s in segments])
     ends = np.array([s[1] for s in segments])
     ids = np.array([_VISEME_INDEX[s[2]] for s in segments])
+    values = np.empty((n_frames, len(CHANNELS)), np.float32)
+    weights = np.empty((n_frames, len(VISEMES)), np.float32)
+    for first in range(0, n_frames, BLOCK):  # in blocks: the [T, K, C] terms would not fit for long audio
+        frames = np.arange(first, min(first + BLOCK, n_frames))
+        t = np.asarray(frames_to_time(frames, fps=fps))  # frame k shows time k / fps
+        values[frames], weights[frames] = _blend(t, starts, ends, ids)
+    _hold_targets(values, visemes, fps=fps)
+    return values, weights
 
+
+def _blend(t: np.ndarray, starts: np.ndarray, ends: np.ndarray, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Dominance-weighted poses and viseme weights at times ``t`` (s), [T, C] and [T, 15]."""
     # Each frame looks at its own segment and NEIGHBOURS either side: [T, K]
-    own = np.clip(np.searchsorted(starts, t, side="right") - 1, 0, len(segments) - 1)
-    k = np.clip(own[:, None] + np.arange(-NEIGHBOURS, NEIGHBOURS + 1)[None, :], 0, len(segments) - 1)
+    own = np.clip(np.searchsorted(starts, t, side="right") - 1, 0, len(starts) - 1)
+    k = np.clip(own[:, None] + np.arange(-NEIGHBOURS, NEIGHBOURS + 1)[None, :], 0, len(starts) - 1)
     distance = np.maximum(0.0, np.maximum(starts[k] - t[:, None], t[:, None] - ends[k]))
     falloff = np.exp(-distance / DECAY).astype(np.float32)
-    duplicate = np.zeros_like(k, dtype=bool)
-    duplicate[:, 1:] = k[:, 1:] == k[:, :-1]  # clipped indices at the track's ends
-    falloff[duplicate] = 0.0
+    falloff[:, 1:][k[:, 1:] == k[:, :-1]] = 0.0  # indices repeated by clipping at the track's ends
 
     seg_ids = ids[k]  # [T, K]
     dominance = DOMINANCE[seg_ids] * falloff[:, :, None]  # [T, K, C]
     values = np.einsum("tkc,tkc->tc", dominance, POSES[seg_ids]) / np.maximum(dominance.sum(1), 1e-12)
-
-    base = np.array([rules.DOMINANCE[v] for v in VISEMES], np.float32)[seg_ids] * falloff
-    weights = np.zeros((n_frames, len(VISEMES)), np.float32)
-    np.add.at(weights, (np.arange(n_frames)[:, None].repeat(k.shape[1], 1), seg_ids), base)
+    pull = BASE_DOMINANCE[seg_ids] * falloff  # [T, K]
+    weights = np.einsum("tk,tkv->tv", pull, ONE_HOT[seg_ids])
     weights /= np.maximum(weights.sum(1, keepdims=True), 1e-12)
-
-    _hold_targets(values, visemes, fps=fps)
-    return values.astype(np.float32), weights
+    return values, weights
 
 
 def _hold_targets(values: np.ndarray, visemes: VisemeTrack, *, fps: float) -> None:

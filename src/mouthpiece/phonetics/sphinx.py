@@ -21,18 +21,14 @@ FRAME_RATE = 100  # frames/s of pocketsphinx's features
 _lock = threading.Lock()
 
 
-def _quiet() -> None:
-    set_loglevel("FATAL")
-
-
 @cache
 def decoder(kind: str, **options: Any) -> Decoder:
     """A cached decoder: ``kind`` 'phones' (phone loop) or 'align' (forced alignment)."""
-    _quiet()
+    set_loglevel("FATAL")
     if kind == "phones":
-        config = {"allphone": get_model_path("en-us/en-us-phone.lm.bin"), "lm": None, **options}
+        config = {"allphone": get_model_path("en-us/en-us-phone.lm.bin"), "lm": None, "loglevel": "FATAL", **options}
     elif kind == "align":
-        config = {"lm": None, **options}
+        config = {"lm": None, "loglevel": "FATAL", **options}
     else:
         raise ValueError(f"unknown decoder kind {kind!r}")
     return Decoder(**config)
