@@ -34,9 +34,11 @@ def load_audio(path: str | os.PathLike[str]) -> Audio:
     return audio_stage.load(path)
 
 
-def to_phones(audio: Audio, *, text: str | None = None) -> PhoneTrack:
-    """Timed phones: aligned to ``text`` when given, else recognized."""
-    return phonetics.align(audio, text) if text and text.strip() else phonetics.recognize(audio)
+def to_phones(audio: Audio, *, text: str | None = None, recognizer: str = phonetics.DEFAULT_RECOGNIZER) -> PhoneTrack:
+    """Timed phones: aligned to ``text`` when given, else recognized (``recognizer``: words or phones)."""
+    if text and text.strip():
+        return phonetics.align(audio, text)
+    return phonetics.recognize(audio, recognizer=recognizer)
 
 
 def to_animation(
@@ -54,10 +56,16 @@ def to_animation(
     return motion.animate(phones, fps=fps, loudness_db=level)
 
 
-def animate(audio: Audio, *, text: str | None = None, fps: float = motion.DEFAULT_FPS) -> Animation:
+def animate(
+    audio: Audio,
+    *,
+    text: str | None = None,
+    fps: float = motion.DEFAULT_FPS,
+    recognizer: str = phonetics.DEFAULT_RECOGNIZER,
+) -> Animation:
     """Speech (and optionally its transcript) to an Animation."""
     _check_fps(fps)
-    return to_animation(to_phones(audio, text=text), audio=audio, fps=fps)
+    return to_animation(to_phones(audio, text=text, recognizer=recognizer), audio=audio, fps=fps)
 
 
 def animate_file(
@@ -65,6 +73,7 @@ def animate_file(
     *,
     text: str | None = None,
     fps: float = motion.DEFAULT_FPS,
+    recognizer: str = phonetics.DEFAULT_RECOGNIZER,
     progress: Progress | None = None,
 ) -> Animation:
     """A file's speech to an Animation.
@@ -74,19 +83,23 @@ def animate_file(
     With a transcript the whole file is aligned at once.
     """
     _check_fps(fps)
+    if recognizer not in phonetics.RECOGNIZERS:
+        raise InputError(f"Unknown recognizer {recognizer!r}; choose one of: {', '.join(phonetics.RECOGNIZERS)}.")
     if text and text.strip():
         audio = load_audio(path)
         if progress:
             progress(0.5)
         animation = animate(audio, text=text, fps=fps)
     else:
-        animation = _animate_stream(path, fps=fps, progress=progress)
+        animation = _animate_stream(path, fps=fps, recognizer=recognizer, progress=progress)
     if progress:
         progress(1.0)
     return animation
 
 
-def _animate_stream(path: str | os.PathLike[str], *, fps: float, progress: Progress | None) -> Animation:
+def _animate_stream(
+    path: str | os.PathLike[str], *, fps: float, recognizer: str, progress: Progress | None
+) -> Animation:
     total = _duration_hint(path)
     chunks = phonetics.split_at_pauses(audio_stage.stream(path), sample_rate=SAMPLE_RATE)
     phones: list = []
@@ -94,7 +107,10 @@ def _animate_stream(path: str | os.PathLike[str], *, fps: float, progress: Progr
     duration = 0.0
     for offset, chunk in chunks:
         levels.append(audio_stage.loudness(chunk, fps=ANALYSIS_FPS)[: round(chunk.duration * ANALYSIS_FPS)])
-        phones.extend(p._replace(start=p.start + offset, end=p.end + offset) for p in phonetics.recognize(chunk).phones)
+        phones.extend(
+            p._replace(start=p.start + offset, end=p.end + offset)
+            for p in phonetics.recognize(chunk, recognizer=recognizer).phones
+        )
         duration = offset + chunk.duration
         if progress and total:
             progress(min(0.99, duration / total))

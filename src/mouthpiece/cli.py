@@ -17,6 +17,7 @@ from . import __version__, api
 from .audio import save
 from .errors import InputError, MouthpieceError
 from .export import EXPORTERS, format_for_path, get_exporter
+from .phonetics import DEFAULT_RECOGNIZER, RECOGNIZERS
 
 DEMO_SENTENCE = "Hello! I am mouthpiece. Give me any voice, and I will move the lips to match it."
 
@@ -93,7 +94,7 @@ def _animate_one(args: argparse.Namespace, audio_path: str, output: str | None, 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
-            animation = api.animate_file(audio_path, text=text, fps=args.fps, progress=bar)
+            animation = api.animate_file(audio_path, text=text, fps=args.fps, recognizer=args.recognizer, progress=bar)
         finally:
             bar.close()
     if not args.quiet:
@@ -183,6 +184,11 @@ def build_parser() -> argparse.ArgumentParser:
     text.add_argument("--text-file", help="a UTF-8 file with the transcript")
     text.add_argument(
         "--text-sidecar", action="store_true", help="read each input's transcript from <stem>.txt beside it"
+    )
+    animate.add_argument(
+        "--recognizer",
+        default=DEFAULT_RECOGNIZER,
+        help=f"how to hear speech without a transcript: {' or '.join(RECOGNIZERS)} (default {DEFAULT_RECOGNIZER})",
     )
     animate.add_argument("--no-extended-shapes", action="store_true", help="mouth cues A-F and X only (no G, H)")
     animate.add_argument("--dat-fps", type=int, default=24, help="frame rate of dat (Moho) output (default 24)")

@@ -1,6 +1,6 @@
 """Phonetics: speech (and optionally its text) to timed phones.
 
-- ``recognize(audio)``: phones without a transcript (pocketsphinx phone loop);
+- ``recognize(audio)``: phones without a transcript (recognized words, or the phone loop);
 - ``align(audio, text)``: forced alignment of a transcript, falling back to recognition;
 - ``tts(text, voice=...)``: espeak-ng speech with its exact phone timings.
 
@@ -10,7 +10,9 @@ All phones are ARPAbet (``vocabulary.PHONES``); ``inventory.py`` maps IPA onto i
 from __future__ import annotations
 
 from .align import align, words_of
-from .recognize import recognize, split_at_pauses, tidy
+from .chunks import split_at_pauses
+from .phone_loop import tidy
+from .recognize import DEFAULT_RECOGNIZER, RECOGNIZERS, recognize
 from .tts import tts
 
-__all__ = ["align", "recognize", "split_at_pauses", "tidy", "tts", "words_of"]
+__all__ = ["DEFAULT_RECOGNIZER", "RECOGNIZERS", "align", "recognize", "split_at_pauses", "tidy", "tts", "words_of"]

@@ -21,7 +21,7 @@ from ..errors import InputError
 from ..types import Audio, Phone, PhoneTrack, Word
 from ..vocabulary import SILENCE, VOWELS
 from . import sphinx
-from .recognize import recognize, tidy
+from .phone_loop import tidy
 
 # Pruning passes tried in order; pocketsphinx needs all three beams equal.
 ALIGN_PASSES = (
@@ -137,6 +137,26 @@ def _align_once(decoder, raw: bytes, words: list[str]) -> tuple[list[Phone], lis
     return phones, timed_words
 
 
+def align_words(audio: Audio, words: list[str]) -> PhoneTrack:
+    """Align words (lower-case, from :func:`words_of`) to speech, or raise AlignmentFailed.
+
+    Tries each of ``ALIGN_PASSES`` in turn; words missing from the dictionary are added.
+    """
+    decoders = [sphinx.decoder("align", **options) for options in ALIGN_PASSES]
+    raw = sphinx.pcm16(audio)
+    with sphinx.lock():
+        _ensure_in_dictionary(decoders, words)
+        for decoder in decoders:
+            try:
+                phones, timed_words = _align_once(decoder, raw, words)
+            except AlignmentFailed:
+                continue
+            track = tidy(phones, audio.duration)
+            clipped = tuple(w._replace(end=min(w.end, audio.duration)) for w in timed_words if w.start < audio.duration)
+            return PhoneTrack(track.phones, track.duration, clipped)
+    raise AlignmentFailed("no alignment pass reached the end of the transcript")
+
+
 def align(audio: Audio, text: str) -> PhoneTrack:
     """Align a transcript to speech: word and phone timings.
 
@@ -150,25 +170,17 @@ def align(audio: Audio, text: str) -> PhoneTrack:
     PhoneTrack
         Phones covering ``[0, audio.duration)`` and the transcript's words. If the
         transcript cannot be aligned, the phones are recognized instead (a
-        ``UserWarning`` says so) and the words are empty.
+        ``UserWarning`` says so) and the words are the recognized ones.
     """
+    from .recognize import recognize  # recognition aligns recognized words: import here, not at the top
+
     words = words_of(text)
     if not words or len(audio.samples) == 0:
         return recognize(audio)
-    decoders = [sphinx.decoder("align", **options) for options in ALIGN_PASSES]
-    raw = sphinx.pcm16(audio)
-    with sphinx.lock():
-        _ensure_in_dictionary(decoders, words)
-        for decoder in decoders:
-            try:
-                phones, timed_words = _align_once(decoder, raw, words)
-            except AlignmentFailed:
-                continue
-            track = tidy(phones, audio.duration)
-            return PhoneTrack(
-                track.phones, track.duration, tuple(w for w in timed_words if w.end <= audio.duration + 0.02)
-            )
-    warnings.warn(
-        "The transcript could not be aligned to the audio; recognizing phones instead.", UserWarning, stacklevel=2
-    )
+    try:
+        return align_words(audio, words)
+    except AlignmentFailed:
+        warnings.warn(
+            "The transcript could not be aligned to the audio; recognizing phones instead.", UserWarning, stacklevel=2
+        )
     return recognize(audio)

@@ -23,11 +23,12 @@ _lock = threading.Lock()
 
 @cache
 def decoder(kind: str, **options: Any) -> Decoder:
-    """A cached decoder: ``kind`` 'phones' (phone loop) or 'align' (forced alignment)."""
+    """A cached decoder: ``kind`` 'phones' (phone loop), 'words' (word recognition, give
+    ``lm``) or 'align' (forced alignment)."""
     set_loglevel("FATAL")
     if kind == "phones":
         config = {"allphone": get_model_path("en-us/en-us-phone.lm.bin"), "lm": None, "loglevel": "FATAL", **options}
-    elif kind == "align":
+    elif kind in ("align", "words"):
         config = {"lm": None, "loglevel": "FATAL", **options}
     else:
         raise ValueError(f"unknown decoder kind {kind!r}")
