@@ -25,7 +25,7 @@ from .phone_loop import recognize_phones, silence_where_quiet, tidy
 # Decoder settings: frame skipping (ds) and phone lookahead (pl_window) make the search
 # fast; one pass (no fwdflat, no bestpath) is enough for lip sync. lw weighs the
 # language model against the acoustics.
-WORD_DECODER_OPTIONS = {"ds": 2, "pl_window": 10, "fwdflat": False, "bestpath": False, "lw": 6.5}
+WORD_DECODER_OPTIONS = {"ds": 2, "pl_window": 10, "fwdflat": False, "bestpath": False, "lw": 4.0}
 MIN_GAP = 0.15  # s, shorter silences between recognized words are pauses or stop closures
 GAP_SPEECH_FRACTION = 0.5  # a longer silence is speech when voice activity covers this much of it
 
