@@ -28,7 +28,7 @@ test: install
 
 bench: install
 	$(PY) benchmarks/accuracy.py
-	$(PY) benchmarks/speed.py
+	$(PY) benchmarks/speed.py --corpus ../shared/eval/dev --hour
 
 lint: install
 	$(VENV)/bin/ruff check src tests benchmarks

@@ -1,17 +1,20 @@
 """Whole-process speed and memory of ``mouthpiece animate`` on one core.
 
-Makes 60 s of speech with espeak-ng (a paragraph said over and over, so the transcript
-is known), then times the CLI as a user runs it, start-up included, pinned to one core
-with ``taskset``: real-time factor = wall time / audio duration, without and with the
-transcript. ``--hour`` also animates a 1-hour file (the same speech concatenated) and
+Times the CLI as a user runs it, start-up included, pinned to one core with
+``taskset``, on about 60 s of speech with a known transcript: real-time factor = wall
+time / audio duration, for each recognizer without the transcript and for alignment
+with it. The speech is espeak-ng's (a paragraph said over and over), and, with
+``--corpus DIR``, also utterances of a speech corpus joined (their .txt transcripts
+joined too). ``--hour`` also animates a 1-hour file (the espeak-ng speech repeated) and
 reports the peak resident memory.
 
-    python benchmarks/speed.py [--hour] [--repeat 3]
+    python benchmarks/speed.py [--corpus ../shared/eval/dev] [--hour] [--repeat 3]
 """
 
 from __future__ import annotations
 
 import argparse
+import glob
 import os
 import shutil
 import subprocess
@@ -22,7 +25,8 @@ import time
 import numpy as np
 
 from mouthpiece import api
-from mouthpiece.audio import save
+from mouthpiece.audio import load, save
+from mouthpiece.phonetics import RECOGNIZERS
 from mouthpiece.types import Audio
 
 PARAGRAPH = (
@@ -55,6 +59,19 @@ sys.exit(main(sys.argv[1:]))
 """
 
 
+def corpus_speech(folder: str, seconds: float) -> tuple[Audio, str]:
+    """Utterances of a corpus joined until ``seconds``, and their transcripts joined."""
+    pieces, texts, total = [], [], 0.0
+    for wav in sorted(glob.glob(os.path.join(folder, "*.wav"))):
+        audio = load(wav)
+        pieces.append(audio.samples)
+        texts.append(open(wav[:-4] + ".txt", encoding="utf-8").read().strip())
+        total += audio.duration
+        if total >= seconds:
+            break
+    return Audio(np.concatenate(pieces)), " ".join(texts)
+
+
 def run_cli(arguments: list[str]) -> tuple[float, float]:
     """Wall seconds and peak RSS (MB) of one CLI run pinned to one core."""
     pin = ["taskset", "-c", "0"] if shutil.which("taskset") else []
@@ -70,22 +87,26 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seconds", type=float, default=60.0, help="length of the timed speech")
     parser.add_argument("--repeat", type=int, default=3, help="runs per case; the fastest counts")
+    parser.add_argument("--corpus", help="also time utterances of this corpus (wav + txt pairs)")
     parser.add_argument("--hour", action="store_true", help="also animate a 1-hour file and report memory")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        speech, text = make_speech(args.seconds)
-        wav, transcript = os.path.join(tmp, "speech.wav"), os.path.join(tmp, "speech.txt")
-        save(speech, wav)
-        with open(transcript, "w", encoding="utf-8") as f:
-            f.write(text)
-        print(f"speech: {speech.duration:.1f} s (espeak-ng), one core (taskset -c 0), start-up included")
-        for label, extra in (("no transcript", []), ("transcript", ["--text-file", transcript])):
-            times = [
-                run_cli(["animate", wav, "-o", os.path.join(tmp, "out.tsv"), *extra, "-q"])[0]
-                for _ in range(args.repeat)
-            ]
-            best = min(times)
-            print(f"  {label:<14} wall {best:6.2f} s   real-time factor {best / speech.duration:.4f}")
+        sources = [("espeak-ng", *make_speech(args.seconds))]
+        if args.corpus:
+            sources.append((os.path.basename(os.path.normpath(args.corpus)), *corpus_speech(args.corpus, args.seconds)))
+        print("one core (taskset -c 0), whole process, start-up included; best of", args.repeat)
+        for name, audio, text in sources:
+            wav, transcript = os.path.join(tmp, f"{name}.wav"), os.path.join(tmp, f"{name}.txt")
+            save(audio, wav)
+            with open(transcript, "w", encoding="utf-8") as f:
+                f.write(text)
+            print(f"{name} speech, {audio.duration:.1f} s:")
+            cases = [(f"recognizer {r}", ["--recognizer", r]) for r in RECOGNIZERS]
+            for label, extra in [*cases, ("with transcript", ["--text-file", transcript])]:
+                out = os.path.join(tmp, "out.tsv")
+                best = min(run_cli(["animate", wav, "-o", out, *extra, "-q"])[0] for _ in range(args.repeat))
+                print(f"  {label:<20} wall {best:6.2f} s   real-time factor {best / audio.duration:.4f}")
+        speech = sources[0][1]
         if args.hour:
             hour = Audio(np.tile(speech.samples, int(np.ceil(3600 / speech.duration))))
             long_wav = os.path.join(tmp, "hour.wav")

@@ -104,15 +104,11 @@ def _mark_schwas(word: str, phones: list[Phone]) -> list[Phone]:
 def _align_once(decoder, raw: bytes, words: list[str]) -> tuple[list[Phone], list[Word]]:
     try:
         decoder.set_align_text(" ".join(words))
-        decoder.start_utt()
-        decoder.process_raw(raw, full_utt=True)
-        decoder.end_utt()
+        sphinx.decode(decoder, raw)
         if decoder.hyp() is None:
             raise AlignmentFailed("no hypothesis")
         decoder.set_alignment()
-        decoder.start_utt()
-        decoder.process_raw(raw, full_utt=True)
-        decoder.end_utt()
+        sphinx.decode(decoder, raw)
         alignment = decoder.get_alignment()
     except RuntimeError as e:
         raise AlignmentFailed(str(e)) from e

@@ -34,9 +34,7 @@ def recognize_phones(audio: Audio) -> PhoneTrack:
         return PhoneTrack((), audio.duration)
     decoder = sphinx.decoder("phones", **PHONE_LOOP_OPTIONS)
     with sphinx.lock():
-        decoder.start_utt()
-        decoder.process_raw(sphinx.pcm16(audio), full_utt=True)
-        decoder.end_utt()
+        sphinx.decode(decoder, sphinx.pcm16(audio))
         segments = [sphinx.segment_phone(s.start_frame, s.end_frame, s.word, s.ascore) for s in decoder.seg()]
     return tidy(silence_where_quiet(segments, voice_activity(audio, fps=sphinx.FRAME_RATE)), audio.duration)
 

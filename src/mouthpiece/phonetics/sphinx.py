@@ -52,6 +52,13 @@ def segment_phone(start_frame: int, end_frame: int, name: str, log_prob: float =
     return Phone(start_frame / FRAME_RATE, (end_frame + 1) / FRAME_RATE, phone_label(name), min(1.0, score))
 
 
+def decode(decoder: Decoder, raw: bytes) -> None:
+    """Run one whole utterance of 16-bit PCM through ``decoder`` (hold :func:`lock`)."""
+    decoder.start_utt()
+    decoder.process_raw(raw, full_utt=True)
+    decoder.end_utt()
+
+
 def lock() -> threading.Lock:
     """pocketsphinx decoders are not thread-safe: hold this while one decodes."""
     return _lock

@@ -49,9 +49,7 @@ def recognize_words(audio: Audio) -> PhoneTrack:
         return PhoneTrack((Phone(0.0, audio.duration, SILENCE),), audio.duration)
     decoder = sphinx.decoder("words", lm=language_model.path(), **WORD_DECODER_OPTIONS)
     with sphinx.lock():
-        decoder.start_utt()
-        decoder.process_raw(sphinx.pcm16(audio), full_utt=True)
-        decoder.end_utt()
+        sphinx.decode(decoder, sphinx.pcm16(audio))
         hypothesis = decoder.hyp()
     words = [w for w in (hypothesis.hypstr.split() if hypothesis else []) if not w.startswith(("<", "["))]
     if not words:
