@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 
-from mouthpiece.phonetics import align, recognize, split_at_pauses, tts, words_of
 from mouthpiece.errors import InputError
+from mouthpiece.phonetics import align, recognize, split_at_pauses, tts, words_of
 from mouthpiece.types import Audio
 from mouthpiece.vocabulary import PHONES, SILENCE
 
@@ -100,3 +102,15 @@ def test_split_at_pauses_cuts_long_audio_at_quiet_moments():
     offsets = [offset for offset, _ in chunks]
     assert 4.0 <= offsets[1] <= 4.5 and all(offset * 100 == pytest.approx(round(offset * 100)) for offset in offsets)
     assert all(c.duration <= 6.0 for _, c in chunks)
+
+
+def test_a_transcript_of_other_speech_is_caught_by_how_badly_it_fits():
+    hello, _ = tts("Hello there.")
+    goodbye, _ = tts("Goodbye now.")
+    audio = Audio(np.concatenate([hello.samples, np.zeros(24_000, np.float32), goodbye.samples]))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        track = align(audio, "Hello there. Goodbye now.")
+    assert [w.text for w in track.words] == ["hello", "there", "goodbye", "now"]
+    with pytest.warns(UserWarning, match="does not seem to match"):
+        align(audio, "Cats and dogs. Birds fly.")

@@ -198,7 +198,13 @@ def build_parser() -> argparse.ArgumentParser:
     say_ = commands.add_parser("say", help="text to speech (espeak-ng) and its animation")
     say_.add_argument("text", help="what to say")
     say_.add_argument("-o", "--output", required=True, help="speech file to write (.wav, .flac, .mp3, .ogg, .m4a)")
-    say_.add_argument("--voice", default="en-us", help="any espeak-ng voice, e.g. en-us, en-gb, de, fr (default en-us)")
+    say_.add_argument(
+        "--voice",
+        "--language",
+        dest="voice",
+        default="en-us",
+        help="any espeak-ng voice, e.g. en-us, en-gb, de, fr (default en-us)",
+    )
     say_.add_argument("--animation", help="also write the animation here (format from -f, default anim-json)")
     say_.add_argument("-f", "--format", help="format of --animation (default anim-json)")
     say_.set_defaults(run=_cmd_say)

@@ -17,6 +17,9 @@ import re
 import warnings
 from functools import lru_cache
 
+import numpy as np
+
+from ..audio.features import voice_activity
 from ..errors import InputError
 from ..types import Audio, Phone, PhoneTrack, Word
 from ..vocabulary import SILENCE, VOWELS
@@ -30,6 +33,12 @@ ALIGN_PASSES = (
 )
 _WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)*")
 SCHWA_IPA = ("ə", "ɐ", "ᵻ", "ɚ")
+# Misfit of an alignment above which its transcript is taken for other speech. On a dev
+# corpus (175 utterances) correct transcripts scored up to 0.73; other sentences of similar
+# length above 0.8 in 27 of 59 cases: a gross mismatch is caught, a near miss passes.
+MAX_MISFIT = 0.8
+OVER_SILENCE_WEIGHT = 3.0  # phones over silence are the strongest sign of a misfit
+MIN_PHONE = 0.03  # s, the shortest phone alignment makes (3 frames of 10 ms)
 
 
 class AlignmentFailed(Exception):
@@ -153,6 +162,25 @@ def align_words(audio: Audio, words: list[str]) -> PhoneTrack:
     raise AlignmentFailed("no alignment pass reached the end of the transcript")
 
 
+def misfit(track: PhoneTrack, audio: Audio) -> float:
+    """How badly an alignment fits the audio: 0 for a good fit, above ``MAX_MISFIT`` for
+    a transcript of other speech.
+
+    Forced alignment always places every word somewhere; a wrong transcript shows in
+    where it put them: speech left as silence, phones laid over silence, and phones
+    squeezed to the minimum length (3 frames) because the words did not fit there.
+    """
+    speech = voice_activity(audio, fps=sphinx.FRAME_RATE)
+    aligned = np.zeros(len(speech), bool)
+    spoken = [p for p in track.phones if p.label != SILENCE]
+    for p in spoken:
+        aligned[round(p.start * sphinx.FRAME_RATE) : round(p.end * sphinx.FRAME_RATE)] = True
+    missed = (speech & ~aligned).sum() / max(1, speech.sum())
+    over_silence = (aligned & ~speech).sum() / max(1, aligned.sum())
+    squeezed = sum(p.end - p.start < MIN_PHONE + 1e-3 for p in spoken) / max(1, len(spoken))
+    return float(missed + OVER_SILENCE_WEIGHT * over_silence + squeezed)
+
+
 def align(audio: Audio, text: str) -> PhoneTrack:
     """Align a transcript to speech: word and phone timings.
 
@@ -174,9 +202,15 @@ def align(audio: Audio, text: str) -> PhoneTrack:
     if not words or len(audio.samples) == 0:
         return recognize(audio)
     try:
-        return align_words(audio, words)
+        track = align_words(audio, words)
     except AlignmentFailed:
         warnings.warn(
             "The transcript could not be aligned to the audio; recognizing phones instead.", UserWarning, stacklevel=2
         )
-    return recognize(audio)
+        return recognize(audio)
+    if misfit(track, audio) > MAX_MISFIT:
+        warnings.warn(
+            "The transcript does not seem to match the audio; recognizing phones instead.", UserWarning, stacklevel=2
+        )
+        return recognize(audio)
+    return track
