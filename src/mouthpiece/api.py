@@ -35,7 +35,7 @@ def load_audio(path: str | os.PathLike[str]) -> Audio:
 
 
 def to_phones(audio: Audio, *, text: str | None = None, recognizer: str = phonetics.DEFAULT_RECOGNIZER) -> PhoneTrack:
-    """Timed phones: aligned to ``text`` when given, else recognized (``recognizer``: words or phones)."""
+    """Timed phones: aligned to ``text`` when given, else recognized (``recognizer``: see ``phonetics.RECOGNIZERS``)."""
     if text and text.strip():
         return phonetics.align(audio, text)
     return phonetics.recognize(audio, recognizer=recognizer)

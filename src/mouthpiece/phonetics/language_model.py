@@ -25,8 +25,12 @@ SPECIAL_WORDS = ("<s>", "</s>", "<UNK>")
 FILE_NAME = "en-us-small.lm.bin"
 
 
-def path() -> str:
-    """Where the shipped model is."""
+def path(model: str = "small") -> str:
+    """Where a word model is: 'small' (ours, shipped) or 'full' (pocketsphinx's own)."""
+    if model == "full":
+        from pocketsphinx import get_model_path
+
+        return str(get_model_path("en-us/en-us.lm.bin"))
     return str(resources.files("mouthpiece").joinpath("data", FILE_NAME))
 
 

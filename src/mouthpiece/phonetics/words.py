@@ -22,20 +22,24 @@ from . import language_model, sphinx
 from .align import AlignmentFailed, align_words
 from .phone_loop import recognize_phones, silence_where_quiet, tidy
 
-# Decoder settings: frame skipping (ds) and phone lookahead (pl_window) make the search
-# fast; one pass (no fwdflat, no bestpath) is enough for lip sync. lw weighs the
-# language model against the acoustics.
-WORD_DECODER_OPTIONS = {"ds": 2, "pl_window": 10, "fwdflat": False, "bestpath": False, "lw": 4.0}
+# Decoder settings per language model: frame skipping (ds) and phone lookahead
+# (pl_window) make the search fast; one pass (no fwdflat, no bestpath) is enough for lip
+# sync. lw weighs the language model against the acoustics: the small model is weighed
+# less, so that acoustics decide more often (more closures are found).
+FAST_SEARCH = {"ds": 2, "pl_window": 10, "fwdflat": False, "bestpath": False}
+WORD_DECODER_OPTIONS = {"small": {**FAST_SEARCH, "lw": 4.0}, "full": {**FAST_SEARCH, "lw": 6.5}}
 MIN_GAP = 0.15  # s, shorter silences between recognized words are pauses or stop closures
 GAP_SPEECH_FRACTION = 0.5  # a longer silence is speech when voice activity covers this much of it
 
 
-def recognize_words(audio: Audio) -> PhoneTrack:
+def recognize_words(audio: Audio, *, model: str = "small") -> PhoneTrack:
     """Recognize phones without a transcript, by way of recognized words.
 
     Parameters
     ----------
     audio : Audio, 16 kHz mono
+    model : str, the language model: 'small' (5,000 words, bigrams) or 'full'
+        (pocketsphinx's 73,000-word trigram model: slower, more accurate)
 
     Returns
     -------
@@ -47,7 +51,7 @@ def recognize_words(audio: Audio) -> PhoneTrack:
     speech = voice_activity(audio, fps=sphinx.FRAME_RATE)
     if not speech.any():
         return PhoneTrack((Phone(0.0, audio.duration, SILENCE),), audio.duration)
-    decoder = sphinx.decoder("words", lm=language_model.path(), **WORD_DECODER_OPTIONS)
+    decoder = sphinx.decoder("words", lm=language_model.path(model), **WORD_DECODER_OPTIONS[model])
     with sphinx.lock():
         sphinx.decode(decoder, sphinx.pcm16(audio))
         hypothesis = decoder.hyp()
