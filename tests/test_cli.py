@@ -206,3 +206,20 @@ def test_demo_writes_every_format(tmp_path):
     assert result.returncode == 0, result.stderr
     files = sorted(os.listdir(tmp_path / "demo"))
     assert len(files) == 8 and "speech.wav" in files and "speech.tsv" in files
+
+
+def test_progress_is_reported_and_drawn_only_on_a_terminal(spoken, monkeypatch, capsys):
+    from mouthpiece import api
+    from mouthpiece.cli import ProgressBar
+
+    seen: list[float] = []
+    api.animate_file(spoken.wav, recognizer="phones", progress=seen.append)
+    assert seen and seen[-1] == 1.0 and seen == sorted(seen)
+
+    ProgressBar("x", enabled=True)(0.5)  # stderr is not a terminal under pytest: silent
+    assert capsys.readouterr().err == ""
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
+    bar = ProgressBar("plums.wav", enabled=True)
+    bar(0.5)
+    bar.close()
+    assert "plums.wav [###############...............]  50%" in capsys.readouterr().err

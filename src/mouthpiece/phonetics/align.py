@@ -24,6 +24,7 @@ from ..errors import InputError
 from ..types import Audio, Phone, PhoneTrack, Word
 from ..vocabulary import SILENCE, VOWELS
 from . import sphinx
+from .inventory import cmu_to_arpabet
 from .phone_loop import tidy
 
 # Pruning passes tried in order; pocketsphinx needs all three beams equal.
@@ -129,7 +130,7 @@ def _align_once(decoder, raw: bytes, words: list[str]) -> tuple[list[Phone], lis
     for entry in alignment:
         name = re.sub(r"\(\d+\)$", "", entry.name)
         word_phones = [
-            Phone(p.start / rate, (p.start + p.duration) / rate, sphinx.phone_label(p.name), 1.0) for p in entry
+            Phone(p.start / rate, (p.start + p.duration) / rate, cmu_to_arpabet(p.name), 1.0) for p in entry
         ]
         if name.startswith("<") or name.startswith("["):
             phones.extend(Phone(p.start, p.end, SILENCE, 1.0) for p in word_phones)

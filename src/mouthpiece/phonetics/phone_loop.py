@@ -35,7 +35,7 @@ def recognize_phones(audio: Audio) -> PhoneTrack:
     decoder = sphinx.decoder("phones", **PHONE_LOOP_OPTIONS)
     with sphinx.lock():
         sphinx.decode(decoder, sphinx.pcm16(audio))
-        segments = [sphinx.segment_phone(s.start_frame, s.end_frame, s.word, s.ascore) for s in decoder.seg()]
+        segments = [sphinx.segment_phone(s.start_frame, s.end_frame, s.word) for s in decoder.seg()]
     return tidy(silence_where_quiet(segments, voice_activity(audio, fps=sphinx.FRAME_RATE)), audio.duration)
 
 

@@ -2,7 +2,7 @@
 
 pocketsphinx 5 ships its US English acoustic model, dictionary and phone language model
 inside the wheel, so nothing is downloaded. Its phone names are ARPAbet without stress;
-fillers (``SIL``, ``+NSN+``, ...) become silence.
+fillers (``SIL``, ``+NSN+``, ...) become silence (``inventory.cmu_to_arpabet``).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import numpy as np
 from pocketsphinx import Decoder, get_model_path, set_loglevel
 
 from ..types import Audio, Phone
-from ..vocabulary import PHONES, SILENCE
+from .inventory import cmu_to_arpabet
 
 FRAME_RATE = 100  # frames/s of pocketsphinx's features
 _lock = threading.Lock()
@@ -40,16 +40,10 @@ def pcm16(audio: Audio) -> bytes:
     return (np.clip(audio.samples, -1.0, 1.0) * 32767.0).astype("<i2").tobytes()
 
 
-def phone_label(name: str) -> str:
-    """Our label for a pocketsphinx phone or filler name."""
-    label = name.upper().rstrip("0123456789")
-    return label if label in PHONES and label != SILENCE else SILENCE
-
-
-def segment_phone(start_frame: int, end_frame: int, name: str, log_prob: float = 0.0) -> Phone:
-    """A Phone from a pocketsphinx segment (inclusive frame range, log-probability)."""
-    score = float(np.exp(max(log_prob, -700.0) / max(1, end_frame - start_frame + 1) / 1000.0))
-    return Phone(start_frame / FRAME_RATE, (end_frame + 1) / FRAME_RATE, phone_label(name), min(1.0, score))
+def segment_phone(start_frame: int, end_frame: int, name: str) -> Phone:
+    """A Phone from a pocketsphinx segment (inclusive frame range). Its score is 1: the
+    one-pass searches used here give no calibrated confidence."""
+    return Phone(start_frame / FRAME_RATE, (end_frame + 1) / FRAME_RATE, cmu_to_arpabet(name))
 
 
 def decode(decoder: Decoder, raw: bytes) -> None:
