@@ -4,7 +4,7 @@ Runs ``mouthpiece animate`` (batch mode, one process) over every WAV of the corp
 without and with the transcripts (``--text-sidecar``), then scores the TSV output with
 the corpus's scorer and prints the pooled metrics beside Rhubarb's published figures.
 
-    python benchmarks/accuracy.py [--corpus ../shared/eval/dev] [--out bench-out/accuracy]
+    python benchmarks/accuracy.py [--corpus ../shared/eval/dev] [--recognizer words-small]
 """
 
 from __future__ import annotations
@@ -17,6 +17,8 @@ import subprocess
 import sys
 import time
 
+from mouthpiece.phonetics import DEFAULT_RECOGNIZER
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 DEFAULT_CORPUS = os.path.join(HERE, "..", "..", "shared", "eval", "dev")
 METRICS = ("acc", "acc_tol40", "open_r", "bil_recall", "bil_prec", "sil_acc")
@@ -27,12 +29,11 @@ RHUBARB = {
 }
 
 
-def run(corpus: str, out: str, with_text: bool) -> tuple[dict[str, float], float]:
+def run(corpus: str, out: str, with_text: bool, recognizer: str) -> tuple[dict[str, float], float]:
     os.makedirs(out, exist_ok=True)
     wavs = sorted(glob.glob(os.path.join(corpus, "*.wav")))
     command = [sys.executable, "-m", "mouthpiece.cli", "animate", *wavs, "-o", out, "-q"]
-    if with_text:
-        command.append("--text-sidecar")
+    command += ["--text-sidecar"] if with_text else ["--recognizer", recognizer]
     start = time.perf_counter()
     subprocess.run(command, check=True)
     elapsed = time.perf_counter() - start
@@ -49,17 +50,19 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--corpus", default=DEFAULT_CORPUS)
     parser.add_argument("--out", default="bench-out/accuracy")
+    parser.add_argument("--recognizer", default=DEFAULT_RECOGNIZER, help="recognizer for the no-transcript run")
     args = parser.parse_args()
     if not os.path.isdir(args.corpus):
         sys.exit(f"Corpus folder '{args.corpus}' does not exist (see ../shared/eval/README.md).")
     print(f"corpus: {os.path.abspath(args.corpus)}")
-    print(f"{'':28}" + "".join(f"{m:>11}" for m in METRICS) + f"{'wall s':>9}")
+    print(f"{'':36}" + "".join(f"{m:>11}" for m in METRICS) + f"{'wall s':>9}")
     for mode, with_text in (("no transcript", False), ("transcript", True)):
-        ours, elapsed = run(args.corpus, os.path.join(args.out, mode.replace(" ", "-")), with_text)
-        print(f"{'mouthpiece, ' + mode:28}" + "".join(f"{ours[m]:11.3f}" for m in METRICS) + f"{elapsed:9.1f}")
-        print(f"{'Rhubarb 1.14, ' + mode:28}" + "".join(f"{RHUBARB[mode][m]:11.3f}" for m in METRICS))
+        ours, elapsed = run(args.corpus, os.path.join(args.out, mode.replace(" ", "-")), with_text, args.recognizer)
+        label = f"mouthpiece, {mode}" + ("" if with_text else f" ({args.recognizer})")
+        print(f"{label:36}" + "".join(f"{ours[m]:11.3f}" for m in METRICS) + f"{elapsed:9.1f}")
+        print(f"{'Rhubarb 1.14, ' + mode:36}" + "".join(f"{RHUBARB[mode][m]:11.3f}" for m in METRICS))
         beats = [m for m in ("acc", "open_r", "bil_recall", "bil_prec") if ours[m] > RHUBARB[mode][m]]
-        print(f"{'':28}higher than Rhubarb on: {', '.join(beats) or 'none'}")
+        print(f"{'':36}higher than Rhubarb on: {', '.join(beats) or 'none'}")
 
 
 if __name__ == "__main__":
