@@ -339,6 +339,13 @@ def test_voice_activity_ignores_steady_noise(level):
     assert not voice_activity(Audio(noise)).any()
 
 
+def test_voice_activity_finds_speech_without_pauses():
+    t = np.arange(3 * SAMPLE_RATE) / SAMPLE_RATE
+    syllables = 0.05 + 0.45 * (0.5 + 0.5 * np.sin(2 * np.pi * 4 * t))  # 4 Hz, 20 dB of modulation
+    speechlike = syllables * np.random.default_rng(4).normal(0, 1, len(t)).clip(-3, 3) / 3
+    assert voice_activity(Audio(speechlike.astype(np.float32))).all()
+
+
 @pytest.mark.parametrize("fps", [0, -1, float("nan")])
 def test_features_check_fps(fps):
     with pytest.raises(InputError, match="Frames per second"):

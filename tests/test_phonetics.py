@@ -114,3 +114,15 @@ def test_a_transcript_of_other_speech_is_caught_by_how_badly_it_fits():
     assert [w.text for w in track.words] == ["hello", "there", "goodbye", "now"]
     with pytest.warns(UserWarning, match="does not seem to match"):
         align(audio, "Cats and dogs. Birds fly.")
+
+
+@pytest.mark.parametrize("recognizer", ["words", "phones"])
+def test_speech_without_pauses_over_loud_noise_is_still_heard(spoken, recognizer):
+    words = spoken.phones.words
+    rate = spoken.audio.sample_rate
+    speech = spoken.audio.samples[int(words[0].start * rate) : int(words[-1].end * rate)]
+    noise = np.random.default_rng(5).normal(0, 0.05, len(speech)).astype(np.float32)  # -26 dBFS
+    audio = Audio(np.clip(speech / np.abs(speech).max() * 0.9 + noise, -1, 1))
+    track = recognize(audio, recognizer=recognizer)
+    spoken_time = sum(p.end - p.start for p in track.phones if p.label != SILENCE)
+    assert spoken_time > 0.6 * audio.duration

@@ -41,6 +41,8 @@ PITCH_BATCH = 2048  # frames analysed together; bounds memory on long audio
 
 VAD_FLOOR_PERCENTILE = 10  # %, frame level taken as the noise floor
 VAD_MARGIN_DB = 10.0  # dB above the noise floor that counts as speech
+VAD_MAX_FLOOR_DB = -40.0  # dBFS, highest noise floor assumed under a modulated sound
+VAD_MIN_MODULATION_DB = 6.0  # dB between quiet and loud frames that marks speech-like sound
 VAD_MIN_DB = -60.0  # dBFS, nothing quieter is speech
 VAD_MIN_SPEECH = 0.05  # s, shorter bursts are clicks, not speech
 VAD_HANGOVER = 0.2  # s, speech is held this long after the level drops
@@ -171,7 +173,8 @@ def voice_activity(audio: Audio, *, fps: float = 100) -> np.ndarray:
     Returns
     -------
     active : np.ndarray [shape=(frame_count(audio.duration, fps=fps),), dtype=bool]
-        All False for silence or for a steady sound with no quieter moments.
+        All False for silence or for a steady sound; speech without pauses is active
+        throughout.
 
     Examples
     --------
@@ -182,7 +185,11 @@ def voice_activity(audio: Audio, *, fps: float = 100) -> np.ndarray:
     [1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1]
     """
     level = loudness(audio, fps=fps)
-    floor = np.percentile(level, VAD_FLOOR_PERCENTILE)
+    floor, high = np.percentile(level, [VAD_FLOOR_PERCENTILE, 100 - VAD_FLOOR_PERCENTILE])
+    if high - floor >= VAD_MIN_MODULATION_DB:
+        # A loud sound that rises and falls like syllables may be speech without pauses,
+        # whose 10th percentile is speech too, not noise: the floor estimate is capped.
+        floor = min(floor, VAD_MAX_FLOOR_DB)
     loud = level > max(VAD_MIN_DB, floor + VAD_MARGIN_DB)
     min_frames = max(1, round(VAD_MIN_SPEECH * fps))
     if min_frames > 1:

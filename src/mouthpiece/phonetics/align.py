@@ -129,9 +129,7 @@ def _align_once(decoder, raw: bytes, words: list[str]) -> tuple[list[Phone], lis
     rate = sphinx.FRAME_RATE
     for entry in alignment:
         name = re.sub(r"\(\d+\)$", "", entry.name)
-        word_phones = [
-            Phone(p.start / rate, (p.start + p.duration) / rate, cmu_to_arpabet(p.name), 1.0) for p in entry
-        ]
+        word_phones = [Phone(p.start / rate, (p.start + p.duration) / rate, cmu_to_arpabet(p.name), 1.0) for p in entry]
         if name.startswith("<") or name.startswith("["):
             phones.extend(Phone(p.start, p.end, SILENCE, 1.0) for p in word_phones)
             continue
