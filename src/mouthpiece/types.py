@@ -16,7 +16,6 @@ from typing import Any, ClassVar, NamedTuple, TypeVar
 import numpy as np
 
 from .errors import InputError
-from .timebase import frame_count
 from .vocabulary import CHANNELS, PHONES, SHAPES, VISEMES
 
 SAMPLE_RATE = 16_000  # Hz, the rate every stage after audio loading works at
@@ -295,9 +294,6 @@ class Animation:
             return self.values[:, self.channels.index(name)]
         except ValueError:
             raise InputError(f"Animation has no channel {name!r}.") from None
-
-    def expected_frames(self) -> int:
-        return frame_count(self.duration, fps=self.fps)
 
     def to_dict(self) -> dict[str, Any]:
         return {
