@@ -127,3 +127,10 @@ def test_animation_is_deterministic_and_sized_by_fps():
     np.testing.assert_array_equal(a.values, b.values)
     assert a.frame_count == int(np.ceil(phones.duration * 60))
     assert animate(phones, fps=1).frame_count == 1
+
+
+def test_closures_are_eased_in_and_out_not_popped():
+    animation = animate(track(("AA", 0.2), ("P", 0.06), ("AA", 0.2)), fps=60)
+    jaw = channel(animation, "JawOpen")
+    assert jaw.max() > 0.4 and jaw[frames_in(animation, 0.5, 0.56)].max() < 0.01
+    assert np.abs(np.diff(jaw)).max() < 0.25  # no one-frame jump from open to closed

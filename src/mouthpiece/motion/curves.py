@@ -25,6 +25,7 @@ DECAY = 0.03  # s, distance outside a segment over which its dominance falls by 
 NEIGHBOURS = 4  # segments either side that can influence a frame
 BLOCK = 4096  # frames blended at once (bounds memory)
 MIN_HOLD = 1 / 30  # s, closures and F/V poses last at least one frame at 30 fps
+HOLD_RAMP = 0.03  # s, over which a held pose is eased in and out
 _VISEME_INDEX = {v: i for i, v in enumerate(VISEMES)}
 
 
@@ -107,8 +108,10 @@ def _blend(t: np.ndarray, starts: np.ndarray, ends: np.ndarray, ids: np.ndarray)
 
 
 def _hold_targets(values: np.ndarray, visemes: VisemeTrack, *, fps: float) -> None:
-    """Force closures and F/V poses over their segments, widened to at least ``MIN_HOLD``."""
+    """Force closures and F/V poses over their segments, widened to at least ``MIN_HOLD``,
+    eased in and out over ``HOLD_RAMP`` so the lips close fast but do not pop."""
     n_frames = len(values)
+    ramp = max(1, round(HOLD_RAMP * fps))
     for start, end, label in visemes.segments:
         viseme = _VISEME_INDEX[label]
         if viseme not in HELD:
@@ -118,5 +121,11 @@ def _hold_targets(values: np.ndarray, visemes: VisemeTrack, *, fps: float) -> No
         last = int(np.ceil((centre + half) * fps - 1e-9)) - 1
         if first > last:  # below 30 fps a hold may fall between frames: take the nearest
             first = last = int(round(centre * fps))
-        first, last = max(first, 0), min(last, n_frames - 1)
-        values[first : last + 1, HELD[viseme]] = POSES[viseme, HELD[viseme]]
+        frames = np.arange(max(first - ramp, 0), min(last + ramp, n_frames - 1) + 1)
+        if len(frames) == 0:
+            continue
+        # 1 over the hold, falling linearly to 0 over `ramp` frames either side: [F, 1]
+        weight = np.clip(1 - np.maximum(first - frames, frames - last) / (ramp + 1), 0, 1)[:, None]
+        channels = HELD[viseme]
+        block = values[np.ix_(frames, channels)]
+        values[np.ix_(frames, channels)] = block + weight * (POSES[viseme, channels] - block)
