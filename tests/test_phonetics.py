@@ -126,3 +126,21 @@ def test_speech_without_pauses_over_loud_noise_is_still_heard(spoken, recognizer
     track = recognize(audio, recognizer=recognizer)
     spoken_time = sum(p.end - p.start for p in track.phones if p.label != SILENCE)
     assert spoken_time > 0.6 * audio.duration
+
+
+@pytest.mark.slow
+def test_a_long_transcript_is_aligned_in_chunks_in_bounded_memory():
+    import resource
+
+    sentence = "The old mill by the river turned all summer, and the miller sang to the water. "
+    text = sentence * 30  # about 2 minutes
+    audio, truth = tts(text)
+    assert audio.duration > 100
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    track = align(audio, text)
+    grown_mb = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024
+    assert grown_mb < 400  # the whole-file trellis would take well over a gigabyte
+    _covers(track, audio.duration)
+    assert [w.text for w in track.words] == words_of(text)  # every word, in order, in some chunk
+    errors = np.array([abs(w.start - t.start) for w, t in zip(track.words, truth.words)])
+    assert np.mean(errors < 0.1) > 0.9  # and placed where espeak-ng said it

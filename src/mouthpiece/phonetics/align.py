@@ -32,7 +32,7 @@ ALIGN_PASSES = (
     {"beam": 1e-100, "wbeam": 1e-100, "pbeam": 1e-100, "bestpath": False, "silprob": 0.1},
     {"beam": 1e-150, "wbeam": 1e-150, "pbeam": 1e-150, "bestpath": False, "fsgusefiller": False},
 )
-_WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)*")
+WORD_PATTERN = re.compile(r"[^\W_]+(?:['’][^\W_]+)*")
 SCHWA_IPA = ("ə", "ɐ", "ᵻ", "ɚ")
 # Misfit of an alignment above which its transcript is taken for other speech. On a dev
 # corpus (175 utterances) correct transcripts scored up to 0.73; other sentences of similar
@@ -52,7 +52,7 @@ def words_of(text: str) -> list[str]:
     >>> words_of("Hello, world! It's 3 o'clock.")
     ['hello', 'world', "it's", '3', "o'clock"]
     """
-    return [w.replace("’", "'").lower() for w in _WORD.findall(text)]
+    return [w.replace("’", "'").lower() for w in WORD_PATTERN.findall(text)]
 
 
 @lru_cache(maxsize=4096)
@@ -87,7 +87,8 @@ def _sphinx_phones(phones: tuple[str, ...]) -> str:
     return " ".join("AH" if p == "AX" else p for p in phones)
 
 
-def _ensure_in_dictionary(decoders: list, words: list[str]) -> None:
+def ensure_in_dictionary(decoders: list, words: list[str]) -> None:
+    """Add to each decoder's dictionary the words it lacks, pronounced by espeak-ng."""
     for word in set(words):
         if decoders[0].lookup_word(word) is not None:
             continue
@@ -149,7 +150,7 @@ def align_words(audio: Audio, words: list[str]) -> PhoneTrack:
     decoders = [sphinx.decoder("align", **options) for options in ALIGN_PASSES]
     raw = sphinx.pcm16(audio)
     with sphinx.lock():
-        _ensure_in_dictionary(decoders, words)
+        ensure_in_dictionary(decoders, words)
         for decoder in decoders:
             try:
                 phones, timed_words = _align_once(decoder, raw, words)
@@ -193,13 +194,17 @@ def align(audio: Audio, text: str) -> PhoneTrack:
     PhoneTrack
         Phones covering ``[0, audio.duration)`` and the transcript's words. If the
         transcript cannot be aligned, the phones are recognized instead (a
-        ``UserWarning`` says so) and the words are the recognized ones.
+        ``UserWarning`` says so) and the words are the recognized ones. Long audio is
+        aligned in chunks (:mod:`.long_align`).
     """
-    from .recognize import recognize  # recognition aligns recognized words: import here, not at the top
+    from . import long_align  # they build on this module: import here, not at the top
+    from .recognize import recognize
 
     words = words_of(text)
     if not words or len(audio.samples) == 0:
         return recognize(audio)
+    if audio.duration > long_align.WHOLE_SECONDS:
+        return long_align.align_in_chunks(audio, text)
     try:
         track = align_words(audio, words)
     except AlignmentFailed:
