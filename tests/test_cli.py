@@ -213,8 +213,9 @@ def test_progress_is_reported_and_drawn_only_on_a_terminal(spoken, monkeypatch, 
     from mouthpiece.cli import ProgressBar
 
     seen: list[float] = []
-    api.animate_file(spoken.wav, recognizer="phones", progress=seen.append)
+    animation = api.animate_file(spoken.wav, progress=seen.append)
     assert seen and seen[-1] == 1.0 and seen == sorted(seen)
+    assert animation.phones.words  # the words recognition heard are kept
 
     ProgressBar("x", enabled=True)(0.5)  # stderr is not a terminal under pytest: silent
     assert capsys.readouterr().err == ""

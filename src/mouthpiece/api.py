@@ -23,7 +23,7 @@ from . import export as export_stage
 from . import motion, phonetics
 from .errors import InputError
 from .timebase import frame_count, frames_to_time
-from .types import SAMPLE_RATE, Animation, Audio, PhoneTrack
+from .types import SAMPLE_RATE, Animation, Audio, Phone, PhoneTrack, Word
 
 Progress = Callable[[float], None]  # called with the fraction of the work done, 0..1
 ANALYSIS_FPS = 100.0  # frames/s at which loudness is measured before resampling to the animation
@@ -80,7 +80,7 @@ def animate_file(
 
     Without a transcript the file is decoded and recognized in chunks cut at pauses,
     so an hour of audio takes the memory of a few seconds of it (plus the result).
-    With a transcript the whole file is aligned at once.
+    With a transcript the file is loaded whole (its alignment works in chunks past 90 s).
     """
     _check_fps(fps)
     if recognizer not in phonetics.RECOGNIZERS:
@@ -102,21 +102,21 @@ def _animate_stream(
 ) -> Animation:
     total = _duration_hint(path)
     chunks = phonetics.split_at_pauses(audio_stage.stream(path), sample_rate=SAMPLE_RATE)
-    phones: list = []
+    phones: list[Phone] = []
+    words: list[Word] = []
     levels: list[np.ndarray] = []
     duration = 0.0
     for offset, chunk in chunks:
         levels.append(audio_stage.loudness(chunk, fps=ANALYSIS_FPS)[: round(chunk.duration * ANALYSIS_FPS)])
-        phones.extend(
-            p._replace(start=p.start + offset, end=p.end + offset)
-            for p in phonetics.recognize(chunk, recognizer=recognizer).phones
-        )
+        heard = phonetics.recognize(chunk, recognizer=recognizer)
+        phones.extend(p._replace(start=p.start + offset, end=p.end + offset) for p in heard.phones)
+        words.extend(w._replace(start=w.start + offset, end=w.end + offset) for w in heard.words)
         duration = offset + chunk.duration
         if progress and total:
             progress(min(0.99, duration / total))
     if duration == 0.0:
         raise InputError(f"'{os.fspath(path)}' contains no audio samples.")
-    track = phonetics.tidy(phones, duration)
+    track = PhoneTrack(phonetics.tidy(phones, duration).phones, duration, tuple(words))
     return to_animation(track, fps=fps, loudness_db=np.concatenate(levels))
 
 
