@@ -27,7 +27,6 @@
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -37,6 +36,7 @@ from ..errors import InputError
 from ..types import SAMPLE_RATE, Audio, Phone, PhoneTrack, Word
 from ..vocabulary import SILENCE, VOWELS
 from . import espeak
+from .align import WORD_PATTERN
 from .inventory import ipa_to_arpabet
 
 EDGE_SILENCE_S = 0.05  # s, least silence before the first and after the last phone
@@ -51,10 +51,6 @@ ONSET_RISE = 1.5  # vowel / nasal-murmur loudness ratio above which an onset is 
 
 STOPS = frozenset({"P", "B", "T", "D", "K", "G", "CH", "JH"})
 NASALS = frozenset({"M", "N", "NG"})
-
-# Words of the text, as phonetics.align reads a transcript: letters and digits, with
-# inner apostrophes ("don't").
-_WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)*")
 
 
 @dataclass
@@ -142,7 +138,7 @@ def _spans_from_events(
     events: list[espeak.Event], text: str, n_samples: int, rate: int, loudness: _Loudness
 ) -> tuple[list[_Span], list[int]]:
     """Labelled spans covering ``[0, n_samples)``, and the first token of each word."""
-    token_ends = [m.end() for m in _WORD.finditer(text)]
+    token_ends = [m.end() for m in WORD_PATTERN.finditer(text)]
     word_starts: list[int] = []
     raw: list[_Span] = []  # one per phoneme event, labelled with its IPA for now
     for event in events:
@@ -240,7 +236,7 @@ def _pad_edges(samples: np.ndarray, spans: list[_Span], rate: int) -> tuple[np.n
 
 def _words(spans: list[_Span], word_starts: list[int], text: str, rate: int) -> tuple[Word, ...]:
     """Each word's span over its phones, with its text (joined words included)."""
-    tokens = [m.span() for m in _WORD.finditer(text)]
+    tokens = [m.span() for m in WORD_PATTERN.finditer(text)]
     next_start = dict(zip(word_starts, [*word_starts[1:], len(tokens)]))
     spoken: dict[int, list[_Span]] = {}
     for span in spans:
