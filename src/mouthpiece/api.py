@@ -83,8 +83,7 @@ def animate_file(
     With a transcript the file is loaded whole (its alignment works in chunks past 90 s).
     """
     _check_fps(fps)
-    if recognizer not in phonetics.RECOGNIZERS:
-        raise InputError(f"Unknown recognizer {recognizer!r}; choose one of: {', '.join(phonetics.RECOGNIZERS)}.")
+    phonetics.recognizer_named(recognizer)  # an unknown name fails before any decoding
     if text and text.strip():
         audio = load_audio(path)
         if progress:
@@ -100,7 +99,7 @@ def animate_file(
 def _animate_stream(
     path: str | os.PathLike[str], *, fps: float, recognizer: str, progress: Progress | None
 ) -> Animation:
-    total = _duration_hint(path)
+    total = _duration_hint(path) if progress else 0.0
     chunks = phonetics.split_at_pauses(audio_stage.stream(path), sample_rate=SAMPLE_RATE)
     phones: list[Phone] = []
     words: list[Word] = []

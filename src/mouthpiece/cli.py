@@ -71,8 +71,6 @@ def _read_text_file(path: str) -> str:
 def _transcript(args: argparse.Namespace, audio_path: str) -> str | None:
     if args.text is not None:
         return str(args.text)
-    if args.text_file is not None:
-        return _read_text_file(args.text_file)
     if args.text_sidecar:
         sidecar = Path(audio_path).with_suffix(".txt")
         return _read_text_file(str(sidecar)) if sidecar.exists() else None
@@ -111,7 +109,7 @@ def _cmd_animate(args: argparse.Namespace) -> int:
     inputs: list[str] = args.audio
     output: str | None = args.output
     if args.text_file is not None:
-        _read_text_file(args.text_file)  # a bad transcript file fails before any work
+        args.text = _read_text_file(args.text_file)  # read once; a bad file fails before any work
     if args.format is not None:
         get_exporter(args.format)  # an unknown format name fails before any work
     if output is None or not (len(inputs) > 1 or os.path.isdir(output)):

@@ -49,9 +49,8 @@ _ROUNDING = np.array([CHANNEL_INDEX[c] for c in rules.ROUNDING_CHANNELS])
 def _dominance_table() -> np.ndarray:
     """Dominance of each viseme for each channel, [15, C]."""
     table = np.array([rules.DOMINANCE[v] for v in VISEMES], np.float32)[:, None].repeat(len(CHANNELS), 1)
-    vowels = {"aa", "E", "I", "O", "U", "sil"}
     for i, v in enumerate(VISEMES):
-        if v not in rules.ROUNDED_VISEMES and v not in vowels:
+        if v not in rules.ROUNDED_VISEMES | rules.VOWEL_VISEMES | {"sil"}:
             table[i, _ROUNDING] = rules.ROUNDING_DOMINANCE_OF_UNROUNDED_CONSONANTS
     return table
 

@@ -66,6 +66,7 @@ DOMINANCE: dict[str, float] = {
 # anticipates across them.
 ROUNDING_CHANNELS = ("MouthFunnel", "MouthPucker")
 ROUNDED_VISEMES = frozenset({"CH", "RR", "O", "U"})
+VOWEL_VISEMES = frozenset({"aa", "E", "I", "O", "U"})
 ROUNDING_DOMINANCE_OF_UNROUNDED_CONSONANTS = 0.15
 # Visemes whose articulation must be reached, and the channels forced to their pose over
 # the segment (the other channels keep the blend, so a P before "oo" closes rounded).

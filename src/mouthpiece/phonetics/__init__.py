@@ -12,7 +12,17 @@ from __future__ import annotations
 from .align import align, words_of
 from .chunks import split_at_pauses
 from .phone_loop import tidy
-from .recognize import DEFAULT_RECOGNIZER, RECOGNIZERS, recognize
+from .recognize import DEFAULT_RECOGNIZER, RECOGNIZERS, recognize, recognizer_named
 from .tts import tts
 
-__all__ = ["DEFAULT_RECOGNIZER", "RECOGNIZERS", "align", "recognize", "split_at_pauses", "tidy", "tts", "words_of"]
+__all__ = [
+    "DEFAULT_RECOGNIZER",
+    "RECOGNIZERS",
+    "align",
+    "recognize",
+    "recognizer_named",
+    "split_at_pauses",
+    "tidy",
+    "tts",
+    "words_of",
+]

@@ -56,30 +56,25 @@ def words_of(text: str) -> list[str]:
 
 
 @lru_cache(maxsize=4096)
-def _espeak_pronunciation(word: str) -> tuple[str, ...]:
+def _espeak_phonemes(word: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """espeak-ng's IPA phonemes of ``word``, each with the inventory phones it maps to."""
     from .espeak import phonemize
     from .inventory import ipa_to_arpabet
 
-    phones: list[str] = []
-    for ipa_word in phonemize(word):
-        for ipa in ipa_word:
-            phones.extend(ipa_to_arpabet(ipa))
-    return tuple(p for p in phones if p != SILENCE)
+    return tuple((ipa, tuple(ipa_to_arpabet(ipa))) for ipa_word in phonemize(word) for ipa in ipa_word)
 
 
-@lru_cache(maxsize=4096)
+def _espeak_pronunciation(word: str) -> tuple[str, ...]:
+    return tuple(p for _, mapped in _espeak_phonemes(word) for p in mapped if p != SILENCE)
+
+
 def _espeak_vowels(word: str) -> tuple[bool, ...]:
     """For each vowel espeak-ng says in ``word``: is it a schwa?"""
-    from .espeak import phonemize
-    from .inventory import ipa_to_arpabet
-
-    flags: list[bool] = []
-    for ipa_word in phonemize(word):
-        for ipa in ipa_word:
-            mapped = ipa_to_arpabet(ipa)
-            if any(p in VOWELS for p in mapped):
-                flags.append(any(ipa.strip("ˈˌ").startswith(s) for s in SCHWA_IPA))
-    return tuple(flags)
+    return tuple(
+        any(ipa.strip("ˈˌ").startswith(s) for s in SCHWA_IPA)
+        for ipa, mapped in _espeak_phonemes(word)
+        if any(p in VOWELS for p in mapped)
+    )
 
 
 def _sphinx_phones(phones: tuple[str, ...]) -> str:

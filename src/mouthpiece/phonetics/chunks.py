@@ -29,14 +29,22 @@ def split_at_pauses(
     limit = int(max_seconds * sample_rate) // hop * hop
     search = int(CUT_SEARCH * sample_rate) // hop * hop
     pending = np.zeros(0, np.float32)
+    waiting: list[np.ndarray] = []  # blocks not yet joined to `pending`: joining each would copy the chunk
+    waiting_length = 0
     offset = 0
     for block in blocks:
-        pending = np.concatenate([pending, block])
+        waiting.append(block)
+        waiting_length += len(block)
+        if len(pending) + waiting_length < limit:
+            continue
+        pending = np.concatenate([pending, *waiting])
+        waiting, waiting_length = [], 0
         while len(pending) >= limit:
             tail = pending[limit - search : limit].reshape(-1, hop)
             cut = limit - search + int(np.argmin(np.square(tail).sum(1))) * hop
             yield offset / sample_rate, Audio(pending[:cut], sample_rate)
             offset += cut
             pending = pending[cut:]
+    pending = np.concatenate([pending, *waiting])
     if len(pending) or offset == 0:
         yield offset / sample_rate, Audio(pending, sample_rate)

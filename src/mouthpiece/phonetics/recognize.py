@@ -38,8 +38,12 @@ def recognize(audio: Audio, *, recognizer: str = DEFAULT_RECOGNIZER) -> PhoneTra
     PhoneTrack
         Phones covering ``[0, audio.duration)``, silence included.
     """
+    return recognizer_named(recognizer)(audio)
+
+
+def recognizer_named(name: str) -> Callable[[Audio], PhoneTrack]:
+    """The recognizer registered as ``name``; InputError for an unknown name."""
     try:
-        method = RECOGNIZERS[recognizer]
+        return RECOGNIZERS[name]
     except KeyError:
-        raise InputError(f"Unknown recognizer {recognizer!r}; choose one of: {', '.join(RECOGNIZERS)}.") from None
-    return method(audio)
+        raise InputError(f"Unknown recognizer {name!r}; choose one of: {', '.join(RECOGNIZERS)}.") from None
