@@ -5,7 +5,14 @@
 3. ``modulate_jaw`` loudness scales the jaw (``prosody.py``)
 4. ``to_cues``      phones -> Rhubarb mouth cues A-H, X, by Rhubarb's shape conventions (``cues.py``)
 
-The rules they share (poses, dominance, shape sets) are data in ``rules.py``.
+``animate`` runs those four. Callers then apply, in this order, the optional steps
+that take an Animation and return a new one:
+
+5. ``add_idle``      blinks, head motion, gaze shifts and emphasis brow raises from the audio (``idle.py``)
+6. ``apply_emotion`` an emotion's pose over the speech, easing off where it would hide it (``emotion.py``)
+
+The rules they share (poses, dominance, shape sets) are data in ``rules.py``; the idle
+and emotion steps keep their tables at the top of their modules.
 """
 
 from __future__ import annotations
@@ -15,12 +22,24 @@ import numpy as np
 from ..types import Animation, PhoneTrack
 from .cues import to_cues
 from .curves import to_curves
+from .emotion import EMOTIONS, apply_emotion
+from .idle import add_idle
 from .prosody import modulate_jaw
 from .visemes import to_visemes
 
 DEFAULT_FPS = 60.0
 
-__all__ = ["DEFAULT_FPS", "animate", "modulate_jaw", "to_cues", "to_curves", "to_visemes"]
+__all__ = [
+    "DEFAULT_FPS",
+    "EMOTIONS",
+    "add_idle",
+    "animate",
+    "apply_emotion",
+    "modulate_jaw",
+    "to_cues",
+    "to_curves",
+    "to_visemes",
+]
 
 
 def animate(phones: PhoneTrack, *, fps: float = DEFAULT_FPS, loudness_db: np.ndarray | None = None) -> Animation:
