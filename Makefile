@@ -3,6 +3,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 APT_PACKAGES := espeak-ng libespeak-ng1
+MEDIAPIPE := mediapipe==0.10.21
 
 .PHONY: install demo test bench lint clean
 
@@ -17,7 +18,8 @@ $(STAMP): pyproject.toml
 	fi
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[dev]'
+	$(PY) -m pip install -q -e '.[dev,face]'
+	$(PY) -m pip install -q --no-deps $(MEDIAPIPE)
 	touch $(STAMP)
 
 demo: install

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import os
-import tempfile
 import wave
 
 import av
 import numpy as np
 
+from ..atomic import atomic_output
 from ..errors import InputError
 from ..types import Audio
 
@@ -17,7 +17,7 @@ CODECS = {".flac": "flac", ".mp3": "libmp3lame", ".ogg": "libopus", ".opus": "li
 
 
 def save(audio: Audio, path: str | os.PathLike[str]) -> None:
-    """Write ``audio`` to ``path``: to a temporary file beside it, then renamed.
+    """Write ``audio`` to ``path``, all or nothing (see :func:`~mouthpiece.atomic.atomic_output`).
 
     Parameters
     ----------
@@ -28,27 +28,18 @@ def save(audio: Audio, path: str | os.PathLike[str]) -> None:
     Raises
     ------
     InputError
-        The extension is not one of these, or the folder does not exist.
+        The extension is not one of these, the folder does not exist, or the file
+        cannot be written.
     """
     name = os.fspath(path)
     extension = os.path.splitext(name)[1].lower()
     if extension != ".wav" and extension not in CODECS:
         raise InputError(f"Cannot write audio to '{name}': use .wav, {', '.join(CODECS)}.")
-    directory = os.path.dirname(os.path.abspath(name))
-    if not os.path.isdir(directory):
-        raise InputError(f"Cannot write '{name}': folder '{directory}' does not exist.")
-    fd, temp = tempfile.mkstemp(prefix=".mouthpiece-", suffix=extension, dir=directory)
-    os.close(fd)
-    try:
+    with atomic_output(name, what="audio file") as temp:
         if extension == ".wav":
             _write_wav(audio, temp)
         else:
             _write_encoded(audio, temp, CODECS[extension])
-        os.chmod(temp, 0o644)
-        os.replace(temp, name)
-    except BaseException:
-        os.unlink(temp)
-        raise
 
 
 def _pcm16(audio: Audio) -> np.ndarray:

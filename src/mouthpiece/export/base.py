@@ -3,23 +3,19 @@
 An exporter is a class registered by ``name``: its format options are constructor
 fields (a frozen dataclass), and :meth:`Exporter.export` writes one
 :class:`~mouthpiece.types.Animation` to a text stream. :func:`write_file` puts that
-output at a path atomically: into a temporary file beside the target, then renamed
-over it, so a failure leaves the target as it was.
+output at a path atomically (:func:`~mouthpiece.atomic.atomic_output`): into a
+temporary file beside the target, then renamed over it, so a failure leaves the target
+as it was.
 """
 
 from __future__ import annotations
 
 import abc
-import contextlib
 import os
-import secrets
-import stat
 from typing import ClassVar, TextIO
 
-from ..errors import InputError
+from ..atomic import atomic_output
 from ..types import Animation
-
-FILE_MODE = 0o666  # permissions of a new export before the umask, as open() creates files
 
 
 class Exporter(abc.ABC):
@@ -50,20 +46,6 @@ class Exporter(abc.ABC):
         """
 
 
-def _create_temp(directory: str, filename: str) -> tuple[int, str]:
-    """Create a new hidden file beside the target, with the mode open() would give it.
-
-    Unlike ``tempfile.mkstemp`` (always 0600) this lets the umask decide the mode.
-    """
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
-    while True:
-        temp_path = os.path.join(directory, f".{filename}.{secrets.token_hex(4)}.tmp")
-        try:
-            return os.open(temp_path, flags, FILE_MODE), temp_path
-        except FileExistsError:
-            continue
-
-
 def write_file(exporter: Exporter, animation: Animation, path: str | os.PathLike[str]) -> None:
     """Export ``animation`` to the file ``path``, all or nothing.
 
@@ -87,20 +69,5 @@ def write_file(exporter: Exporter, animation: Animation, path: str | os.PathLike
         When the file cannot be written (missing directory, no permission), or the
         exporter rejects the animation.
     """
-    target = os.path.abspath(os.fspath(path))
-    try:
-        fd, temp_path = _create_temp(*os.path.split(target))
-    except OSError as e:
-        raise InputError(f"Could not write export file '{path}': {e.strerror}.") from e
-    try:
-        with open(fd, "w", encoding="utf-8", newline="") as stream:
-            exporter.export(animation, stream)
-        with contextlib.suppress(FileNotFoundError):
-            os.chmod(temp_path, stat.S_IMODE(os.stat(target).st_mode))
-        os.replace(temp_path, target)
-    except BaseException as e:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(temp_path)
-        if isinstance(e, OSError):
-            raise InputError(f"Could not write export file '{path}': {e.strerror}.") from e
-        raise
+    with atomic_output(path, what="export file") as temp, open(temp, "w", encoding="utf-8", newline="") as stream:
+        exporter.export(animation, stream)
