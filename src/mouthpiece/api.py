@@ -7,6 +7,12 @@
 
 or in one call, ``animate_file("line.wav", text=...)``, which streams long files in
 bounded memory; ``say("Hello there.")`` starts from text instead.
+
+A talking portrait adds the face's life and a photo:
+
+    animation = add_life(animation, audio, seed=0, emotion="happy", intensity=0.5)   # motion/
+    portrait = load_portrait("face.jpg", size=(512, 512))                             # face/, render/
+    render_video(portrait, animation, "talking.mp4", audio=audio)                      # render/
 """
 
 from __future__ import annotations
@@ -22,11 +28,14 @@ from . import audio as audio_stage
 from . import export as export_stage
 from . import motion, phonetics
 from .errors import InputError
+from .render.portrait import Portrait, frame_portrait, render_frames
 from .timebase import frame_count, frames_to_time
 from .types import SAMPLE_RATE, Animation, Audio, Phone, PhoneTrack, Word
 
 Progress = Callable[[float], None]  # called with the fraction of the work done, 0..1
 ANALYSIS_FPS = 100.0  # frames/s at which loudness is measured before resampling to the animation
+DEFAULT_SIZE = (512, 512)  # pixels, a talking portrait's (width, height)
+DEFAULT_INTENSITY = 0.6  # of an emotion, 0-1
 
 
 def load_audio(path: str | os.PathLike[str]) -> Audio:
@@ -124,6 +133,66 @@ def say(text: str, *, voice: str = "en-us", fps: float = motion.DEFAULT_FPS) -> 
     _check_fps(fps)
     speech, phones = phonetics.tts(text, voice=voice)
     return speech, to_animation(phones, audio=speech, fps=fps)
+
+
+def add_life(
+    animation: Animation,
+    audio: Audio,
+    *,
+    idle: bool = True,
+    seed: int = 0,
+    emotion: str = "neutral",
+    intensity: float = DEFAULT_INTENSITY,
+) -> Animation:
+    """Blinks, gaze, head motion and brow raises from the speech (unless ``idle`` is off),
+    then an emotion's expression (see :mod:`mouthpiece.motion`); ``seed`` picks the random ones."""
+    if idle:
+        animation = motion.add_idle(animation, audio, seed=seed)
+    return motion.apply_emotion(animation, emotion, intensity)
+
+
+def load_portrait(
+    path: str | os.PathLike[str], *, size: tuple[int, int] = DEFAULT_SIZE, face: int | None = None
+) -> Portrait:
+    """A photo with a face, framed to ``size`` (width, height) around it.
+
+    ``face`` picks one of several faces, 0 being the leftmost; by default the largest.
+    Raises InputError when the image cannot be read, NoFaceError when it has no face.
+    """
+    from .face.detect import find_face
+    from .render.image import load_image
+
+    width, height = size
+    if not (width > 0 and height > 0 and width % 2 == 0 and height % 2 == 0):
+        raise InputError(f"Video size must be two positive even numbers of pixels, got {width}x{height}.")
+    image = load_image(path)
+    return frame_portrait(image, find_face(image, source=os.fspath(path), index=face), size)
+
+
+def render_video(
+    portrait: Portrait,
+    animation: Animation,
+    path: str | os.PathLike[str],
+    *,
+    audio: Audio | None = None,
+    progress: Progress | None = None,
+) -> None:
+    """Write the talking portrait to ``path`` (MP4), one frame per animation frame, with ``audio``.
+
+    Frames stream into the encoder, so memory does not grow with the length; the file
+    appears only once it is complete.
+    """
+    from .render.video import VideoWriter
+
+    width, height = portrait.size
+    total = max(animation.frame_count, 1)
+    with VideoWriter(path, width=width, height=height, fps=animation.fps, audio=audio) as video:
+        for k, frame in enumerate(render_frames(portrait, animation)):
+            video.write(frame)
+            if progress and k % 25 == 0:
+                progress(k / total)
+    if progress:
+        progress(1.0)
 
 
 def export_file(

@@ -17,8 +17,13 @@ from . import __version__, api
 from .audio import save
 from .errors import InputError, MouthpieceError
 from .export import EXPORTERS, format_for_path, get_exporter
+from .motion import EMOTIONS
 from .phonetics import DEFAULT_RECOGNIZER, RECOGNIZERS
+from .render.video import EXTENSIONS as VIDEO_EXTENSIONS
+from .types import Animation, Audio
 
+ANIMATION_FPS = 60.0
+VIDEO_FPS = 25.0
 DEMO_SENTENCE = "Hello! I am mouthpiece. Give me any voice, and I will move the lips to match it."
 
 
@@ -95,9 +100,7 @@ def _animate_one(args: argparse.Namespace, audio_path: str, output: str | None, 
             animation = api.animate_file(audio_path, text=text, fps=args.fps, recognizer=args.recognizer, progress=bar)
         finally:
             bar.close()
-    if not args.quiet:
-        for w in caught:
-            print(f"mouthpiece: warning: '{audio_path}': {w.message}", file=sys.stderr)
+    _print_warnings(args, audio_path, caught)
     options = _export_options(args, audio_path)
     if output is None:
         api.export_stream(animation, sys.stdout, format=fmt, **options)
@@ -136,7 +139,73 @@ def _cmd_animate(args: argparse.Namespace) -> int:
     return 1 if failures else 0
 
 
+def _size(value: str) -> tuple[int, int]:
+    """``512`` (a square) or ``1920x1080``."""
+    parts = value.lower().split("x")
+    try:
+        width, height = (int(parts[0]), int(parts[0])) if len(parts) == 1 else (int(parts[0]), int(parts[1]))
+    except (ValueError, IndexError):
+        raise argparse.ArgumentTypeError(f"expected N or WIDTHxHEIGHT, got {value!r}") from None
+    if len(parts) > 2 or not (16 <= width <= 7680 and 16 <= height <= 7680) or width % 2 or height % 2:
+        raise argparse.ArgumentTypeError(f"width and height must be even numbers from 16 to 7680, got {value!r}")
+    return width, height
+
+
+def _intensity(value: str) -> float:
+    try:
+        intensity = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {value!r}") from None
+    if not 0 <= intensity <= 1:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 1, got {value}")
+    return intensity
+
+
+def _render(args: argparse.Namespace, portrait: api.Portrait, speech: Audio, animation: Animation, label: str) -> None:
+    """Life, emotion, then the video (and the Animation that drove it when asked)."""
+    animation = api.add_life(
+        animation, speech, idle=not args.no_idle, seed=args.seed, emotion=args.emotion, intensity=args.intensity
+    )
+    bar = ProgressBar(label, enabled=not args.quiet)
+    try:
+        api.render_video(portrait, animation, args.output, audio=speech, progress=bar)
+    finally:
+        bar.close()
+    if args.animation:
+        api.export_file(animation, args.animation, format="anim-json")
+    if not args.quiet:
+        print(f"wrote {args.output}" + (f" and {args.animation}" if args.animation else ""), file=sys.stderr)
+
+
+def _load_portrait(args: argparse.Namespace) -> api.Portrait:
+    _check_video_path(args.output)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        portrait = api.load_portrait(args.portrait, size=args.size, face=args.face)
+    if not args.quiet:
+        for w in caught:  # these name the photo themselves
+            print(f"mouthpiece: warning: {w.message}", file=sys.stderr)
+    return portrait
+
+
+def _cmd_render(args: argparse.Namespace) -> int:
+    text = _read_text_file(args.text_file) if args.text_file is not None else args.text
+    portrait = _load_portrait(args)  # a bad photo fails before any speech work
+    speech = api.load_audio(args.audio)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        animation = api.animate(speech, text=text, fps=args.fps, recognizer=args.recognizer)
+    _print_warnings(args, args.audio, caught)
+    _render(args, portrait, speech, animation, os.path.basename(args.output))
+    return 0
+
+
 def _cmd_say(args: argparse.Namespace) -> int:
+    if args.portrait:
+        portrait = _load_portrait(args)
+        speech, animation = api.say(args.text, voice=args.voice, fps=args.fps)
+        _render(args, portrait, speech, animation, os.path.basename(args.output))
+        return 0
     speech, animation = api.say(args.text, voice=args.voice, fps=args.fps)
     save(speech, args.output)
     if args.animation:
@@ -144,6 +213,17 @@ def _cmd_say(args: argparse.Namespace) -> int:
     if not args.quiet:
         print(f"wrote {args.output}" + (f" and {args.animation}" if args.animation else ""), file=sys.stderr)
     return 0
+
+
+def _check_video_path(path: str) -> None:
+    if os.path.splitext(path)[1].lower() not in VIDEO_EXTENSIONS:
+        raise InputError(f"Cannot write video to '{path}': use {', '.join(VIDEO_EXTENSIONS)}.")
+
+
+def _print_warnings(args: argparse.Namespace, path: str, caught: list[warnings.WarningMessage]) -> None:
+    if not args.quiet:
+        for w in caught:
+            print(f"mouthpiece: warning: '{path}': {w.message}", file=sys.stderr)
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
@@ -205,14 +285,41 @@ def build_parser() -> argparse.ArgumentParser:
     )
     say_.add_argument("--animation", help="also write the animation here (format from -f, default anim-json)")
     say_.add_argument("-f", "--format", help="format of --animation (default anim-json)")
+    say_.add_argument("--portrait", help="a photo with a face: -o is then a talking-head video (.mp4)")
     say_.set_defaults(run=_cmd_say)
+
+    render = commands.add_parser("render", help="a photo and speech to a lip-synced talking-head video")
+    render.add_argument("portrait", metavar="PORTRAIT", help="a photo with a face (JPEG, PNG, WebP)")
+    render.add_argument("audio", metavar="AUDIO", help="speech: any audio or video file")
+    render.add_argument("-o", "--output", required=True, help="the video to write (.mp4, .mov, .mkv)")
+    render_text = render.add_mutually_exclusive_group()
+    render_text.add_argument("--text", help="the transcript of the speech (improves accuracy)")
+    render_text.add_argument("--text-file", help="a UTF-8 file with the transcript")
+    render.add_argument(
+        "--recognizer",
+        default=DEFAULT_RECOGNIZER,
+        help=f"how to hear speech without a transcript: {' or '.join(RECOGNIZERS)} (default {DEFAULT_RECOGNIZER})",
+    )
+    render.add_argument("--animation", help="also write the Animation that drove the video here (anim-json)")
+    render.set_defaults(run=_cmd_render)
+
+    for sub in (render, say_):
+        sub.add_argument(
+            "--size", type=_size, default=api.DEFAULT_SIZE, help="video size: N (square) or WxH (default 512)"
+        )
+        sub.add_argument("--face", type=int, help="which face when the photo has several: 0 is the leftmost")
+        sub.add_argument("--emotion", default="neutral", choices=EMOTIONS, help="expression (default neutral)")
+        sub.add_argument(
+            "--intensity", type=_intensity, default=api.DEFAULT_INTENSITY, help="of the emotion, 0-1 (default 0.6)"
+        )
+        sub.add_argument("--no-idle", action="store_true", help="no blinks, gaze or head motion: only the speech")
 
     demo = commands.add_parser("demo", help="speak a bundled sentence and write every export format")
     demo.add_argument("output", nargs="?", default="demo-out", help="folder to write to (default demo-out)")
     demo.set_defaults(run=_cmd_demo)
 
-    for sub in (animate, say_, demo):
-        sub.add_argument("--fps", type=_fps, default=60.0, help="animation frames per second, 1-240 (default 60)")
+    for sub in (animate, say_, demo, render):
+        sub.add_argument("--fps", type=_fps, help="frames per second, 1-240 (default 60 for animation, 25 for video)")
         sub.add_argument("--seed", type=int, default=0, help="seed for anything random (the output is deterministic)")
         sub.add_argument("-q", "--quiet", action="store_true", help="no progress or notices on stderr")
     return parser
@@ -220,6 +327,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.fps is None:
+        makes_video = args.command == "render" or getattr(args, "portrait", None)
+        args.fps = VIDEO_FPS if makes_video else ANIMATION_FPS
     try:
         return int(args.run(args))
     except MouthpieceError as e:

@@ -4,7 +4,8 @@
 
     MouthpieceError                 anything mouthpiece reports on purpose
     ├── InputError (ValueError)     the user's input is unusable: missing, corrupt, empty, wrong kind
-    │   └── UnknownFormatError      an export format name we do not have
+    │   ├── UnknownFormatError      an export format name we do not have
+    │   └── NoFaceError             no face (or not the requested one) in an image
     └── DependencyError (RuntimeError)
                                     a required system component (espeak-ng) is missing or broken
 
@@ -25,6 +26,10 @@ class InputError(MouthpieceError, ValueError):
 
 class UnknownFormatError(InputError):
     """An export format name that is not registered."""
+
+
+class NoFaceError(InputError):
+    """An image has no face where one is needed."""
 
 
 class DependencyError(MouthpieceError, RuntimeError):

@@ -338,3 +338,99 @@ class Animation:
         meta["values"] = arrays["values"]
         meta["viseme_weights"] = arrays.get("viseme_weights")
         return cls.from_dict(meta)
+
+
+@dataclass(frozen=True)
+class FaceRig:
+    """One face's landmarks at rest and how each channel moves them.
+
+    landmarks : np.ndarray [shape=(N, 3), dtype=float32], pixels (x right, y down, z away
+        from the camera), the face at rest (lips together); MediaPipe's 478, then points
+        the rig adds (around the head, along the teeth)
+    source : np.ndarray [shape=(N, 3), dtype=float32], where the same points are in the
+        photo (differs from ``landmarks`` where the photo's face is not at rest, such as
+        an open mouth)
+    basis : np.ndarray [shape=(K, N, 3), dtype=float32], the displacement in pixels of
+        every landmark at weight 1 of each of ``channels``
+    channels : tuple of K blendshape names from ``vocabulary.CHANNELS``
+    head_weight : np.ndarray [shape=(N,), dtype=float32] in [0, 1], how much of a head
+        rotation each landmark follows (the neck less than the face)
+    pivot : np.ndarray [shape=(3,), dtype=float32], pixels, the point the head turns about
+    triangles : np.ndarray [shape=(F, 3), dtype=int32], the mesh over the landmarks that
+        a renderer warps
+    unit : float > 0, pixels per face unit (the distance between the eye centres)
+    """
+
+    landmarks: np.ndarray
+    source: np.ndarray
+    basis: np.ndarray
+    channels: tuple[str, ...]
+    head_weight: np.ndarray
+    pivot: np.ndarray
+    triangles: np.ndarray
+    unit: float
+
+    def __post_init__(self) -> None:
+        for name in ("landmarks", "source", "basis", "head_weight", "pivot"):
+            object.__setattr__(self, name, np.ascontiguousarray(getattr(self, name), dtype=np.float32))
+        object.__setattr__(self, "triangles", np.ascontiguousarray(self.triangles, dtype=np.int32))
+        object.__setattr__(self, "channels", tuple(self.channels))
+        object.__setattr__(self, "unit", float(self.unit))
+        self.validate()
+
+    def validate(self) -> None:
+        count = len(self.landmarks)
+        if self.landmarks.ndim != 2 or self.landmarks.shape[1] != 3:
+            raise InputError(f"FaceRig landmarks must have shape (N, 3), got {self.landmarks.shape}.")
+        if self.source.shape != self.landmarks.shape:
+            raise InputError(f"FaceRig source points must have shape {self.landmarks.shape}, got {self.source.shape}.")
+        if self.basis.shape != (len(self.channels), count, 3):
+            raise InputError(
+                f"FaceRig basis must have shape ({len(self.channels)}, {count}, 3), got {self.basis.shape}."
+            )
+        unknown = [c for c in self.channels if c not in CHANNELS]
+        if unknown or len(set(self.channels)) != len(self.channels):
+            raise InputError(f"FaceRig has unknown or repeated channels: {unknown or self.channels}.")
+        if self.head_weight.shape != (count,) or self.pivot.shape != (3,):
+            raise InputError("FaceRig head weights must have one value per landmark and the pivot three coordinates.")
+        if (
+            self.triangles.ndim != 2
+            or self.triangles.shape[1] != 3
+            or (self.triangles.size and (self.triangles.min() < 0 or self.triangles.max() >= count))
+        ):
+            raise InputError(f"FaceRig triangles must be (F, 3) indices of its {count} landmarks.")
+        arrays = (self.landmarks, self.source, self.basis, self.head_weight, self.pivot)
+        if not (np.isfinite(self.unit) and self.unit > 0 and all(np.all(np.isfinite(a)) for a in arrays)):
+            raise InputError("FaceRig values contain NaN or infinity, or its unit is not positive.")
+
+    _ARRAYS: ClassVar[tuple[str, ...]] = ("landmarks", "source", "basis", "head_weight", "pivot", "triangles")
+
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {name: getattr(self, name).tolist() for name in self._ARRAYS}
+        return {**data, "channels": list(self.channels), "unit": self.unit}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> FaceRig:
+        count = len(data["landmarks"])
+        return cls(
+            landmarks=np.asarray(data["landmarks"], np.float32).reshape(count, 3),
+            source=np.asarray(data["source"], np.float32).reshape(count, 3),
+            basis=np.asarray(data["basis"], np.float32).reshape(len(data["channels"]), count, 3),
+            channels=tuple(data["channels"]),
+            head_weight=np.asarray(data["head_weight"], np.float32),
+            pivot=np.asarray(data["pivot"], np.float32),
+            triangles=np.asarray(data["triangles"], np.int32).reshape(-1, 3),
+            unit=data["unit"],
+        )
+
+    def save_npz(self, path: str | os.PathLike[str]) -> None:
+        _save_npz(
+            path,
+            {"type": "FaceRig", "channels": list(self.channels), "unit": self.unit},
+            **{name: getattr(self, name) for name in self._ARRAYS},
+        )
+
+    @classmethod
+    def load_npz(cls, path: str | os.PathLike[str] | io.BytesIO) -> FaceRig:
+        meta, arrays = _load_npz(path)
+        return cls(channels=tuple(meta["channels"]), unit=meta["unit"], **arrays)

@@ -1,0 +1,125 @@
+"""Find faces in an image and their 478 MediaPipe face-mesh landmarks.
+
+MediaPipe 0.10.21's legacy face mesh ships its detector and landmark models inside the
+wheel, so nothing is downloaded. ``refine_landmarks`` adds the 10 iris points
+(468-477) to the 468 mesh points. Landmarks come back in pixels: ``x`` right, ``y``
+down, and ``z`` the relative depth MediaPipe reports, in the same pixel scale (smaller
+is nearer the camera).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+
+from ..errors import DependencyError, NoFaceError
+
+MAX_FACES = 8  # faces looked for in one image
+MIN_DETECTION_CONFIDENCE = 0.5
+
+_lock = threading.Lock()
+
+
+def detect_faces(image: np.ndarray) -> list[np.ndarray]:
+    """The landmarks of every face found in ``image``, ordered left to right.
+
+    Parameters
+    ----------
+    image : np.ndarray [shape=(H, W, 3), dtype=uint8], RGB
+
+    Returns
+    -------
+    list of np.ndarray [shape=(478, 3), dtype=float32]
+        Per face, ``(x, y, z)`` in pixels; faces sorted by their leftmost point.
+    """
+    if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
+        raise ValueError(f"expected an RGB uint8 image, got shape {image.shape} and dtype {image.dtype}")
+    height, width = image.shape[:2]
+    with _lock, _quiet_native_stderr():
+        result = _face_mesh().process(np.ascontiguousarray(image))
+    faces = [
+        np.array([(p.x * width, p.y * height, p.z * width) for p in face.landmark], np.float32)
+        for face in result.multi_face_landmarks or ()
+    ]
+    return sorted(faces, key=lambda landmarks: float(landmarks[:, 0].min()))
+
+
+def find_face(image: np.ndarray, *, source: str, index: int | None = None) -> np.ndarray:
+    """The landmarks of one face in ``image``: the largest, or the ``index``-th from the left.
+
+    Parameters
+    ----------
+    image : np.ndarray [shape=(H, W, 3), dtype=uint8], RGB
+    source : str, the image's name for error messages
+    index : int or None, 0 for the leftmost face; None picks the largest
+
+    Returns
+    -------
+    np.ndarray [shape=(478, 3), dtype=float32]
+
+    Raises
+    ------
+    NoFaceError
+        No face in the image, or fewer than ``index + 1``.
+    """
+    faces = detect_faces(image)
+    if not faces:
+        raise NoFaceError(f"No face found in '{source}'.")
+    if index is None:
+        return max(faces, key=_area)
+    if not 0 <= index < len(faces):
+        found = f"{len(faces)} face" + ("s" if len(faces) > 1 else "")
+        raise NoFaceError(f"'{source}' has {found}; there is no face {index} (0 is the leftmost).")
+    return faces[index]
+
+
+def _area(landmarks: np.ndarray) -> float:
+    extent = landmarks[:, :2].max(axis=0) - landmarks[:, :2].min(axis=0)
+    return float(extent[0] * extent[1])
+
+
+_mesh: Any = None
+
+
+def _face_mesh() -> Any:
+    """One face mesh per process, built on first use (importing MediaPipe takes a second or two)."""
+    global _mesh
+    if _mesh is None:
+        os.environ.setdefault("GLOG_minloglevel", "2")  # MediaPipe's C++ start-up chatter
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+        try:
+            from mediapipe.python.solutions import face_mesh
+        except ImportError as e:
+            raise DependencyError(
+                f"MediaPipe's face mesh could not be imported ({e}); run `make install`, "
+                "or `pip install --no-deps mediapipe==0.10.21` with the '[face]' extra."
+            ) from e
+        with _quiet_native_stderr():
+            _mesh = face_mesh.FaceMesh(
+                static_image_mode=True,
+                max_num_faces=MAX_FACES,
+                refine_landmarks=True,
+                min_detection_confidence=MIN_DETECTION_CONFIDENCE,
+            )
+    return _mesh
+
+
+@contextlib.contextmanager
+def _quiet_native_stderr() -> Iterator[None]:
+    """Silence what MediaPipe's C++ side prints to file descriptor 2 (TFLite and absl
+    notices that no log level setting reaches before absl is initialised)."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)

@@ -1,0 +1,219 @@
+"""The inside of the mouth, drawn where the lips have parted.
+
+A photo of a closed mouth has nothing to show when the lips part, so the opening
+between the inner lip contours is painted over: a dark cavity, the tongue low in it,
+the upper teeth hanging from the skull's biting edge and the lower teeth rising from
+the jaw's (so lips can cover or bare them, and the teeth do not stretch with the lips),
+each shaded darker towards the corners. Colours come from the photo itself (the
+cavity and tongue from the lips, the teeth's brightness and saturation from the skin),
+so a black-and-white photo gets a grey mouth and a dim one a dim mouth.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from ..face import landmarks as lm
+from ..face.rig import LOWER_TEETH, UPPER_TEETH
+
+SUBPIXEL_BITS = 4
+TEETH_WHITE = np.array([240.0, 236.0, 226.0])  # RGB of teeth in good light
+SKIN_REFERENCE_LUMA = 160.0  # skin this bright gets TEETH_WHITE
+CAVITY_SHADE = 0.40  # cavity colour as a share of the lips'
+TONGUE_SHADE = 0.80
+LOWER_TEETH_SHADE = 0.78  # lower teeth sit in the upper teeth's shadow
+CORNER_SHADE = 0.55  # how much darker teeth are at the mouth's corners than at its middle
+TEETH_HEIGHT = (0.40, 0.10)  # face units from the biting edge to the gums, (upper, lower)
+CAVITY_DEPTH_SHADE = 0.45  # the cavity's darkness at its middle as a share of near the lips
+# Where neighbouring teeth meet, face units from the mouth's middle (incisors, then canines
+# and premolars; about 8.5, 6.5 and 7.5 mm wide against 63 mm between the eyes).
+TOOTH_GAPS = (0.0, 0.135, 0.24, 0.355, 0.46)
+TOOTH_GAP_WIDTH = 0.008  # face units
+TOOTH_GAP_SHADE = 0.2
+EDGE_SHADE = 0.72  # teeth brightness at the gums as a share of that at the biting edge
+TONGUE_SIZE = (0.65, 0.14)  # semi-axes: share of the mouth's half width, face units
+TONGUE_DROP = -0.02  # face units the tongue's top lies below the lower teeth's edge
+TONGUE_OUT_RISE = 0.08  # face units the tongue rises at TongueOut 1
+FULL_PAINT_GAP = 0.03  # face units the lips must part for the inside to be painted at full strength
+PHOTO_MOUTH_MARGIN = 0.02  # face units around a photo's mouth opening also painted over
+
+
+@dataclass(frozen=True)
+class MouthPalette:
+    """RGB colours (floats, 0-255) of the mouth's inside for one photo."""
+
+    cavity: np.ndarray
+    tongue: np.ndarray
+    teeth: np.ndarray
+
+    @classmethod
+    def of(cls, image: np.ndarray, points: np.ndarray, *, unit: float) -> MouthPalette:
+        """Colours that suit ``image``, whose face has its landmarks at ``points`` (pixels)."""
+        lips = np.zeros(image.shape[:2], np.uint8)
+        outer = lm.UPPER_LIP_OUTER + lm.LOWER_LIP_OUTER[-2:0:-1]
+        inner = lm.UPPER_LIP_INNER + lm.LOWER_LIP_INNER[-2:0:-1]
+        cv2.fillPoly(lips, [np.round(points[list(outer), :2]).astype(np.int32)], (1,))
+        cv2.fillPoly(lips, [np.round(points[list(inner), :2]).astype(np.int32)], (0,))
+        skin = np.zeros_like(lips)
+        for cheek in (50, 280):
+            centre = tuple(int(v) for v in np.round(points[cheek, :2]))
+            cv2.circle(skin, centre, max(2, int(0.08 * unit)), (1,), -1)
+        lip_colour = _median(image, lips)
+        skin_colour = _median(image, skin)
+        luma = float(skin_colour @ [0.299, 0.587, 0.114])
+        saturation = float((skin_colour.max() - skin_colour.min()) / max(skin_colour.max(), 1.0))
+        teeth = TEETH_WHITE * np.clip(luma / SKIN_REFERENCE_LUMA, 0.55, 1.0)
+        grey = float(teeth.mean())
+        teeth = grey + (teeth - grey) * np.clip(saturation / 0.2, 0.0, 1.0)
+        return cls(cavity=lip_colour * CAVITY_SHADE, tongue=lip_colour * TONGUE_SHADE, teeth=teeth)
+
+
+def clear_photo_mouth(image: np.ndarray, points: np.ndarray, *, unit: float) -> np.ndarray:
+    """``image`` with what shows between its parted lips painted over from the lips around.
+
+    A rig closes a photo's parted lips at rest (:func:`mouthpiece.face.rig.build_rig`);
+    landmarks are not pixel-exact, so without this a sliver of the photo's teeth stays
+    between the closed lips.
+
+    Parameters
+    ----------
+    image : np.ndarray [shape=(H, W, 3), dtype=uint8]
+    points : np.ndarray [shape=(N, 2 or 3)], the face's landmarks in ``image``, pixels
+    unit : float, pixels per face unit
+
+    Returns
+    -------
+    np.ndarray, a changed copy
+    """
+    mask = np.zeros(image.shape[:2], np.uint8)
+    opening = points[list(lm.UPPER_LIP_INNER + lm.LOWER_LIP_INNER[-2:0:-1]), :2]
+    cv2.fillPoly(mask, [np.round(opening * (1 << SUBPIXEL_BITS)).astype(np.int32)], (255,), cv2.LINE_8, SUBPIXEL_BITS)
+    margin = max(1, int(round(PHOTO_MOUTH_MARGIN * unit)))
+    grown = cv2.dilate(mask, np.ones((2 * margin + 1, 2 * margin + 1), np.uint8))
+    return np.asarray(cv2.inpaint(image, grown, margin + 2, cv2.INPAINT_TELEA))
+
+
+def _median(image: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    pixels = image[mask.astype(bool)]
+    return np.median(pixels, axis=0).astype(np.float64) if len(pixels) else np.full(3, 128.0)
+
+
+def draw_mouth(frame: np.ndarray, points: np.ndarray, *, unit: float, palette: MouthPalette, tongue_out: float = 0.0):
+    """Paint the inside of the mouth into ``frame`` where the lips at ``points`` are apart.
+
+    Parameters
+    ----------
+    frame : np.ndarray [shape=(H, W, 3), dtype=uint8], changed in place
+    points : np.ndarray [shape=(N, 2 or 3)], the rig's posed landmarks, pixels
+    unit : float, pixels per face unit
+    palette : MouthPalette
+    tongue_out : float in [0, 1], the TongueOut blendshape
+    """
+    opening = points[list(lm.UPPER_LIP_INNER + lm.LOWER_LIP_INNER[-2:0:-1]), :2]
+    left, right = points[lm.UPPER_LIP_INNER[0], :2], points[lm.UPPER_LIP_INNER[-1], :2]
+    across = (right - left) / max(float(np.hypot(*(right - left))), 1e-6)
+    down = np.array([-across[1], across[0]])
+    gap = float(np.max((points[list(lm.LOWER_LIP_INNER), :2] - points[list(lm.UPPER_LIP_INNER), :2]) @ down))
+    strength = min(gap / (FULL_PAINT_GAP * unit), 1.0)  # a hairline parting stays the photo's lips
+    if strength <= 0.05:
+        return
+    height, width = frame.shape[:2]
+    x0, y0 = np.maximum(np.floor(opening.min(axis=0)).astype(int) - 2, 0)
+    x1, y1 = np.minimum(np.ceil(opening.max(axis=0)).astype(int) + 3, (width, height))
+    if x1 <= x0 or y1 <= y0:
+        return
+    origin = np.array([x0, y0], np.float64)
+    shape = (y1 - y0, x1 - x0)
+
+    centre = (left + right) / 2
+    half_width = max(float(np.hypot(*(right - left))) / 2, 1.0)
+
+    ys, xs = np.mgrid[y0:y1, x0:x1].astype(np.float32)
+    sideways = ((xs - centre[0]) * across[0] + (ys - centre[1]) * across[1]) / half_width  # -1..1 corner to corner
+    downwards = (xs - centre[0]) * down[0] + (ys - centre[1]) * down[1]  # pixels below the corners' line
+    corner_shade = (1 - CORNER_SHADE * np.clip(sideways**2, 0, 1))[..., None]
+
+    # The cavity: darkest along the middle of the opening, lit a little near the lips.
+    top, bottom = float((opening @ down).min() - centre @ down), float((opening @ down).max() - centre @ down)
+    from_middle = np.clip(np.abs(downwards - (top + bottom) / 2) / max((bottom - top) / 2, 1.0), 0, 1)
+    layer = palette.cavity * (CAVITY_DEPTH_SHADE + (1 - CAVITY_DEPTH_SHADE) * from_middle**2)[..., None]
+
+    tongue_top = points[LOWER_TEETH, :2].mean(axis=0) + down * unit * (TONGUE_DROP - TONGUE_OUT_RISE * tongue_out)
+    axes = (half_width * TONGUE_SIZE[0], unit * TONGUE_SIZE[1])
+    angle = float(np.degrees(np.arctan2(across[1], across[0])))
+    _paint(layer, _ellipse(shape, tongue_top + down * axes[1] - origin, axes, angle), palette.tongue * corner_shade)
+
+    # Lower teeth first: the upper ones close in front of them.
+    gaps = _tooth_gaps(sideways * half_width / unit)
+    for edge, sign, teeth_height, shade in (
+        (LOWER_TEETH, 1.0, TEETH_HEIGHT[1], LOWER_TEETH_SHADE),
+        (UPPER_TEETH, -1.0, TEETH_HEIGHT[0], 1.0),
+    ):
+        line = points[edge, :2][1:-1]
+        gums = line + sign * down * unit * teeth_height
+        teeth = _polygon(shape, np.concatenate([line, gums[::-1]]) - origin)
+        # brightest at the biting edge, shadowed towards the gums (under the lip)
+        past_edge = (downwards - float((line.mean(axis=0) - centre) @ down)) * sign / unit
+        towards_gums = np.clip(past_edge / min(teeth_height, 0.12), 0, 1)
+        lit = shade * (1 - (1 - EDGE_SHADE) * towards_gums) * (1 - TOOTH_GAP_SHADE * gaps)
+        _paint(layer, teeth, palette.teeth * corner_shade * lit[..., None])
+
+    alpha = _polygon(shape, _smooth_closed(opening) - origin)[..., None] * strength
+    region = frame[y0:y1, x0:x1]
+    region[:] = np.clip(region * (1 - alpha) + layer * alpha + 0.5, 0, 255).astype(np.uint8)
+
+
+def _smooth_closed(corners: np.ndarray, samples: int = 4) -> np.ndarray:
+    """A closed Catmull-Rom curve through ``corners`` [K, 2], ``samples`` points per side:
+    the lips' inner edge is round, not the polygon of its few landmarks.
+
+    >>> square = np.array([[0.0, 0.0], [1.0, 0.0], [1.0, 1.0], [0.0, 1.0]])
+    >>> _smooth_closed(square, 2)[:3].round(3).tolist()
+    [[0.0, 0.0], [0.5, -0.125], [1.0, 0.0]]
+    """
+    p0, p1, p2, p3 = (np.roll(corners, shift, axis=0) for shift in (1, 0, -1, -2))
+    t = (np.arange(samples) / samples)[:, None, None]
+    curve = 0.5 * (
+        2 * p1 + (p2 - p0) * t + (2 * p0 - 5 * p1 + 4 * p2 - p3) * t**2 + (3 * p1 - p0 - 3 * p2 + p3) * t**3
+    )  # [samples, K, 2]
+    return curve.transpose(1, 0, 2).reshape(-1, 2)
+
+
+def _tooth_gaps(across: np.ndarray) -> np.ndarray:
+    """How much of a gap between two teeth each pixel shows, 0-1, from its distance
+    ``across`` the mouth's middle in face units."""
+    distance = np.abs(np.abs(across)[..., None] - np.array(TOOTH_GAPS)).min(axis=-1)
+    return np.clip(1 - distance / TOOTH_GAP_WIDTH, 0, 1)
+
+
+def _polygon(shape: tuple[int, int], corners: np.ndarray) -> np.ndarray:
+    """Anti-aliased coverage [0, 1] of a polygon, float32 of ``shape``."""
+    mask = np.zeros(shape, np.uint8)
+    fixed = np.round(corners * (1 << SUBPIXEL_BITS)).astype(np.int32)
+    cv2.fillPoly(mask, [fixed], (255,), cv2.LINE_AA, SUBPIXEL_BITS)
+    return mask.astype(np.float32) / 255
+
+
+def _ellipse(shape: tuple[int, int], centre: np.ndarray, axes: tuple[float, float], angle: float) -> np.ndarray:
+    mask = np.zeros(shape, np.uint8)
+    scale = 1 << SUBPIXEL_BITS
+    cv2.ellipse(
+        mask,
+        (int(round(centre[0] * scale)), int(round(centre[1] * scale))),
+        (max(int(round(axes[0] * scale)), 1), max(int(round(axes[1] * scale)), 1)),
+        angle,
+        0,
+        360,
+        (255,),
+        -1,
+        cv2.LINE_AA,
+        SUBPIXEL_BITS,
+    )
+    return mask.astype(np.float32) / 255
+
+
+def _paint(layer: np.ndarray, coverage: np.ndarray, colour: np.ndarray) -> None:
+    layer += (np.broadcast_to(colour, layer.shape) - layer) * coverage[..., None]

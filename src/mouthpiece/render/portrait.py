@@ -1,0 +1,134 @@
+"""A talking portrait: one photo, warped frame by frame to follow an Animation.
+
+1. Frame the photo to the output size (:func:`frame_photo`): the largest crop of the
+   output's shape that fits the photo, centred on the face as far as the photo allows
+   (never more than ``MAX_FACE_HEIGHTS`` face heights tall, so a small face in a big
+   photo still fills the frame), scaled once.
+2. Rig the face (:func:`~mouthpiece.face.rig.build_rig`) on the framed photo.
+3. Per frame: pose the rig's landmarks with the frame's channel values, warp the photo
+   by its mesh (:class:`~.warp.MeshWarp`) and paint the inside of the mouth where the
+   lips have parted (:func:`~.mouth.draw_mouth`).
+
+Everything outside the rig's anchor ring is the framed photo, untouched.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from ..face import landmarks as lm
+from ..face.rig import Poser, build_rig
+from ..types import Animation, FaceRig
+from .mouth import MouthPalette, clear_photo_mouth, draw_mouth
+from .warp import MeshWarp
+
+MAX_FACE_HEIGHTS = 6.0  # the tallest crop, in face heights (forehead to chin)
+FACE_CENTRE_HEIGHT = 0.45  # where the face's centre sits in the crop, from its top
+
+
+@dataclass(frozen=True)
+class Portrait:
+    """A photo framed for output, and its face's landmarks in the framed pixels."""
+
+    image: np.ndarray  # [H, W, 3] uint8 RGB
+    landmarks: np.ndarray  # [478, 3] pixels
+
+    @property
+    def size(self) -> tuple[int, int]:
+        """(width, height) of the frames rendered from it."""
+        return self.image.shape[1], self.image.shape[0]
+
+
+@dataclass(frozen=True)
+class Framing:
+    """Where the output frame comes from in the photo: a crop box scaled to ``size``."""
+
+    x: float  # crop's left edge, photo pixels
+    y: float  # crop's top edge
+    scale: float  # output pixels per photo pixel
+    size: tuple[int, int]  # output (width, height)
+
+    def apply(self, image: np.ndarray) -> np.ndarray:
+        """The framed photo, [height, width, 3] uint8."""
+        width, height = self.size
+        matrix = np.array([[self.scale, 0, -self.x * self.scale], [0, self.scale, -self.y * self.scale]])
+        interpolation = cv2.INTER_AREA if self.scale < 1 else cv2.INTER_CUBIC
+        if self.scale < 1:  # INTER_AREA only averages when resizing, so crop then resize
+            x0, y0 = int(round(self.x)), int(round(self.y))
+            x1, y1 = x0 + int(round(width / self.scale)), y0 + int(round(height / self.scale))
+            crop = image[max(y0, 0) : y1, max(x0, 0) : x1]
+            return cv2.resize(crop, (width, height), interpolation=interpolation)
+        return cv2.warpAffine(image, matrix, (width, height), flags=interpolation, borderMode=cv2.BORDER_REPLICATE)
+
+    def points(self, points: np.ndarray) -> np.ndarray:
+        """Photo landmarks ``[N, 3]`` -> output pixels (depth scales with x and y)."""
+        out = np.asarray(points, np.float64) * self.scale
+        out[:, 0] -= self.x * self.scale
+        out[:, 1] -= self.y * self.scale
+        return out
+
+
+def frame_photo(image_size: tuple[int, int], landmarks: np.ndarray, size: tuple[int, int]) -> Framing:
+    """How to frame a photo of ``image_size`` (width, height) with a face at ``landmarks`` to ``size``."""
+    image_width, image_height = image_size
+    width, height = size
+    aspect = width / height
+    oval = landmarks[list(lm.FACE_OVAL), :2]
+    face_height = float(np.ptp(oval[:, 1]))
+    crop_height = min(image_height, image_width / aspect, MAX_FACE_HEIGHTS * face_height)
+    crop_width = crop_height * aspect
+    centre_x, centre_y = oval.mean(axis=0)
+    x = float(np.clip(centre_x - crop_width / 2, 0, image_width - crop_width))
+    y = float(np.clip(centre_y - FACE_CENTRE_HEIGHT * crop_height, 0, image_height - crop_height))
+    return Framing(x=x, y=y, scale=height / crop_height, size=(width, height))
+
+
+class PortraitRenderer:
+    """Renders frames of one framed photo for the channels of an Animation.
+
+    Parameters
+    ----------
+    image : np.ndarray [shape=(H, W, 3), dtype=uint8], the framed photo
+    landmarks : np.ndarray [shape=(478, 3)], its face's landmarks in its pixels
+    channels : tuple of str, the channels of the values passed to :meth:`render`
+    """
+
+    def __init__(self, image: np.ndarray, landmarks: np.ndarray, *, channels: tuple[str, ...]):
+        self.image = image
+        self.rig: FaceRig = build_rig(landmarks)
+        self._poser = Poser(self.rig, channels)
+        self._palette = MouthPalette.of(image, self.rig.source, unit=self.rig.unit)
+        if not np.array_equal(self.rig.landmarks, self.rig.source):  # the photo's mouth is open
+            image = clear_photo_mouth(image, self.rig.source, unit=self.rig.unit)
+        self._warp = MeshWarp(image, self.rig.source, self.rig.triangles)
+        self._tongue = channels.index("TongueOut") if "TongueOut" in channels else None
+
+    def pose(self, values: np.ndarray) -> np.ndarray:
+        """The rig's landmark positions for one frame, [N, 3] pixels."""
+        return self._poser(values)
+
+    def render(self, values: np.ndarray) -> np.ndarray:
+        """One frame for one row of channel values, [H, W, 3] uint8."""
+        points = self._poser(values)
+        frame = self._warp(points)
+        tongue_out = 0.0 if self._tongue is None else float(values[self._tongue])
+        draw_mouth(frame, points, unit=self.rig.unit, palette=self._palette, tongue_out=tongue_out)
+        return frame
+
+
+def frame_portrait(image: np.ndarray, landmarks: np.ndarray, size: tuple[int, int]) -> Portrait:
+    """A photo and its face's landmarks, framed to ``size`` (width, height) by :func:`frame_photo`."""
+    framing = frame_photo((image.shape[1], image.shape[0]), landmarks, size)
+    return Portrait(image=framing.apply(image), landmarks=framing.points(landmarks))
+
+
+def render_frames(portrait: Portrait, animation: Animation) -> Iterator[np.ndarray]:
+    """The frames of ``animation`` on ``portrait``, one per animation frame: frame k shows
+    the animation at k / fps."""
+    renderer = PortraitRenderer(portrait.image, portrait.landmarks, channels=animation.channels)
+    for values in animation.values:
+        yield renderer.render(values)

@@ -1,0 +1,146 @@
+"""Warp an image by moving the vertices of a triangle mesh over it.
+
+Each output pixel takes its colour from where it was before the mesh moved: inside
+every moved triangle that is the affine map from the triangle's new corners back to
+its old ones. Per frame the warp
+
+1. computes those affine maps for all triangles at once;
+2. draws each triangle's index into an index image (a small C call per triangle) over
+   the region the mesh covers, later triangles over earlier ones where they overlap;
+3. turns the index image into a dense source map by looking up each pixel's affine map;
+4. resamples the image once with ``cv2.remap``.
+
+Pixels no triangle covers keep their place, so the mesh's outer ring must be fixed
+points: then the warped region joins the rest of the image with no seam.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+SUBPIXEL_BITS = 4  # fractional bits of the vertex coordinates handed to OpenCV
+MIN_AREA = 1e-3  # px^2; a triangle squashed flatter than this just moves with its corners
+COARSE_MAP_AREA = 40_000  # px^2; a warped region larger than this is mapped at every other pixel
+
+
+class MeshWarp:
+    """Warps one source image by one mesh, frame after frame.
+
+    Parameters
+    ----------
+    image : np.ndarray [shape=(H, W, 3), dtype=uint8], the source
+    rest : np.ndarray [shape=(N, 2)], the vertices' positions on the source, pixels
+    triangles : np.ndarray [shape=(F, 3)], vertex indices
+    """
+
+    def __init__(self, image: np.ndarray, rest: np.ndarray, triangles: np.ndarray):
+        self.image = image
+        self.rest = np.asarray(rest, np.float64)[:, :2]
+        self.triangles = np.asarray(triangles, np.int64)
+        self._rest_corners = self.rest[self.triangles]  # [F, 3, 2]
+        self._ids = np.empty(0, np.int32)
+        self._grid = (np.empty(0, np.float32), np.empty(0, np.float32))
+
+    def region(self, points: np.ndarray) -> tuple[int, int, int, int]:
+        """The pixel box ``(x0, y0, x1, y1)`` the mesh covers at ``points``, inside the image."""
+        height, width = self.image.shape[:2]
+        used = points[np.unique(self.triangles), :2]
+        x0, y0 = np.floor(used.min(axis=0)).astype(int) - 1
+        x1, y1 = np.ceil(used.max(axis=0)).astype(int) + 2
+        return max(x0, 0), max(y0, 0), min(x1, width), min(y1, height)
+
+    def source_map(self, points: np.ndarray, box: tuple[int, int, int, int]) -> tuple[np.ndarray, np.ndarray]:
+        """For each pixel of ``box`` the source position it samples, with vertices at ``points``.
+
+        A large box is mapped on a grid of every other pixel and interpolated: the map is
+        linear inside each triangle, so this costs a quarter and moves little (and
+        nothing where the mesh is still).
+
+        Returns
+        -------
+        map_x, map_y : np.ndarray [shape=(y1 - y0, x1 - x0), dtype=float32]
+        """
+        x0, y0, x1, y1 = box
+        step = 2 if (x1 - x0) * (y1 - y0) > COARSE_MAP_AREA else 1
+        # grid nodes on every step-th pixel, one past the last so interpolation reaches the edge
+        shape = (y1 - y0, x1 - x0) if step == 1 else ((y1 - y0 - 1) // step + 2, (x1 - x0 - 1) // step + 2)
+        corners = np.asarray(points, np.float64)[:, :2][self.triangles]  # [F, 3, 2], where they are now
+        affine = _affines(corners, self._rest_corners)  # [F + 1, 6]; the last is the identity
+        ids = self._index_image((corners - (x0, y0)) / step, shape, len(affine) - 1)
+        coefficients = affine[ids]  # [h, w, 6]
+        ys, xs = np.mgrid[0 : shape[0], 0 : shape[1]].astype(np.float32) * step
+        xs += x0
+        ys += y0
+        map_x = coefficients[..., 0] * xs + coefficients[..., 1] * ys + coefficients[..., 2]
+        map_y = coefficients[..., 3] * xs + coefficients[..., 4] * ys + coefficients[..., 5]
+        if step > 1:  # bilinear between the nodes, which sit exactly on pixels
+            grid_x, grid_y = self._fine_grid(y1 - y0, x1 - x0, step)
+            map_x = cv2.remap(map_x, grid_x, grid_y, cv2.INTER_LINEAR)
+            map_y = cv2.remap(map_y, grid_x, grid_y, cv2.INTER_LINEAR)
+        return map_x, map_y
+
+    def __call__(self, points: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        """The source image warped so its mesh vertices move from ``rest`` to ``points``.
+
+        Parameters
+        ----------
+        points : np.ndarray [shape=(N, 2 or 3)], pixels
+        out : np.ndarray or None, a frame to draw into (outside the mesh's box it is
+            left as it is, so pass a copy of the source); a new copy when None
+
+        Returns
+        -------
+        np.ndarray [shape=(H, W, 3), dtype=uint8]
+        """
+        frame = self.image.copy() if out is None else out
+        box = self.region(np.concatenate([points[:, :2], self.rest]))
+        map_x, map_y = self.source_map(points, box)
+        x0, y0, x1, y1 = box
+        frame[y0:y1, x0:x1] = cv2.remap(self.image, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        return frame
+
+    def _fine_grid(self, height: int, width: int, step: int) -> tuple[np.ndarray, np.ndarray]:
+        if self._grid[0].shape != (height, width):
+            ys, xs = np.mgrid[0:height, 0:width].astype(np.float32) / step
+            self._grid = (xs, ys)
+        return self._grid
+
+    def _index_image(self, corners: np.ndarray, shape: tuple[int, int], background: int) -> np.ndarray:
+        if self._ids.shape != shape:
+            self._ids = np.empty(shape, np.int32)
+        ids = self._ids
+        ids.fill(background)
+        fixed = np.round(corners * (1 << SUBPIXEL_BITS)).astype(np.int32)
+        for index, triangle in enumerate(fixed):
+            cv2.fillConvexPoly(ids, triangle, (index,), cv2.LINE_8, SUBPIXEL_BITS)
+        return ids
+
+
+def _affines(corners: np.ndarray, rest_corners: np.ndarray) -> np.ndarray:
+    """Per triangle the affine map from ``corners`` back to ``rest_corners``, as 6 numbers
+    ``(a, b, c, d, e, f)``: ``x_rest = a x + b y + c``, ``y_rest = d x + e y + f``. A row of
+    the identity is appended for pixels outside the mesh.
+
+    >>> square = np.array([[[0.0, 0.0], [1.0, 0.0], [0.0, 1.0]]])
+    >>> _affines(square + 2.0, square).round(3)[0]  # moved by (2, 2): sample 2 back
+    array([ 1.,  0., -2.,  0.,  1., -2.], dtype=float32)
+    """
+    # Solve rest_i = A @ (x_i, y_i, 1) for the three corners, relative to the first one.
+    x, y = corners[..., 0], corners[..., 1]
+    dx1, dy1, dx2, dy2 = x[:, 1] - x[:, 0], y[:, 1] - y[:, 0], x[:, 2] - x[:, 0], y[:, 2] - y[:, 0]
+    det = dx1 * dy2 - dx2 * dy1
+    flat = np.abs(det) < 2 * MIN_AREA
+    det = np.where(flat, 1.0, det)
+    affine = np.empty((len(corners), 6))
+    for row in range(2):
+        rest = rest_corners[..., row]
+        d1, d2 = rest[:, 1] - rest[:, 0], rest[:, 2] - rest[:, 0]
+        a = (d1 * dy2 - d2 * dy1) / det
+        b = (d2 * dx1 - d1 * dx2) / det
+        affine[:, 3 * row] = np.where(flat, 1.0 - row, a)
+        affine[:, 3 * row + 1] = np.where(flat, float(row), b)
+        shift = (rest - corners[..., row]).mean(axis=1)  # a flat triangle just moves with its corners
+        affine[:, 3 * row + 2] = np.where(flat, shift, rest[:, 0] - a * x[:, 0] - b * y[:, 0])
+    identity = np.array([[1.0, 0.0, 0.0, 0.0, 1.0, 0.0]])
+    return np.concatenate([affine, identity]).astype(np.float32)

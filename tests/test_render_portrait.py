@@ -1,0 +1,251 @@
+"""Talking portrait: the mesh warp, framing, rendered frames checked by re-detecting the face,
+and the `render` / `say --portrait` commands end to end."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from importlib import resources
+
+import av
+import numpy as np
+import pytest
+from PIL import Image
+
+from mouthpiece.cli import main
+from mouthpiece.face.detect import find_face
+from mouthpiece.render.image import load_image
+from mouthpiece.render.portrait import PortraitRenderer, frame_photo, frame_portrait
+from mouthpiece.render.warp import MeshWarp
+from mouthpiece.vocabulary import CHANNELS
+
+ASTRONAUT = resources.files("mouthpiece") / "data" / "astronaut.png"
+
+
+def values(**weights: float) -> np.ndarray:
+    row = np.zeros(len(CHANNELS), np.float32)
+    for name, weight in weights.items():
+        row[CHANNELS.index(name)] = weight
+    return row
+
+
+def psnr(a: np.ndarray, b: np.ndarray) -> float:
+    mse = float(np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2))
+    return float("inf") if mse == 0 else 10 * np.log10(255.0**2 / mse)
+
+
+def lip_gap(landmarks: np.ndarray) -> float:
+    return float(landmarks[14, 1] - landmarks[13, 1])
+
+
+# --- the warp ------------------------------------------------------------------------
+
+
+def square_mesh() -> tuple[np.ndarray, np.ndarray]:
+    """A 200 x 200 square with a centre point; four triangles."""
+    rest = np.array([[0, 0], [199, 0], [0, 199], [199, 199], [100, 100]], float)
+    return rest, np.array([[0, 1, 4], [1, 3, 4], [3, 2, 4], [2, 0, 4]])
+
+
+def test_a_still_mesh_is_the_identity():
+    rng = np.random.default_rng(0)
+    image = rng.integers(0, 256, (200, 200, 3), np.uint8)
+    rest, triangles = square_mesh()
+    np.testing.assert_array_equal(MeshWarp(image, rest, triangles)(rest), image)
+
+
+def test_moving_a_vertex_carries_the_picture_with_it():
+    image = np.zeros((200, 200, 3), np.uint8)
+    image[98:103, 98:103] = 255  # a dot on the centre vertex
+    rest, triangles = square_mesh()
+    moved = rest.copy()
+    moved[4] += (12, -7)
+    out = MeshWarp(image, rest, triangles)(moved)
+    ys, xs = np.nonzero(out[..., 0] > 128)
+    assert xs.mean() == pytest.approx(112, abs=0.6) and ys.mean() == pytest.approx(93, abs=0.6)
+    np.testing.assert_array_equal(out[0], image[0])  # the fixed border stays
+
+
+# --- framing -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("size", [(512, 512), (640, 360), (360, 640), (256, 256)])
+def test_framing_keeps_the_face_inside_a_crop_inside_the_photo(size):
+    image = load_image(ASTRONAUT)
+    face = find_face(image, source="astronaut.png")
+    framing = frame_photo((512, 512), face, size)
+    width, height = size
+    assert framing.x >= 0 and framing.y >= 0
+    assert framing.x + width / framing.scale <= 512 + 1e-6 and framing.y + height / framing.scale <= 512 + 1e-6
+    portrait = frame_portrait(image, face, size)
+    assert portrait.image.shape == (height, width, 3)
+    points = portrait.landmarks
+    assert points[:, 0].min() > 0 and points[:, 0].max() < width and points[:, 1].max() < height
+    # the framed landmarks sit on the framed face: detecting again agrees within a few pixels
+    again = find_face(portrait.image, source="framed")
+    assert np.abs(again[:, :2] - points[:, :2]).mean() < 0.03 * height
+
+
+# --- rendered frames, checked by finding the face in them again ------------------------
+
+
+@pytest.fixture(scope="module")
+def renderer() -> PortraitRenderer:
+    image = load_image(ASTRONAUT)
+    portrait = frame_portrait(image, find_face(image, source="astronaut.png"), (384, 384))
+    return PortraitRenderer(portrait.image, portrait.landmarks, channels=CHANNELS)
+
+
+def test_rest_frame_keeps_everything_outside_the_face(renderer):
+    frame = renderer.render(values())
+    photo = renderer.image
+    face = renderer.rig.source[:478, :2]
+    (x0, y0), (x1, y1) = face.min(axis=0).astype(int) - 2, face.max(axis=0).astype(int) + 3
+    outside = np.ones(photo.shape[:2], bool)
+    outside[y0:y1, x0:x1] = False
+    assert psnr(frame[outside], photo[outside]) >= 45
+    # and outside the mouth and jaw the face itself is where it was
+    again = find_face(frame, source="rest frame")
+    still = [33, 133, 263, 362, 1, 4, 10, 107, 336, 234, 454]
+    assert np.abs(again[still, :2] - renderer.rig.source[still, :2]).max() < 2.0
+
+
+def test_an_open_jaw_opens_the_mouth_seen_in_the_frame(renderer):
+    closed = find_face(renderer.render(values()), source="closed")
+    opened = find_face(
+        renderer.render(values(JawOpen=0.6, MouthLowerDownLeft=0.3, MouthLowerDownRight=0.3)), source="o"
+    )
+    assert lip_gap(opened) - lip_gap(closed) > 0.15 * renderer.rig.unit
+    assert np.hypot(*(opened[1, :2] - closed[1, :2])) < 2.5  # the nose stays (within detection jitter)
+
+
+def test_a_blink_closes_the_eyes_seen_in_the_frame(renderer):
+    def opening(landmarks: np.ndarray) -> float:
+        return float(landmarks[145, 1] - landmarks[159, 1] + landmarks[374, 1] - landmarks[386, 1])
+
+    open_eyes = find_face(renderer.render(values()), source="open")
+    closed = find_face(renderer.render(values(EyeBlinkLeft=1.0, EyeBlinkRight=1.0)), source="blink")
+    assert opening(closed) < 0.75 * opening(open_eyes)  # MediaPipe never quite closes a small eye
+
+
+def test_a_head_turn_is_seen_in_the_frame(renderer):
+    ahead = find_face(renderer.render(values()), source="ahead")
+    turned = find_face(renderer.render(values(HeadYaw=0.1)), source="turned")
+    assert turned[1, 0] - ahead[1, 0] > 2  # the nose towards the image's right
+    corner = (slice(0, 20), slice(0, 20))
+    np.testing.assert_array_equal(renderer.render(values(HeadYaw=0.1))[corner], renderer.image[corner])
+
+
+# --- the commands ----------------------------------------------------------------------
+
+
+def decode(path) -> tuple[list[np.ndarray], float]:
+    with av.open(str(path)) as container:
+        frames = [f.to_ndarray(format="rgb24") for f in container.decode(video=0)]
+    with av.open(str(path)) as container:
+        audio = sum(f.samples for f in container.decode(audio=0)) / container.streams.audio[0].rate
+    return frames, audio
+
+
+@pytest.mark.slow
+def test_say_with_a_portrait_makes_a_talking_video(tmp_path):
+    video, anim = tmp_path / "hello.mp4", tmp_path / "hello.json"
+    code = main(["say", "Open wide, papa bear.", "--portrait", str(ASTRONAUT), "-o", str(video),
+                 "--animation", str(anim), "--size", "512", "--seed", "3", "-q"])  # fmt: skip
+    assert code == 0
+    frames, audio_seconds = decode(video)
+    data = json.loads(anim.read_text())
+    assert data["fps"] == 25 and len(frames) == len(data["values"])
+    assert frames[0].shape == (512, 512, 3)
+    assert audio_seconds == pytest.approx(len(frames) / 25, abs=0.12)
+    jaw = np.array(data["values"])[:, data["channels"].index("JawOpen")]
+    gaps = []
+    for k, frame in enumerate(frames):
+        gaps.append(lip_gap(find_face(frame, source=f"frame {k}")))  # a face in every frame
+    assert np.corrcoef(jaw, gaps)[0, 1] > 0.75  # a small face: benchmarks/portrait.py measures bigger ones
+
+
+@pytest.mark.slow
+def test_render_reads_speech_and_follows_the_seed(spoken, tmp_path):
+    outputs = []
+    for name, seed in (("a", 1), ("b", 1), ("c", 2)):
+        out = tmp_path / f"{name}.mp4"
+        anim = tmp_path / f"{name}.json"
+        args = ["render", str(ASTRONAUT), str(spoken.wav), "-o", str(out), "--text", spoken.text,
+                "--size", "256", "--fps", "20", "--seed", str(seed), "--animation", str(anim), "-q"]  # fmt: skip
+        assert main(args) == 0
+        data = json.loads(anim.read_text())
+        life = [data["channels"].index(c) for c in ("HeadYaw", "EyeBlinkLeft", "LeftEyeYaw")]
+        outputs.append(np.array(data["values"])[:, life])
+        assert data["fps"] == 20 and abs(len(data["values"]) - spoken.audio.duration * 20) <= 1
+    np.testing.assert_array_equal(outputs[0], outputs[1])  # blinks, gaze and head motion follow the seed
+    assert not np.array_equal(outputs[0], outputs[2])
+
+
+def _no_face(d):
+    path = d / "wall.png"
+    Image.fromarray(np.full((300, 300, 3), 170, np.uint8)).save(path)
+    return path
+
+
+def _corrupt(d):
+    path = d / "broken.jpg"
+    data = (ASTRONAUT.read_bytes())[:5000]
+    path.write_bytes(data)
+    return path
+
+
+def _zero_bytes(d):
+    path = d / "empty.png"
+    path.write_bytes(b"")
+    return path
+
+
+def _wrong_kind(d):
+    path = d / "speech.jpg"
+    path.write_bytes(b"RIFF\x24\x00\x00\x00WAVEfmt " + bytes(200))
+    return path
+
+
+def _huge(d):
+    path = d / "huge.png"  # a PNG header declaring 30000 x 30000 pixels
+    import struct
+    import zlib
+
+    header = struct.pack(">IIBBBBB", 30000, 30000, 8, 2, 0, 0, 0)
+    chunk = b"IHDR" + header
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + struct.pack(">I", 13) + chunk + struct.pack(">I", zlib.crc32(chunk)))
+    return path
+
+
+def _missing(d):
+    return d / "nobody.png"
+
+
+@pytest.mark.parametrize(
+    "make, words",
+    [
+        (_no_face, "No face found"),
+        (_corrupt, "broken.jpg"),
+        (_zero_bytes, "empty.png"),
+        (_wrong_kind, "speech.jpg"),
+        (_huge, "huge.png"),
+        (_missing, "nobody.png"),
+    ],
+    ids=["no face", "corrupt", "zero bytes", "wrong kind", "huge", "missing"],
+)
+def test_a_bad_photo_is_one_sentence_and_no_video(spoken, tmp_path, make, words):
+    photo = make(tmp_path)
+    out = tmp_path / "out.mp4"
+    run = subprocess.run(
+        [sys.executable, "-m", "mouthpiece.cli", "render", str(photo), str(spoken.wav), "-o", str(out)],
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+    )
+    assert run.returncode == 1
+    lines = run.stderr.strip().splitlines()
+    assert len(lines) == 1 and words in lines[0] and str(photo.name) in lines[0], run.stderr
+    assert not out.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted({photo.name} - {"nobody.png"})
