@@ -201,11 +201,12 @@ def test_say_writes_speech_and_its_animation(tmp_path):
     assert bad.returncode == 1 and "no-such-voice" in bad.stderr and not (tmp_path / "x.wav").exists()
 
 
-def test_demo_writes_every_format(tmp_path):
+def test_demo_writes_every_format_and_a_talking_video(tmp_path):
     result = run("demo", str(tmp_path / "demo"))
     assert result.returncode == 0, result.stderr
     files = sorted(os.listdir(tmp_path / "demo"))
-    assert len(files) == 8 and "speech.wav" in files and "speech.tsv" in files
+    assert len(files) == 9 and {"speech.wav", "speech.tsv", "talking.mp4"} <= set(files)
+    assert str(tmp_path / "demo" / "talking.mp4") in result.stdout
 
 
 def test_progress_is_reported_and_drawn_only_on_a_terminal(spoken, monkeypatch, capsys):

@@ -10,6 +10,7 @@ import os
 import sys
 import warnings
 from collections.abc import Sequence
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -227,7 +228,8 @@ def _print_warnings(args: argparse.Namespace, path: str, caught: list[warnings.W
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
-    """Speak a bundled sentence and write its animation in every format."""
+    """Speak a bundled sentence, write its animation in every format, and make the bundled
+    portrait say it."""
     out = Path(args.output)
     out.mkdir(parents=True, exist_ok=True)
     speech, animation = api.say(DEMO_SENTENCE, fps=args.fps)
@@ -239,8 +241,17 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         path = out / (f"speech{cls.extension}" if plain else f"speech.{name.split('-')[0]}{cls.extension}")
         api.export_file(animation, path, format=name, sound_file=str(wav.resolve()))
         print(f"  {name:<10} {path}")
-    print(f"Open {out}/ to see every export format; re-animate the speech with:")
-    print(f'  mouthpiece animate {wav} --text "{DEMO_SENTENCE}" -o {out}/aligned.tsv')
+
+    photo = resources.files("mouthpiece") / "data" / "astronaut.png"
+    video = out / "talking.mp4"
+    portrait = api.load_portrait(str(photo))
+    assert animation.phones is not None  # say() keeps the phones it animated
+    frames = api.add_life(api.to_animation(animation.phones, audio=speech, fps=VIDEO_FPS), speech, seed=args.seed)
+    api.render_video(portrait, frames, video, audio=speech)
+    print(f"Talking portrait (public-domain photo of astronaut Eileen Collins) -> {video}")
+    print(f"Open {out}/ to see every export format and the video; make your own with:")
+    print('  mouthpiece say "Your words here." --portrait your-photo.jpg -o talking.mp4')
+    print("  mouthpiece render your-photo.jpg your-speech.wav -o talking.mp4")
     return 0
 
 

@@ -74,6 +74,7 @@ def build_rig(landmarks: np.ndarray) -> FaceRig:
     closing = np.zeros_like(source)
     closing[: lm.LANDMARK_COUNT] = frame.to_pixels(_closing(regions))
     closing[HEAD_RING] = closing[list(lm.FACE_OVAL)] * rules.HEAD_RING_FOLLOWS_JAW
+    closing[UPPER_TEETH] = closing[LOWER_TEETH] = closing[list(lm.UPPER_LIP_INNER)]  # the teeth sit where the lips meet
     chin = frame.to_face(landmarks[[lm.CHIN]])[0]
     pivot_face = np.array([0.0, chin[1] + rules.PIVOT_BELOW_CHIN, np.median(regions.face[:, 2])])
     pivot_face[2] += rules.PIVOT_BEHIND_FACE
