@@ -18,7 +18,10 @@ A talking portrait adds the face's life and a photo:
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+import queue
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import replace
 from typing import Any, TextIO
 
 import av
@@ -28,13 +31,16 @@ from . import audio as audio_stage
 from . import export as export_stage
 from . import motion, phonetics
 from .errors import InputError
-from .render.portrait import Portrait, frame_portrait, render_frames
+from .render.portrait import Portrait, PortraitRenderer, frame_portrait, render_frames
 from .timebase import frame_count, frames_to_time
 from .types import SAMPLE_RATE, Animation, Audio, Phone, PhoneTrack, Word
+from .vocabulary import ARKIT_BLENDSHAPES, CHANNELS
 
 Progress = Callable[[float], None]  # called with the fraction of the work done, 0..1
 ANALYSIS_FPS = 100.0  # frames/s at which loudness is measured before resampling to the animation
 DEFAULT_SIZE = (512, 512)  # pixels, a talking portrait's (width, height)
+VIDEO_FPS = 25.0
+PIPELINE_CHUNK_SECONDS = 10.0  # s, chunks recognized ahead of rendering (shorter starts sooner)
 DEFAULT_INTENSITY = 0.6  # of an emotion, 0-1
 
 
@@ -193,6 +199,131 @@ def render_video(
                 progress(k / total)
     if progress:
         progress(1.0)
+
+
+def render_speech(
+    portrait: Portrait,
+    audio: Audio,
+    path: str | os.PathLike[str],
+    *,
+    text: str | None = None,
+    fps: float = VIDEO_FPS,
+    recognizer: str = phonetics.DEFAULT_RECOGNIZER,
+    idle: bool = True,
+    seed: int = 0,
+    emotion: str = "neutral",
+    intensity: float = DEFAULT_INTENSITY,
+    progress: Progress | None = None,
+) -> Animation:
+    """Speech to a talking-portrait video at ``path``; returns the Animation that drove it.
+
+    With a transcript the speech is aligned, animated and rendered in turn. Without one,
+    recognition runs ahead in a second thread on chunks cut at pauses while the frames of
+    the chunks already heard are rendered and encoded, so the two cores share the work.
+    """
+    from .render.video import VideoWriter
+
+    _check_fps(fps)
+    phonetics.recognizer_named(recognizer)
+    motion.apply_emotion(Animation(fps=fps, values=np.zeros((0, len(CHANNELS)))), emotion, intensity)  # checks
+    if text and text.strip():
+        animation = add_life(animate(audio, text=text, fps=fps), audio, idle=idle, seed=seed, emotion=emotion,
+                             intensity=intensity)  # fmt: skip
+        render_video(portrait, animation, path, audio=audio, progress=progress)
+        return animation
+    total = frame_count(audio.duration, fps=fps)
+    life = np.zeros((total, len(CHANNELS)), np.float32)
+    if idle:
+        life = motion.add_idle(Animation(fps=fps, values=life), audio, seed=seed).values
+    renderer = PortraitRenderer(portrait.image, portrait.landmarks, channels=CHANNELS)
+    parts: list[Animation] = []
+    phones: list[Phone] = []
+    words: list[Word] = []
+    width, height = portrait.size
+    with VideoWriter(path, width=width, height=height, fps=fps, audio=audio) as video:
+        for offset, chunk, heard in _recognized_ahead(audio, recognizer):
+            phones.extend(p._replace(start=p.start + offset, end=p.end + offset) for p in heard.phones)
+            words.extend(w._replace(start=w.start + offset, end=w.end + offset) for w in heard.words)
+            first = sum(part.frame_count for part in parts)
+            last = (
+                total
+                if offset + chunk.duration >= audio.duration - 1e-9
+                else frame_count(offset + chunk.duration, fps=fps)
+            )
+            part = _animate_frames(audio, heard, offset, first, last, fps=fps)
+            values = part.values + life[first:last]
+            values[:, : len(ARKIT_BLENDSHAPES)] = np.clip(values[:, : len(ARKIT_BLENDSHAPES)], 0.0, 1.0)
+            part = motion.apply_emotion(replace(part, values=values), emotion, intensity)
+            for row in part.values:
+                video.write(renderer.render(row))
+            parts.append(part)
+            if progress:
+                progress(last / max(total, 1))
+    track = PhoneTrack(phonetics.tidy(phones, audio.duration).phones, audio.duration, tuple(words))
+    weights = [p.viseme_weights for p in parts if p.viseme_weights is not None]
+    return Animation(
+        fps=fps,
+        values=np.concatenate([p.values for p in parts]) if parts else np.zeros((0, len(CHANNELS))),
+        phones=track,
+        visemes=motion.to_visemes(track),
+        cues=motion.to_cues(track),
+        viseme_weights=np.concatenate(weights) if len(weights) == len(parts) and parts else None,
+    )
+
+
+def _animate_frames(audio: Audio, heard: PhoneTrack, offset: float, first: int, last: int, *, fps: float) -> Animation:
+    """The speech curves of animation frames ``first`` to ``last`` (exclusive) from the phones
+    heard in the chunk starting at ``offset`` seconds (which covers those frames' times)."""
+    start = float(frames_to_time(first, fps=fps))
+    end = max(float(frames_to_time(last, fps=fps)), start + 1.0 / fps)
+    shift = offset - start
+    local = [p._replace(start=p.start + shift, end=p.end + shift) for p in heard.phones]
+    track = phonetics.tidy(local, end - start)
+    window = Audio(audio.samples[int(round(start * audio.sample_rate)) : int(round(end * audio.sample_rate))],
+                   audio.sample_rate)  # fmt: skip
+    part = to_animation(track, audio=window if len(window.samples) else None, fps=fps)
+    count = last - first
+    values = part.values[:count]
+    weights = None if part.viseme_weights is None else part.viseme_weights[:count]
+    if len(values) < count:  # rounding at the very end
+        values = np.concatenate([values, np.repeat(values[-1:], count - len(values), axis=0)])
+        weights = (
+            None if weights is None else np.concatenate([weights, np.repeat(weights[-1:], count - len(weights), 0)])
+        )
+    return Animation(fps=fps, values=values, viseme_weights=weights)
+
+
+def _recognized_ahead(audio: Audio, recognizer: str) -> Iterator[tuple[float, Audio, PhoneTrack]]:
+    """(offset, chunk, phones heard in it) for chunks of ``audio`` cut at pauses, recognized
+    in a background thread (pocketsphinx releases the GIL) a chunk or two ahead of the caller."""
+    results: queue.Queue[tuple[float, Audio, PhoneTrack] | BaseException | None] = queue.Queue(maxsize=2)
+    stop = threading.Event()
+
+    def work() -> None:
+        try:
+            for offset, chunk in phonetics.split_at_pauses([audio.samples], sample_rate=audio.sample_rate,
+                                                           max_seconds=PIPELINE_CHUNK_SECONDS):  # fmt: skip
+                if stop.is_set():
+                    return
+                results.put((offset, chunk, phonetics.recognize(chunk, recognizer=recognizer)))
+            results.put(None)
+        except BaseException as e:  # handed to the caller's thread
+            results.put(e)
+
+    worker = threading.Thread(target=work, name="mouthpiece-recognize", daemon=True)
+    worker.start()
+    try:
+        while (item := results.get()) is not None:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        while worker.is_alive():  # unblock a worker waiting on a full queue
+            try:
+                results.get_nowait()
+            except queue.Empty:
+                worker.join(0.05)
 
 
 def export_file(

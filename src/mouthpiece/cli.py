@@ -24,7 +24,7 @@ from .render.video import EXTENSIONS as VIDEO_EXTENSIONS
 from .types import Animation, Audio
 
 ANIMATION_FPS = 60.0
-VIDEO_FPS = 25.0
+VIDEO_FPS = api.VIDEO_FPS
 DEMO_SENTENCE = "Hello! I am mouthpiece. Give me any voice, and I will move the lips to match it."
 
 
@@ -172,6 +172,10 @@ def _render(args: argparse.Namespace, portrait: api.Portrait, speech: Audio, ani
         api.render_video(portrait, animation, args.output, audio=speech, progress=bar)
     finally:
         bar.close()
+    _finish_video(args, animation)
+
+
+def _finish_video(args: argparse.Namespace, animation: Animation) -> None:
     if args.animation:
         api.export_file(animation, args.animation, format="anim-json")
     if not args.quiet:
@@ -193,11 +197,18 @@ def _cmd_render(args: argparse.Namespace) -> int:
     text = _read_text_file(args.text_file) if args.text_file is not None else args.text
     portrait = _load_portrait(args)  # a bad photo fails before any speech work
     speech = api.load_audio(args.audio)
+    bar = ProgressBar(os.path.basename(args.output), enabled=not args.quiet)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        animation = api.animate(speech, text=text, fps=args.fps, recognizer=args.recognizer)
+        try:
+            animation = api.render_speech(
+                portrait, speech, args.output, text=text, fps=args.fps, recognizer=args.recognizer,
+                idle=not args.no_idle, seed=args.seed, emotion=args.emotion, intensity=args.intensity, progress=bar,
+            )  # fmt: skip
+        finally:
+            bar.close()
     _print_warnings(args, args.audio, caught)
-    _render(args, portrait, speech, animation, os.path.basename(args.output))
+    _finish_video(args, animation)
     return 0
 
 
