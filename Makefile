@@ -31,6 +31,7 @@ test: install
 bench: install
 	$(PY) benchmarks/accuracy.py
 	$(PY) benchmarks/speed.py --corpus ../shared/eval/dev --hour
+	$(PY) benchmarks/portrait.py
 
 lint: install
 	$(VENV)/bin/ruff check src tests benchmarks
