@@ -33,6 +33,8 @@ JAW_MIN = 0.1  # the share of the jaw's motion the jaw's far corners still take
 CORNER_RADIUS = 0.16
 CHEEK_OFFSET = (0.10, -0.45)  # cheek centre from the mouth corner, x outwards
 CHEEK_RADIUS = 0.30
+CHEEK_CLEAR_OF_EYE = 0.15  # face units below a lower lid over which cheek moves fade in
+EYE_MARGIN = 0.05  # face units beyond an eye's corners still counted as the eye
 NOSE_WING_RADIUS = 0.10
 LID_SKIN_REACH = 0.12  # face units above an upper lid (or below a lower lid) that follow it
 BROW_MARGIN = 0.12  # face units beyond a brow's ends over which it fades
@@ -110,6 +112,7 @@ class Regions:
         self.weights: dict[str, np.ndarray] = {}
         self.fields: dict[str, np.ndarray] = {}
         self._between_lids = np.zeros(len(face), bool)  # with the irises: what brows never move
+        self._under_eyes = np.ones(len(face))
         self._lid_line: dict[str, np.ndarray] = {}  # the upper lid's y at each landmark's x
         self._mouth()
         for side in SIDES:
@@ -119,7 +122,7 @@ class Regions:
             corner = face[lm.MOUTH_CORNER_LEFT if sign > 0 else lm.MOUTH_CORNER_RIGHT, :2]
             self.weights[f"corner{side}"] = _gaussian(face, corner, CORNER_RADIUS)
             cheek = corner + np.array([CHEEK_OFFSET[0] * sign, CHEEK_OFFSET[1]])
-            self.weights[f"cheek{side}"] = _gaussian(face, cheek, CHEEK_RADIUS)
+            self.weights[f"cheek{side}"] = _gaussian(face, cheek, CHEEK_RADIUS) * self._under_eyes
             wing = face[lm.LEFT_NOSE_WING if sign > 0 else lm.RIGHT_NOSE_WING, :2]
             self.weights[f"noseWing{side}"] = _gaussian(face, wing, NOSE_WING_RADIUS)
             self.weights[f"side{side}"] = np.clip(0.5 + sign * face[:, 0] / (2 * self.half_width), 0.0, 1.0)
@@ -199,6 +202,9 @@ class Regions:
         self.weights[f"iris{side}"] = weight
         self._between_lids |= between | is_iris
         self._lid_line[side] = top
+        # what lies under this eye, fading in below its lower lid (cheek moves keep off the eye)
+        near = (x > ends.min() - EYE_MARGIN) & (x < ends.max() + EYE_MARGIN)
+        self._under_eyes *= np.where(near, np.clip((y - bottom) / CHEEK_CLEAR_OF_EYE, 0, 1), 1.0)
 
     def _brow(self, side: str) -> None:
         face = self.face

@@ -226,8 +226,12 @@ def _triangles(points: np.ndarray) -> np.ndarray:
         for i in range(RING_SIZE):
             j = (i + 1) % RING_SIZE
             strips += [(inner[i], outer[i], outer[j]), (inner[i], outer[j], inner[j])]
-    # The openings first, so the lips and lids drawn after them cover them where they overlap.
-    return np.concatenate([np.array(mouth), *eyes, lm.mesh_triangles(), np.array(strips)]).astype(np.int32)
+    # The openings first, so the lips and lids drawn after them cover them where they overlap;
+    # the upper lids' skin last of the face, so a closed lid covers the lower lid's edge.
+    face = lm.mesh_triangles()
+    on_upper_lid = np.isin(face, lm.LEFT_UPPER_LID + lm.RIGHT_UPPER_LID).any(axis=1)
+    order = [np.array(mouth), *eyes, face[~on_upper_lid], face[on_upper_lid], np.array(strips)]
+    return np.concatenate(order).astype(np.int32)
 
 
 def _fill(points: np.ndarray, contour: tuple[int, ...], inner: tuple[int, ...]) -> np.ndarray:

@@ -19,6 +19,7 @@ face units, some 20 mm.
 from __future__ import annotations
 
 JAW_DROP = 0.42  # face units the chin and lower lip drop at JawOpen 1
+BLINK_OVERLAP = 1.1  # a closed upper lid reaches this far onto the lower lid (1 = just meets it)
 
 Move = tuple[str, "tuple[float, float, float] | float"]
 
@@ -34,10 +35,10 @@ RIG_MOVES: dict[str, tuple[Move, ...]] = {
     "MouthPucker": (("gather", 0.35), ("thinUpper", -0.25), ("thinLower", -0.25)),
     "MouthLeft": (("mouth", (0.10, 0.0, 0.0)),),
     "MouthRight": (("mouth", (-0.10, 0.0, 0.0)),),
-    "MouthSmileLeft": (("cornerLeft", (0.10, -0.07, 0.02)), ("cheekLeft", (0.03, -0.05, -0.02))),
-    "MouthSmileRight": (("cornerRight", (-0.10, -0.07, 0.02)), ("cheekRight", (-0.03, -0.05, -0.02))),
-    "MouthFrownLeft": (("cornerLeft", (0.02, 0.07, 0.0)),),
-    "MouthFrownRight": (("cornerRight", (-0.02, 0.07, 0.0)),),
+    "MouthSmileLeft": (("cornerLeft", (0.12, -0.12, 0.02)), ("cheekLeft", (0.04, -0.08, -0.02))),
+    "MouthSmileRight": (("cornerRight", (-0.12, -0.12, 0.02)), ("cheekRight", (-0.04, -0.08, -0.02))),
+    "MouthFrownLeft": (("cornerLeft", (0.02, 0.10, 0.0)),),
+    "MouthFrownRight": (("cornerRight", (-0.02, 0.10, 0.0)),),
     "MouthDimpleLeft": (("cornerLeft", (0.05, 0.0, 0.02)),),
     "MouthDimpleRight": (("cornerRight", (-0.05, 0.0, 0.02)),),
     "MouthStretchLeft": (("cornerLeft", (0.09, 0.03, 0.0)), ("lowerLip*sideLeft", (0.0, 0.02, 0.0))),
@@ -59,8 +60,8 @@ RIG_MOVES: dict[str, tuple[Move, ...]] = {
     "NoseSneerLeft": (("noseWingLeft", (0.0, -0.05, 0.0)), ("upperLip*sideLeft", (0.0, -0.02, 0.0))),
     "NoseSneerRight": (("noseWingRight", (0.0, -0.05, 0.0)), ("upperLip*sideRight", (0.0, -0.02, 0.0))),
     # Eyes: the lids close onto the lower lid; the irises turn (In is towards the nose).
-    "EyeBlinkLeft": (("closeEyeLeft", 1.0),),
-    "EyeBlinkRight": (("closeEyeRight", 1.0),),
+    "EyeBlinkLeft": (("closeEyeLeft", BLINK_OVERLAP),),
+    "EyeBlinkRight": (("closeEyeRight", BLINK_OVERLAP),),
     "EyeWideLeft": (("widenEyeLeft", 0.35),),
     "EyeWideRight": (("widenEyeRight", 0.35),),
     "EyeSquintLeft": (("squintEyeLeft", 0.30), ("closeEyeLeft", 0.10)),
@@ -74,9 +75,9 @@ RIG_MOVES: dict[str, tuple[Move, ...]] = {
     "EyeLookOutLeft": (("irisLeft", (0.07, 0.0, 0.0)),),
     "EyeLookOutRight": (("irisRight", (-0.07, 0.0, 0.0)),),
     # Brows
-    "BrowDownLeft": (("browLeft", (-0.02, 0.06, 0.0)),),
-    "BrowDownRight": (("browRight", (0.02, 0.06, 0.0)),),
-    "BrowInnerUp": (("browInnerLeft", (0.0, -0.10, 0.0)), ("browInnerRight", (0.0, -0.10, 0.0))),
+    "BrowDownLeft": (("browLeft", (-0.03, 0.09, 0.0)),),
+    "BrowDownRight": (("browRight", (0.03, 0.09, 0.0)),),
+    "BrowInnerUp": (("browInnerLeft", (0.0, -0.12, 0.0)), ("browInnerRight", (0.0, -0.12, 0.0))),
     "BrowOuterUpLeft": (("browOuterLeft", (0.0, -0.09, 0.0)),),
     "BrowOuterUpRight": (("browOuterRight", (0.0, -0.09, 0.0)),),
 }
