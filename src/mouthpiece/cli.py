@@ -9,7 +9,7 @@ import argparse
 import os
 import sys
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -52,14 +52,23 @@ class ProgressBar:
             sys.stderr.flush()
 
 
-def _fps(value: str) -> float:
-    try:
-        fps = float(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {value!r}") from None
-    if not 1 <= fps <= 240:
-        raise argparse.ArgumentTypeError(f"must be between 1 and 240, got {value}")
-    return fps
+def _number_between(low: float, high: float) -> Callable[[str], float]:
+    """An argparse type: a number from ``low`` to ``high``."""
+
+    def parse(value: str) -> float:
+        try:
+            number = float(value)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a number: {value!r}") from None
+        if not low <= number <= high:
+            raise argparse.ArgumentTypeError(f"must be between {low:g} and {high:g}, got {value}")
+        return number
+
+    return parse
+
+
+_fps = _number_between(1, 240)
+_intensity = _number_between(0, 1)
 
 
 def _read_text_file(path: str) -> str:
@@ -150,16 +159,6 @@ def _size(value: str) -> tuple[int, int]:
     if len(parts) > 2 or not (16 <= width <= 7680 and 16 <= height <= 7680) or width % 2 or height % 2:
         raise argparse.ArgumentTypeError(f"width and height must be even numbers from 16 to 7680, got {value!r}")
     return width, height
-
-
-def _intensity(value: str) -> float:
-    try:
-        intensity = float(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {value!r}") from None
-    if not 0 <= intensity <= 1:
-        raise argparse.ArgumentTypeError(f"must be between 0 and 1, got {value}")
-    return intensity
 
 
 def _render(args: argparse.Namespace, portrait: api.Portrait, speech: Audio, animation: Animation, label: str) -> None:

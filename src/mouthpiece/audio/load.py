@@ -23,6 +23,7 @@ import av
 import numpy as np
 
 from ..errors import InputError
+from ..inputs import existing_file
 from ..types import SAMPLE_RATE, Audio
 from .resample import resample
 
@@ -90,12 +91,7 @@ def stream(
         raise InputError(f"Sample rate must be a positive integer, got {sample_rate!r}.")
     if not (np.isfinite(block_seconds) and block_seconds > 0):
         raise InputError(f"Block length must be a positive number of seconds, got {block_seconds}.")
-    if not os.path.exists(name):
-        raise InputError(f"Audio file '{name}' does not exist.")
-    if os.path.isdir(name):
-        raise InputError(f"'{name}' is a directory, not an audio file.")
-    if os.path.getsize(name) == 0:
-        raise InputError(f"'{name}' is empty (0 bytes), not an audio file.")
+    existing_file(name, kind="audio")
     block_length = max(1, round(block_seconds * sample_rate))
     return _blocks(name, int(sample_rate), block_length)
 

@@ -23,6 +23,7 @@ import numpy as np
 from PIL import ExifTags, Image, ImageOps, UnidentifiedImageError
 
 from ..errors import InputError
+from ..inputs import existing_file
 
 MAX_SIDE = 4096  # px, the longest side a loaded image keeps; larger ones are downscaled
 MAX_PIXELS = 200_000_000  # pixels (600 MB as RGB), the most an image may have to be loaded at all
@@ -62,13 +63,7 @@ def load_image(path: str | os.PathLike[str]) -> np.ndarray:
         The file is missing, a directory, empty, not an image, corrupt or truncated, or
         has more than :data:`MAX_PIXELS` pixels.
     """
-    name = os.fspath(path)
-    if not os.path.exists(name):
-        raise InputError(f"Image file '{name}' does not exist.")
-    if os.path.isdir(name):
-        raise InputError(f"'{name}' is a directory, not an image file.")
-    if os.path.getsize(name) == 0:
-        raise InputError(f"'{name}' is empty (0 bytes), not an image file.")
+    name = existing_file(path, kind="image")
     image, original = _decode(name)
     rgb = _to_rgb(image)
     size = _fit(original)
