@@ -225,3 +225,24 @@ def test_progress_is_reported_and_drawn_only_on_a_terminal(spoken, monkeypatch, 
     bar(0.5)
     bar.close()
     assert "plums.wav [###############...............]  50%" in capsys.readouterr().err
+
+
+def test_animate_can_add_life_and_emotion_to_the_curves(spoken, tmp_path):
+    def curves(*extra: str) -> dict[str, np.ndarray]:
+        out = tmp_path / f"{len(list(tmp_path.iterdir()))}.anim.json"
+        result = run(
+            "animate", str(spoken.wav), "--text", spoken.text, "-f", "anim-json", "-o", str(out), "--fps", "30", *extra
+        )
+        assert result.returncode == 0, result.stderr
+        data = json.loads(out.read_text())
+        values = np.array(data["values"])
+        return {name: values[:, i] for i, name in enumerate(data["channels"])}
+
+    plain = curves()
+    assert not plain["EyeBlinkLeft"].any() and not plain["HeadYaw"].any()  # as Rhubarb users expect
+    lively = curves("--idle", "--seed", "4")
+    assert lively["EyeBlinkLeft"].max() > 0.9 and np.abs(lively["HeadYaw"]).max() > 0
+    np.testing.assert_array_equal(lively["HeadYaw"], curves("--idle", "--seed", "4")["HeadYaw"])
+    happy = curves("--emotion", "happy", "--intensity", "1")
+    assert happy["MouthSmileLeft"].mean() > plain["MouthSmileLeft"].mean() + 0.2
+    assert not happy["EyeBlinkLeft"].any()

@@ -111,6 +111,11 @@ def _animate_one(args: argparse.Namespace, audio_path: str, output: str | None, 
         finally:
             bar.close()
     _print_warnings(args, audio_path, caught)
+    if args.idle or args.emotion != "neutral":
+        animation = api.add_life(
+            animation, api.load_audio(audio_path), idle=args.idle, seed=args.seed, emotion=args.emotion,
+            intensity=args.intensity,
+        )  # fmt: skip
     options = _export_options(args, audio_path)
     if output is None:
         api.export_stream(animation, sys.stdout, format=fmt, **options)
@@ -218,6 +223,7 @@ def _cmd_say(args: argparse.Namespace) -> int:
         _render(args, portrait, speech, animation, os.path.basename(args.output))
         return 0
     speech, animation = api.say(args.text, voice=args.voice, fps=args.fps)
+    animation = api.add_life(animation, speech, idle=False, emotion=args.emotion, intensity=args.intensity)
     save(speech, args.output)
     if args.animation:
         api.export_file(animation, args.animation, format=args.format or "anim-json")
@@ -292,6 +298,9 @@ def build_parser() -> argparse.ArgumentParser:
     animate.add_argument("--no-extended-shapes", action="store_true", help="mouth cues A-F and X only (no G, H)")
     animate.add_argument("--dat-fps", type=int, default=24, help="frame rate of dat (Moho) output (default 24)")
     animate.add_argument("--dat-preston-blair", action="store_true", help="Preston Blair shape names in dat output")
+    animate.add_argument(
+        "--idle", action="store_true", help="add blinks, gaze, head motion and brow raises to the curves (see --seed)"
+    )
     animate.set_defaults(run=_cmd_animate)
 
     say_ = commands.add_parser("say", help="text to speech (espeak-ng) and its animation")
@@ -329,11 +338,14 @@ def build_parser() -> argparse.ArgumentParser:
             "--size", type=_size, default=api.DEFAULT_SIZE, help="video size: N (square) or WxH (default 512)"
         )
         sub.add_argument("--face", type=int, help="which face when the photo has several: 0 is the leftmost")
+        sub.add_argument(
+            "--no-idle", action="store_true", help="video without blinks, gaze or head motion: only the speech"
+        )
+    for sub in (animate, render, say_):
         sub.add_argument("--emotion", default="neutral", choices=EMOTIONS, help="expression (default neutral)")
         sub.add_argument(
             "--intensity", type=_intensity, default=api.DEFAULT_INTENSITY, help="of the emotion, 0-1 (default 0.6)"
         )
-        sub.add_argument("--no-idle", action="store_true", help="no blinks, gaze or head motion: only the speech")
 
     demo = commands.add_parser("demo", help="speak a bundled sentence and write every export format")
     demo.add_argument("output", nargs="?", default="demo-out", help="folder to write to (default demo-out)")
