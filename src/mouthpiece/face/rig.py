@@ -120,12 +120,20 @@ class Poser:
         self._basis = rig.basis[present].reshape(len(present), -1)
         self._columns = [index[rig.channels[k]] for k in present]
         self._pose_columns = [index.get(name) for name in POSE]
+        # ARKit's MouthClose closes the lips against an open jaw; beyond the jaw's opening it
+        # would push the lower lip through the upper one.
+        self._close = [index.get("MouthClose"), index.get("JawOpen")]
+        self._close_row = present.index(rig.channels.index("MouthClose")) if "MouthClose" in index else None
         frame = FaceFrame.of(rig.landmarks[: lm.LANDMARK_COUNT])
         self._to_image = frame.rotation  # face axes -> image axes
 
     def __call__(self, values: np.ndarray) -> np.ndarray:
         rig = self.rig
-        points = rig.landmarks + (values[self._columns] @ self._basis).reshape(rig.landmarks.shape)
+        weights = values[self._columns]
+        close, jaw = self._close
+        if self._close_row is not None and close is not None:
+            weights[self._close_row] = min(float(values[close]), 0.0 if jaw is None else float(values[jaw]))
+        points = rig.landmarks + (weights @ self._basis).reshape(rig.landmarks.shape)
         yaw, pitch, roll = (0.0 if c is None else float(values[c]) for c in self._pose_columns)
         if yaw == pitch == roll == 0.0:
             return points
