@@ -196,3 +196,11 @@ def test_rig_round_trips(rig, tmp_path):
         np.testing.assert_allclose(other.basis, rig.basis, atol=1e-5)
         np.testing.assert_array_equal(other.triangles, rig.triangles)
         np.testing.assert_allclose(other.source, rig.source, atol=1e-4)
+
+
+def test_mouth_close_closes_against_the_jaw_and_never_past_it(rig):
+    assert np.abs(moved(rig, MouthClose=0.5)).max() < 1e-4  # lips already together: nothing to close
+    lips_together = moved(rig, JawOpen=0.4, MouthClose=0.4)
+    assert abs(lips_together[14, 1]) < 0.05 * rig.unit  # the lower lip stays up...
+    assert lips_together[lm.CHIN, 1] > 0.1 * rig.unit  # ...while the chin drops
+    np.testing.assert_allclose(moved(rig, JawOpen=0.2, MouthClose=0.6), moved(rig, JawOpen=0.2, MouthClose=0.2))
