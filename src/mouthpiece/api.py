@@ -31,7 +31,7 @@ from . import audio as audio_stage
 from . import export as export_stage
 from . import motion, phonetics
 from .errors import InputError
-from .render.portrait import Portrait, PortraitRenderer, frame_portrait, render_frames
+from .render.portrait import FrameRenderer, Portrait, frame_portrait, render_frames
 from .timebase import frame_count, frames_to_time
 from .types import SAMPLE_RATE, Animation, Audio, Phone, PhoneTrack, Word
 from .vocabulary import ARKIT_BLENDSHAPES, CHANNELS
@@ -235,12 +235,14 @@ def render_speech(
     life = np.zeros((total, len(CHANNELS)), np.float32)
     if idle:
         life = motion.add_idle(Animation(fps=fps, values=life), audio, seed=seed).values
-    renderer = PortraitRenderer(portrait.image, portrait.landmarks, channels=CHANNELS)
     parts: list[Animation] = []
     phones: list[Phone] = []
     words: list[Word] = []
     width, height = portrait.size
-    with VideoWriter(path, width=width, height=height, fps=fps, audio=audio) as video:
+    with (
+        VideoWriter(path, width=width, height=height, fps=fps, audio=audio) as video,
+        FrameRenderer(portrait, channels=CHANNELS) as render,
+    ):
         for offset, chunk, heard in _recognized_ahead(audio, recognizer):
             phones.extend(p._replace(start=p.start + offset, end=p.end + offset) for p in heard.phones)
             words.extend(w._replace(start=w.start + offset, end=w.end + offset) for w in heard.words)
@@ -254,8 +256,8 @@ def render_speech(
             values = part.values + life[first:last]
             values[:, : len(ARKIT_BLENDSHAPES)] = np.clip(values[:, : len(ARKIT_BLENDSHAPES)], 0.0, 1.0)
             part = motion.apply_emotion(replace(part, values=values), emotion, intensity)
-            for row in part.values:
-                video.write(renderer.render(row))
+            for frame in render(part.values):
+                video.write(frame)
             parts.append(part)
             if progress:
                 progress(last / max(total, 1))

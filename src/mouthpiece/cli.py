@@ -6,6 +6,7 @@ Exit codes: 0 success, 1 failure (one sentence on stderr per failed input), 2 us
 from __future__ import annotations
 
 import argparse
+import ctypes
 import os
 import sys
 import warnings
@@ -358,7 +359,24 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _reuse_freed_memory() -> None:
+    """Ask glibc to keep large freed blocks for reuse instead of unmapping them.
+
+    Rendering allocates several frame-sized arrays per frame (6 MB each at 1080p); by
+    default glibc maps and unmaps each one, and the page faults cost a third of a 1080p
+    render's CPU time (33 of 118 s, all in the kernel). Kept, the same memory is reused.
+    """
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+    except OSError:  # not glibc: nothing to tune
+        return
+    m_trim_threshold, m_mmap_threshold = -1, -3
+    libc.mallopt(m_mmap_threshold, 1 << 30)
+    libc.mallopt(m_trim_threshold, 1 << 30)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    _reuse_freed_memory()
     args = build_parser().parse_args(argv)
     if args.fps is None:
         makes_video = args.command == "render" or getattr(args, "portrait", None)

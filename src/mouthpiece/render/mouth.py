@@ -25,7 +25,7 @@ SKIN_REFERENCE_LUMA = 160.0  # skin this bright gets TEETH_WHITE
 CAVITY_SHADE = 0.40  # cavity colour as a share of the lips'
 TONGUE_SHADE = 0.80
 LOWER_TEETH_SHADE = 0.70  # lower teeth sit in the upper teeth's shadow
-CORNER_SHADE = 0.55  # how much darker teeth are at the mouth's corners than at its middle
+CORNER_SHADE = 0.8  # how much darker teeth are at the mouth's corners than at its middle
 TEETH_HEIGHT = (0.40, 0.07)  # face units from the biting edge to the gums, (upper, lower)
 CAVITY_DEPTH_SHADE = 0.45  # the cavity's darkness at its middle as a share of near the lips
 # Where neighbouring teeth meet, face units from the mouth's middle (incisors, then canines
@@ -152,7 +152,7 @@ def draw_mouth(frame: np.ndarray, points: np.ndarray, *, unit: float, palette: M
         (LOWER_TEETH, 1.0, TEETH_HEIGHT[1], LOWER_TEETH_SHADE),
         (UPPER_TEETH, -1.0, TEETH_HEIGHT[0], 1.0),
     ):
-        line = points[edge, :2][1:-1]
+        line = points[edge, :2]
         gums = line + sign * down * unit * teeth_height
         teeth = _polygon(shape, np.concatenate([line, gums[::-1]]) - origin)
         # brightest at the biting edge, shadowed towards the gums (under the lip)

@@ -14,7 +14,11 @@ Everything outside the rig's anchor ring is the framed photo, untouched.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import copy
+import os
+from collections import deque
+from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
 import cv2
@@ -26,21 +30,28 @@ from ..types import Animation, FaceRig
 from .mouth import MouthPalette, clear_photo_mouth, draw_mouth
 from .warp import MeshWarp
 
+RENDER_THREADS = min(2, os.cpu_count() or 1)  # more add little: the encoder and recognizer need cores too
+NATIVE_UPSCALE = 1.5  # a photo enlarged more than this is rendered at its own size, then scaled
 MAX_FACE_HEIGHTS = 6.0  # the tallest crop, in face heights (forehead to chin)
 FACE_CENTRE_HEIGHT = 0.45  # where the face's centre sits in the crop, from its top
 
 
 @dataclass(frozen=True)
 class Portrait:
-    """A photo framed for output, and its face's landmarks in the framed pixels."""
+    """A photo framed for output, and its face's landmarks in the framed pixels.
+
+    Frames are rendered at the image's size, then scaled to ``output_size`` when that is
+    larger: a photo enlarged for a big video is warped at the size it has detail for.
+    """
 
     image: np.ndarray  # [H, W, 3] uint8 RGB
-    landmarks: np.ndarray  # [478, 3] pixels
+    landmarks: np.ndarray  # [478, 3] pixels of ``image``
+    output_size: tuple[int, int] | None = None  # (width, height) of the video; None: the image's
 
     @property
     def size(self) -> tuple[int, int]:
         """(width, height) of the frames rendered from it."""
-        return self.image.shape[1], self.image.shape[0]
+        return self.output_size or (self.image.shape[1], self.image.shape[0])
 
 
 @dataclass(frozen=True)
@@ -95,10 +106,19 @@ class PortraitRenderer:
     image : np.ndarray [shape=(H, W, 3), dtype=uint8], the framed photo
     landmarks : np.ndarray [shape=(478, 3)], its face's landmarks in its pixels
     channels : tuple of str, the channels of the values passed to :meth:`render`
+    output_size : (width, height) or None, frames are scaled to this after rendering
     """
 
-    def __init__(self, image: np.ndarray, landmarks: np.ndarray, *, channels: tuple[str, ...]):
+    def __init__(
+        self,
+        image: np.ndarray,
+        landmarks: np.ndarray,
+        *,
+        channels: tuple[str, ...],
+        output_size: tuple[int, int] | None = None,
+    ):
         self.image = image
+        self.output_size = None if output_size == (image.shape[1], image.shape[0]) else output_size
         self.rig: FaceRig = build_rig(landmarks)
         self._poser = Poser(self.rig, channels)
         self._palette = MouthPalette.of(image, self.rig.source, unit=self.rig.unit)
@@ -106,6 +126,13 @@ class PortraitRenderer:
             image = clear_photo_mouth(image, self.rig.source, unit=self.rig.unit)
         self._warp = MeshWarp(image, self.rig.source, self.rig.triangles)
         self._tongue = channels.index("TongueOut") if "TongueOut" in channels else None
+
+    def twin(self) -> PortraitRenderer:
+        """A renderer of the same face that shares the rig but none of the scratch buffers."""
+        twin = copy.copy(self)
+        twin._warp = copy.copy(self._warp)
+        twin._warp.reset_buffers()
+        return twin
 
     def pose(self, values: np.ndarray) -> np.ndarray:
         """The rig's landmark positions for one frame, [N, 3] pixels."""
@@ -117,18 +144,58 @@ class PortraitRenderer:
         frame = self._warp(points)
         tongue_out = 0.0 if self._tongue is None else float(values[self._tongue])
         draw_mouth(frame, points, unit=self.rig.unit, palette=self._palette, tongue_out=tongue_out)
+        if self.output_size is not None:
+            frame = cv2.resize(frame, self.output_size, interpolation=cv2.INTER_CUBIC)
         return frame
 
 
 def frame_portrait(image: np.ndarray, landmarks: np.ndarray, size: tuple[int, int]) -> Portrait:
-    """A photo and its face's landmarks, framed to ``size`` (width, height) by :func:`frame_photo`."""
+    """A photo and its face's landmarks, framed to ``size`` (width, height) by :func:`frame_photo`.
+
+    When that would enlarge the photo by more than ``NATIVE_UPSCALE`` the portrait keeps
+    the crop at the photo's own resolution and frames are scaled up after rendering.
+    """
     framing = frame_photo((image.shape[1], image.shape[0]), landmarks, size)
+    if framing.scale > NATIVE_UPSCALE:
+        native = (int(round(size[0] / framing.scale)), int(round(size[1] / framing.scale)))
+        framing = Framing(x=framing.x, y=framing.y, scale=native[1] / (size[1] / framing.scale), size=native)
+        return Portrait(image=framing.apply(image), landmarks=framing.points(landmarks), output_size=size)
     return Portrait(image=framing.apply(image), landmarks=framing.points(landmarks))
+
+
+class FrameRenderer:
+    """Renders rows of channel values to frames, in order, on a few threads at once.
+
+    Most of a frame's work is NumPy and OpenCV, which let go of the GIL, so two threads
+    render about a third faster than one. Each thread slot has its own
+    :class:`PortraitRenderer` (they keep scratch buffers), and only ``threads`` frames are
+    in flight, so memory stays a few frames' worth. Use it as a context manager.
+    """
+
+    def __init__(self, portrait: Portrait, *, channels: tuple[str, ...], threads: int = RENDER_THREADS):
+        first = PortraitRenderer(portrait.image, portrait.landmarks, channels=channels, output_size=portrait.size)
+        self._renderers = [first] + [first.twin() for _ in range(threads - 1)]
+        self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="mouthpiece-render")
+
+    def __call__(self, rows: Iterable[np.ndarray]) -> Iterator[np.ndarray]:
+        """The frame of each row, in order."""
+        pending: deque[Future[np.ndarray]] = deque()
+        for k, values in enumerate(rows):
+            if len(pending) == len(self._renderers):
+                yield pending.popleft().result()
+            pending.append(self._pool.submit(self._renderers[k % len(self._renderers)].render, values))
+        while pending:
+            yield pending.popleft().result()
+
+    def __enter__(self) -> FrameRenderer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
 
 
 def render_frames(portrait: Portrait, animation: Animation) -> Iterator[np.ndarray]:
     """The frames of ``animation`` on ``portrait``, one per animation frame: frame k shows
     the animation at k / fps."""
-    renderer = PortraitRenderer(portrait.image, portrait.landmarks, channels=animation.channels)
-    for values in animation.values:
-        yield renderer.render(values)
+    with FrameRenderer(portrait, channels=animation.channels) as render:
+        yield from render(animation.values)

@@ -42,6 +42,10 @@ class MeshWarp:
         self.rest = np.asarray(rest, np.float64)[:, :2]
         self.triangles = np.asarray(triangles, np.int64)
         self._rest_corners = self.rest[self.triangles]  # [F, 3, 2]
+        self.reset_buffers()
+
+    def reset_buffers(self) -> None:
+        """Start new scratch buffers (a copy of this warp must not share them with it)."""
         self._ids = np.empty(0, np.int32)
         self._nodes = (np.empty(0, np.float32), np.empty(0, np.float32))
 
