@@ -30,7 +30,8 @@ import numpy as np
 from . import audio as audio_stage
 from . import export as export_stage
 from . import motion, phonetics
-from .errors import InputError
+from .errors import InputError, NoFaceError
+from .evaluate.sync import SyncResult
 from .render.portrait import FrameRenderer, Portrait, frame_portrait, render_frames
 from .timebase import frame_count, frames_to_time
 from .types import SAMPLE_RATE, Animation, Audio, Phone, PhoneTrack, Word
@@ -326,6 +327,48 @@ def _recognized_ahead(audio: Audio, recognizer: str) -> Iterator[tuple[float, Au
                 results.get_nowait()
             except queue.Empty:
                 worker.join(0.05)
+
+
+def evaluate_sync(
+    video: str | os.PathLike[str], *, audio: str | os.PathLike[str] | None = None, recognizer: str = "phones"
+) -> tuple[SyncResult, np.ndarray, np.ndarray]:
+    """Audio-visual offset and sync confidence of a talking-face video (see :mod:`mouthpiece.evaluate.sync`).
+
+    The mouth opening is tracked through the video's frames; the opening expected from
+    its audio (or ``audio``, another file) is the JawOpen of the speech's Animation, or
+    its loudness where no speech is recognized. ``recognizer`` defaults to the fast phone
+    loop: timing matters here more than phone identity.
+
+    Returns
+    -------
+    (SyncResult, seen, expected) : the measurement and the two tracks it compared
+    """
+    from .evaluate.sync import measure_sync, mouth_opening
+    from .face.track import track_face
+    from .render.reader import probe_video, read_frames
+
+    name = os.fspath(video)
+    info = probe_video(name)
+    if audio is None and not info.has_audio:
+        raise InputError(f"'{name}' has no audio track; give the speech with --audio.")
+    speech = load_audio(audio if audio is not None else name)
+    found = [None if f is None else mouth_opening(f) for f in track_face(read_frames(name))]
+    if not any(v is not None for v in found):
+        raise NoFaceError(f"No face found in any frame of '{name}'.")
+    seen = np.array([np.nan if v is None else v for v in found])
+    video_seconds, audio_seconds = len(seen) / info.fps, speech.duration
+    if abs(video_seconds - audio_seconds) > max(1.0, 0.1 * video_seconds):
+        source = f"'{os.fspath(audio)}'" if audio is not None else "its audio"
+        raise InputError(
+            f"'{name}' has {video_seconds:.1f} s of video but {source} {audio_seconds:.1f} s: they cannot be in sync."
+        )
+    expected = animate(speech, fps=info.fps, recognizer=recognizer).channel("JawOpen")
+    if expected.max() < 0.05:  # no speech heard: the loudness envelope stands in
+        level = _resample_track(audio_stage.loudness(speech, fps=ANALYSIS_FPS), ANALYSIS_FPS, info.fps, speech.duration)
+        expected = np.clip((level - level.max() + 40.0) / 40.0, 0.0, 1.0)
+    length = min(len(seen), len(expected))
+    seen, expected = seen[:length], expected[:length]
+    return measure_sync(seen, expected, fps=info.fps), seen, expected
 
 
 def export_file(

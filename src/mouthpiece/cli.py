@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import ctypes
+import json
 import os
 import sys
 import warnings
@@ -16,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__, api
+from .atomic import atomic_output
 from .audio import save
 from .errors import InputError, MouthpieceError
 from .export import EXPORTERS, format_for_path, get_exporter
@@ -272,6 +274,28 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_eval_sync(args: argparse.Namespace) -> int:
+    result, seen, expected = api.evaluate_sync(args.video, audio=args.audio, recognizer=args.recognizer)
+    name = os.path.basename(args.video)
+    print(
+        f"{name}: offset {result.offset:+d} frames ({result.offset_seconds * 1000:+.0f} ms), "
+        f"confidence {result.confidence:.3f}  ({len(seen)} frames at {result.fps:g} fps; "
+        f"positive offset: the audio is late)"
+    )
+    if result.windows:
+        print(f"  {'window (s)':<14}{'offset':>8}{'confidence':>12}")
+        for w in result.windows:
+            print(f"  {w.start:5.1f}-{w.end:<7.1f}{w.offset:>+8d}{w.confidence:>12.3f}")
+    if args.json:
+        with atomic_output(args.json, what="JSON report") as temp, open(temp, "w", encoding="utf-8") as f:
+            json.dump({"video": os.path.abspath(args.video), **result.to_dict()}, f, indent=1)
+    if args.plot:
+        from .evaluate.plot import plot_sync
+
+        plot_sync(result, seen, expected, args.plot, title=f"{name}: offset {result.offset:+d} frames")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="mouthpiece", description="Make any face speak: speech or text to mouth cues and ARKit curves."
@@ -347,6 +371,19 @@ def build_parser() -> argparse.ArgumentParser:
         sub.add_argument(
             "--intensity", type=_intensity, default=api.DEFAULT_INTENSITY, help="of the emotion, 0-1 (default 0.6)"
         )
+
+    evaluate = commands.add_parser("eval", help="measure talking-face video: sync, ...")
+    measures = evaluate.add_subparsers(dest="measure", required=True, metavar="MEASURE")
+    sync = measures.add_parser("sync", help="audio-visual offset (frames) and sync confidence of a talking-face video")
+    sync.add_argument("video", metavar="VIDEO", help="a video of a speaking face")
+    sync.add_argument("--audio", help="judge against this speech instead of the video's own audio track")
+    sync.add_argument(
+        "--recognizer", default="phones", help="how speech is heard: phones (default, fast), words-small, words"
+    )
+    sync.add_argument("--json", help="also write the report here (JSON)")
+    sync.add_argument("--plot", help="also draw the tracks, the correlation curve and the drift here (PNG)")
+    sync.add_argument("-q", "--quiet", action="store_true", help="no notices on stderr")
+    sync.set_defaults(run=_cmd_eval_sync, fps=None)
 
     demo = commands.add_parser("demo", help="speak a bundled sentence and write every export format")
     demo.add_argument("output", nargs="?", default="demo-out", help="folder to write to (default demo-out)")

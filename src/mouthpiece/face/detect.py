@@ -41,7 +41,7 @@ def detect_faces(image: np.ndarray) -> list[np.ndarray]:
     if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
         raise ValueError(f"expected an RGB uint8 image, got shape {image.shape} and dtype {image.dtype}")
     height, width = image.shape[:2]
-    with _lock, _quiet_native_stderr():
+    with _lock, quiet_native_stderr():
         result = _face_mesh().process(np.ascontiguousarray(image))
     faces = [
         np.array([(p.x * width, p.y * height, p.z * width) for p in face.landmark], np.float32)
@@ -88,38 +88,46 @@ _mesh: Any = None
 
 
 def _face_mesh() -> Any:
-    """One face mesh per process, built on first use (importing MediaPipe takes a second or two)."""
+    """One face mesh per process for photos, built on first use."""
     global _mesh
     if _mesh is None:
-        os.environ.setdefault("GLOG_minloglevel", "2")  # MediaPipe's C++ start-up chatter
-        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-        try:
-            from mediapipe.python.solutions import face_mesh
-        except ImportError as e:
-            raise DependencyError(
-                f"MediaPipe's face mesh could not be imported ({e}); run `make install`, "
-                "or `pip install --no-deps mediapipe==0.10.21` with the '[face]' extra."
-            ) from e
-        with _quiet_native_stderr():
-            _mesh = face_mesh.FaceMesh(
-                static_image_mode=True,
-                max_num_faces=MAX_FACES,
-                refine_landmarks=True,
-                min_detection_confidence=MIN_DETECTION_CONFIDENCE,
-            )
+        _mesh = new_face_mesh(static_image_mode=True, max_num_faces=MAX_FACES)
     return _mesh
 
 
+def new_face_mesh(**options: Any) -> Any:
+    """A MediaPipe ``FaceMesh`` with iris landmarks, built quietly (importing MediaPipe takes
+    a second or two the first time)."""
+    os.environ.setdefault("GLOG_minloglevel", "2")  # MediaPipe's C++ start-up chatter
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    try:
+        from mediapipe.python.solutions import face_mesh
+    except ImportError as e:
+        raise DependencyError(
+            f"MediaPipe's face mesh could not be imported ({e}); run `make install`, "
+            "or `pip install --no-deps mediapipe==0.10.21` with the '[face]' extra."
+        ) from e
+    with quiet_native_stderr():
+        return face_mesh.FaceMesh(refine_landmarks=True, min_detection_confidence=MIN_DETECTION_CONFIDENCE, **options)
+
+
 @contextlib.contextmanager
-def _quiet_native_stderr() -> Iterator[None]:
-    """Silence what MediaPipe's C++ side prints to file descriptor 2 (TFLite and absl
-    notices that no log level setting reaches before absl is initialised)."""
+def quiet_native_stderr() -> Iterator[None]:
+    """Silence what native code prints straight to file descriptor 2 (MediaPipe's TFLite and
+    absl notices, which no log level reaches before absl is initialised, and which its
+    graph threads print whenever they like), while Python's ``sys.stderr`` keeps writing
+    to the real stderr."""
     sys.stderr.flush()
     saved = os.dup(2)
+    python_stderr = sys.stderr
     try:
+        sys.stderr = open(os.dup(saved), "w", buffering=1, encoding=python_stderr.encoding, errors="backslashreplace")
         with open(os.devnull, "w") as devnull:
             os.dup2(devnull.fileno(), 2)
         yield
     finally:
+        if sys.stderr is not python_stderr:
+            sys.stderr.close()
+            sys.stderr = python_stderr
         os.dup2(saved, 2)
         os.close(saved)
