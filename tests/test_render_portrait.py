@@ -249,3 +249,14 @@ def test_a_bad_photo_is_one_sentence_and_no_video(spoken, tmp_path, make, words)
     assert len(lines) == 1 and words in lines[0] and str(photo.name) in lines[0], run.stderr
     assert not out.exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted({photo.name} - {"nobody.png"})
+
+
+def test_a_closed_eye_shows_a_dark_lash_line(renderer):
+    from mouthpiece.face import landmarks as lm
+
+    closed = values(EyeBlinkLeft=1.0, EyeBlinkRight=1.0)
+    frame = renderer.render(closed).astype(float).mean(axis=2)
+    points = renderer.pose(closed)
+    lid = points[list(lm.LEFT_UPPER_LID[2:-2]), :2].round().astype(int)
+    skin = (lid - (0, round(0.08 * renderer.rig.unit))).astype(int)  # the closed lid's skin above the line
+    assert frame[lid[:, 1], lid[:, 0]].mean() < frame[skin[:, 1], skin[:, 0]].mean() - 15

@@ -19,7 +19,7 @@ face units, some 20 mm.
 from __future__ import annotations
 
 JAW_DROP = 0.42  # face units the chin and lower lip drop at JawOpen 1
-BLINK_OVERLAP = 1.1  # a closed upper lid reaches this far onto the lower lid (1 = just meets it)
+BLINK_OVERLAP = 1.2  # a closed upper lid reaches this far onto the lower lid (1 = just meets it)
 
 Move = tuple[str, "tuple[float, float, float] | float"]
 

@@ -7,7 +7,8 @@
 2. Rig the face (:func:`~mouthpiece.face.rig.build_rig`) on the framed photo.
 3. Per frame: pose the rig's landmarks with the frame's channel values, warp the photo
    by its mesh (:class:`~.warp.MeshWarp`) and paint the inside of the mouth where the
-   lips have parted (:func:`~.mouth.draw_mouth`).
+   lips have parted (:func:`~.mouth.draw_mouth`) and a lash line where the lids close
+   (:func:`~.eyes.draw_lashes`).
 
 Everything outside the rig's anchor ring is the framed photo, untouched.
 """
@@ -27,6 +28,7 @@ import numpy as np
 from ..face import landmarks as lm
 from ..face.rig import Poser, build_rig
 from ..types import Animation, FaceRig
+from .eyes import LashColours, draw_lashes
 from .mouth import MouthPalette, clear_photo_mouth, draw_mouth
 from .warp import MeshWarp
 
@@ -122,6 +124,7 @@ class PortraitRenderer:
         self.rig: FaceRig = build_rig(landmarks)
         self._poser = Poser(self.rig, channels)
         self._palette = MouthPalette.of(image, self.rig.source, unit=self.rig.unit)
+        self._lashes = LashColours.of(image, self.rig.source, unit=self.rig.unit)
         if not np.array_equal(self.rig.landmarks, self.rig.source):  # the photo's mouth is open
             image = clear_photo_mouth(image, self.rig.source, unit=self.rig.unit)
         self._warp = MeshWarp(image, self.rig.source, self.rig.triangles)
@@ -144,6 +147,7 @@ class PortraitRenderer:
         frame = self._warp(points)
         tongue_out = 0.0 if self._tongue is None else float(values[self._tongue])
         draw_mouth(frame, points, unit=self.rig.unit, palette=self._palette, tongue_out=tongue_out)
+        draw_lashes(frame, points, self.rig.landmarks, unit=self.rig.unit, lashes=self._lashes)
         if self.output_size is not None:
             frame = cv2.resize(frame, self.output_size, interpolation=cv2.INTER_CUBIC)
         return frame
