@@ -31,6 +31,7 @@ from . import audio as audio_stage
 from . import export as export_stage
 from . import motion, phonetics
 from .errors import InputError, NoFaceError
+from .evaluate.cues import CueReport
 from .evaluate.sync import SyncResult
 from .render.portrait import FrameRenderer, Portrait, frame_portrait, render_frames
 from .timebase import frame_count, frames_to_time
@@ -369,6 +370,46 @@ def evaluate_sync(
     length = min(len(seen), len(expected))
     seen, expected = seen[:length], expected[:length]
     return measure_sync(seen, expected, fps=info.fps), seen, expected
+
+
+def evaluate_cues(reference: str | os.PathLike[str], predicted: str | os.PathLike[str]) -> CueReport:
+    """Mouth-cue accuracy of predicted tracks against reference phones (see :mod:`mouthpiece.evaluate.cues`).
+
+    ``reference`` is a phone file (TSV, Praat TextGrid, HTK or Festival label file) and
+    ``predicted`` a mouth-cue file (Rhubarb TSV, XML or JSON, or anim-json), the formats
+    told by content (see :mod:`mouthpiece.evaluate.formats`); or both are folders, and every
+    ``<utt>.phones.tsv`` (``.TextGrid``, ``.lab``) is scored against ``<utt>.tsv``
+    (``.xml``, ``.json``, ``.anim.json``) where there is one.
+
+    Returns
+    -------
+    CueReport : per utterance, the references without a prediction, macro and pooled scores
+
+    Raises
+    ------
+    InputError
+        When a file is missing, unreadable or malformed, one path is a folder and the
+        other not, or no utterance has both files.
+    """
+    from .evaluate import formats
+    from .evaluate.cues import score_cues
+
+    ref, pred = os.fspath(reference), os.fspath(predicted)
+    if os.path.isdir(ref) or os.path.isdir(pred):
+        if not (os.path.isdir(ref) and os.path.isdir(pred)):
+            folder, other = (ref, pred) if os.path.isdir(ref) else (pred, ref)
+            raise InputError(f"'{folder}' is a folder but '{other}' is not: give two files or two folders.")
+        pairs, missing = formats.pair_folders(ref, pred)
+        if not pairs:
+            raise InputError(f"No reference in '{ref}' has a prediction in '{pred}' (<utt>.tsv, .xml, .json).")
+    else:
+        pairs, missing = [formats.Utterance(formats.utterance_name(ref), ref, pred)], []
+    scores = []
+    for utterance in pairs:
+        phones = formats.read_reference(utterance.reference)
+        cues = formats.read_predicted(utterance.predicted, duration=phones.duration)
+        scores.append(score_cues(phones, cues, name=utterance.name))
+    return CueReport(tuple(scores), tuple(missing))
 
 
 def export_file(

@@ -296,6 +296,46 @@ def _cmd_eval_sync(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_eval_cues(args: argparse.Namespace) -> int:
+    from .evaluate.cues import METRICS
+    from .evaluate.plot import plot_cues
+
+    report = api.evaluate_cues(args.reference, args.predicted)
+    folder = os.path.isdir(args.reference)
+    shown = report.utterances if args.per_utterance or not folder else ()
+    width = max([10, *(len(u.name) + 2 for u in shown)])
+
+    def row(label: str, metrics: dict[str, float]) -> str:
+        return f"{label:<{width}}" + "".join(f"{metrics[m]:>{len(m) + 2}.3f}" for m in METRICS)
+
+    counts = report.counts
+    if folder:
+        missing = ", ".join(report.missing[:5]) + (", ..." if len(report.missing) > 5 else "")
+        print(f"{len(report.utterances)} of {len(report.utterances) + len(report.missing)} utterances scored", end="")
+        print(f"; {len(report.missing)} have no prediction in '{args.predicted}': {missing}" if missing else "")
+    print(f"{counts.frames} frames of 10 ms, {counts.bilabials} P/B/M, {counts.closures} predicted closures in speech")
+    print(f"{'':<{width}}" + "".join(f"{m:>{len(m) + 2}}" for m in METRICS))
+    for score in shown:
+        print(row(score.name, score.metrics))
+    if folder:
+        print(row("macro", report.macro))
+        print(row("pooled", report.pooled))
+    ceiling = report.ceiling
+    print(
+        f"(the oracle itself scores bil_prec {ceiling['bil_prec']:.3f} and sil_acc {ceiling['sil_acc']:.3f}: "
+        "it closes the lips before P/B and holds shapes through pauses under 0.35 s)"
+    )
+    if args.json:
+        paths = {"reference": os.path.abspath(args.reference), "predicted": os.path.abspath(args.predicted)}
+        with atomic_output(args.json, what="JSON report") as temp, open(temp, "w", encoding="utf-8") as f:
+            json.dump({**paths, **report.to_dict()}, f, indent=1)
+    if args.plot:
+        name = os.path.basename(os.path.normpath(args.reference)) if folder else report.utterances[0].name
+        metrics = report.pooled if folder else report.utterances[0].metrics
+        plot_cues(report, args.plot, title=f"{name}: acc {metrics['acc']:.3f}, open_r {metrics['open_r']:.3f}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="mouthpiece", description="Make any face speak: speech or text to mouth cues and ARKit curves."
@@ -372,7 +412,7 @@ def build_parser() -> argparse.ArgumentParser:
             "--intensity", type=_intensity, default=api.DEFAULT_INTENSITY, help="of the emotion, 0-1 (default 0.6)"
         )
 
-    evaluate = commands.add_parser("eval", help="measure talking-face video: sync, ...")
+    evaluate = commands.add_parser("eval", help="measure lip sync: of a video (sync), of mouth cues (cues)")
     measures = evaluate.add_subparsers(dest="measure", required=True, metavar="MEASURE")
     sync = measures.add_parser("sync", help="audio-visual offset (frames) and sync confidence of a talking-face video")
     sync.add_argument("video", metavar="VIDEO", help="a video of a speaking face")
@@ -384,6 +424,19 @@ def build_parser() -> argparse.ArgumentParser:
     sync.add_argument("--plot", help="also draw the tracks, the correlation curve and the drift here (PNG)")
     sync.add_argument("-q", "--quiet", action="store_true", help="no notices on stderr")
     sync.set_defaults(run=_cmd_eval_sync, fps=None)
+    cues = measures.add_parser(
+        "cues", help="accuracy of predicted mouth cues (Rhubarb TSV/XML/JSON, anim-json) against reference phones"
+    )
+    cues.add_argument(
+        "reference", metavar="REFERENCE", help="reference phones (.phones.tsv, .TextGrid, .lab), or a folder of them"
+    )
+    cues.add_argument(
+        "predicted", metavar="PREDICTED", help="mouth cues (.tsv, .xml, .json, .anim.json), or a folder of <utt>.tsv"
+    )
+    cues.add_argument("-u", "--per-utterance", action="store_true", help="in folder mode, a line per utterance")
+    cues.add_argument("--json", help="also write the scores here (JSON)")
+    cues.add_argument("--plot", help="also draw phones, shapes and openness (a folder: acc and open_r) here (PNG)")
+    cues.set_defaults(run=_cmd_eval_cues, fps=None)
 
     demo = commands.add_parser("demo", help="speak a bundled sentence and write every export format")
     demo.add_argument("output", nargs="?", default="demo-out", help="folder to write to (default demo-out)")

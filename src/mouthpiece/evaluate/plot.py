@@ -1,12 +1,16 @@
-"""The picture of a sync measurement: what a person looks at to see where sync breaks."""
+"""The pictures of the measurements: what a person looks at to see where sync breaks."""
 
 from __future__ import annotations
 
+import math
 import os
+from collections.abc import Sequence
 
 import numpy as np
 
 from ..atomic import atomic_output
+from ..vocabulary import SILENCE
+from .cues import BILABIALS, FPS, CueReport, CueScore, openness, runs
 from .sync import SyncResult
 
 
@@ -42,3 +46,65 @@ def plot_sync(result: SyncResult, seen: np.ndarray, expected: np.ndarray, path: 
     with atomic_output(path, what="plot") as temp:
         figure.savefig(temp, format="png", dpi=100)
     plt.close(figure)
+
+
+def plot_cues(report: CueReport, path: str | os.PathLike[str], *, title: str) -> None:
+    """Write a PNG of a report.
+
+    One utterance: its reference phones, the oracle's and the predicted shapes, and both
+    openness curves over time. Several: each utterance's ``acc`` and ``open_r`` as bars.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import pyplot as plt
+
+    if len(report.utterances) == 1:
+        figure = _plot_utterance(plt, report.utterances[0], title)
+    else:
+        figure = _plot_folder(plt, report.utterances, title)
+    figure.tight_layout()
+    with atomic_output(path, what="plot") as temp:
+        figure.savefig(temp, format="png", dpi=100)
+    plt.close(figure)
+
+
+def _plot_utterance(plt, score: CueScore, title: str):  # type: ignore[no-untyped-def]
+    seconds = (np.arange(len(score.oracle)) + 0.5) / FPS
+    figure, (phones, shapes, curves) = plt.subplots(
+        3, 1, figsize=(float(np.clip(len(seconds) / FPS * 4, 10, 40)), 7), sharex=True,
+        gridspec_kw={"height_ratios": [1, 1.2, 2]},
+    )  # fmt: skip
+    for k, phone in enumerate(score.phones.phones):
+        colour = "lightgrey" if phone.label == SILENCE else ("tab:red" if phone.label in BILABIALS else f"C{k % 2}")
+        phones.axvspan(phone.start, phone.end, color=colour, alpha=0.35)
+        if phone.label != SILENCE:
+            phones.text((phone.start + phone.end) / 2, 0.5, phone.label, ha="center", va="center", fontsize=7)
+    phones.set_yticks([])
+    phones.set_title(title)
+    phones.set_ylabel("phones")
+    for row, frames in enumerate((score.predicted, score.oracle)):
+        for start, end, shape in runs(frames):
+            colour = f"C{'ABCDEFGHX'.index(shape)}"
+            shapes.broken_barh([(start / FPS, (end - start) / FPS)], (row + 0.1, 0.8), color=colour, alpha=0.6)
+            shapes.text((start + end) / 2 / FPS, row + 0.5, shape, ha="center", va="center", fontsize=7)
+    shapes.set_yticks([0.5, 1.5], ["predicted", "oracle"])
+    curves.step(seconds, openness(score.oracle), where="mid", label="oracle (from the reference phones)")
+    curves.step(seconds, openness(score.predicted), where="mid", label="predicted", alpha=0.8)
+    curves.set_ylabel("openness")
+    curves.set_xlabel("seconds")
+    curves.legend(loc="upper right")
+    return figure
+
+
+def _plot_folder(plt, scores: Sequence[CueScore], title: str):  # type: ignore[no-untyped-def]
+    figure, axes = plt.subplots(figsize=(max(8.0, 0.15 * len(scores)), 4))
+    x = np.arange(len(scores))
+    axes.bar(x - 0.2, [s.metrics["acc"] for s in scores], width=0.4, label="acc")
+    axes.bar(x + 0.2, [s.metrics["open_r"] for s in scores], width=0.4, label="open_r")
+    axes.set_xticks(x, [s.name for s in scores], rotation=90, fontsize=6)
+    axes.set_xlim(-1, len(scores))
+    axes.set_ylim(min([0.0, *(s.metrics["open_r"] for s in scores if not math.isnan(s.metrics["open_r"]))]), 1.0)
+    axes.set_title(title)
+    axes.legend(loc="lower right")
+    return figure
