@@ -479,6 +479,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("mouthpiece: interrupted.", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # the reader went away (`mouthpiece animate x.wav | head`): not an error
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error on exit
+        return 0
 
 
 if __name__ == "__main__":
