@@ -13,6 +13,7 @@ Rhubarb formats.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from ..types import PhoneTrack, Segment, ShapeTrack
@@ -51,6 +52,17 @@ def _phone_rules(label: str, duration: int, previous: int) -> list[tuple[int, in
     return [(0, duration, rules.PHONE_SHAPES[label])]
 
 
+def _centiseconds(t: float) -> int:
+    """Seconds to the 10 ms grid, halves rounded up as Rhubarb's (C++) conversion does.
+    Python's ``round`` sends halves to the even neighbour, and corpora are full of x.xx5 s
+    boundaries.
+
+    >>> _centiseconds(1.085), _centiseconds(1.075), _centiseconds(0.004)
+    (109, 108, 0)
+    """
+    return math.floor(t * 100 + 0.5 + 1e-6)
+
+
 def _closest(reference: str, shapes: frozenset[str]) -> str:
     return next(s for s in rules.SHAPE_EFFORT[reference] if s in shapes)
 
@@ -60,7 +72,7 @@ def _rule_runs(phones: PhoneTrack, n: int) -> list[tuple[int, int, _Rule]]:
     grid = [_REST] * n
     previous = 0
     for index, phone in enumerate(phones.phones):
-        start, end = round(phone.start / CENTISECOND), round(phone.end / CENTISECOND)
+        start, end = _centiseconds(phone.start), _centiseconds(phone.end)
         duration = end - start
         if phone.label != SILENCE and duration > 0:
             for a, b, shapes in _phone_rules(phone.label, duration, previous):
@@ -144,7 +156,7 @@ def to_cues(phones: PhoneTrack) -> ShapeTrack:
     ShapeTrack
         Contiguous shapes covering ``[0, phones.duration)``; X where the mouth rests.
     """
-    n = round(phones.duration / CENTISECOND)
+    n = _centiseconds(phones.duration)
     if n == 0:
         return ShapeTrack((), phones.duration)
     runs = _rule_runs(phones, n)
