@@ -204,3 +204,17 @@ def test_mouth_close_closes_against_the_jaw_and_never_past_it(rig):
     assert abs(lips_together[14, 1]) < 0.05 * rig.unit  # the lower lip stays up...
     assert lips_together[lm.CHIN, 1] > 0.1 * rig.unit  # ...while the chin drops
     np.testing.assert_allclose(moved(rig, JawOpen=0.2, MouthClose=0.6), moved(rig, JawOpen=0.2, MouthClose=0.2))
+
+
+def test_two_trackers_at_once_leave_stderr_as_it_was(astronaut):
+    import sys
+
+    from mouthpiece.face.track import track_face
+
+    before = sys.stderr
+    first, second = track_face([astronaut] * 3), track_face([astronaut] * 3)
+    assert next(first) is not None and next(second) is not None
+    first.close()  # out of order: the first one opened leaves first
+    assert next(second) is not None
+    second.close()
+    assert sys.stderr is before and not sys.stderr.closed

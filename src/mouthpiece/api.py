@@ -17,6 +17,7 @@ A talking portrait adds the face's life and a photo:
 
 from __future__ import annotations
 
+import itertools
 import os
 import queue
 import threading
@@ -32,8 +33,12 @@ from . import export as export_stage
 from . import motion, phonetics
 from .errors import InputError, NoFaceError
 from .evaluate.cues import CueReport
+from .evaluate.motion import MotionResult
+from .evaluate.preserve import PreserveResult
 from .evaluate.sync import SyncResult
+from .face.track import track_face
 from .render.portrait import FrameRenderer, Portrait, frame_portrait, render_frames
+from .render.reader import VideoInfo, probe_video, read_frames
 from .timebase import frame_count, frames_to_time
 from .types import SAMPLE_RATE, Animation, Audio, Phone, PhoneTrack, Word
 from .vocabulary import ARKIT_BLENDSHAPES, CHANNELS
@@ -345,8 +350,6 @@ def evaluate_sync(
     (SyncResult, seen, expected) : the measurement and the two tracks it compared
     """
     from .evaluate.sync import measure_sync, mouth_opening
-    from .face.track import track_face
-    from .render.reader import probe_video, read_frames
 
     name = os.fspath(video)
     info = probe_video(name)
@@ -410,6 +413,92 @@ def evaluate_cues(reference: str | os.PathLike[str], predicted: str | os.PathLik
         cues = formats.read_predicted(utterance.predicted, duration=phones.duration)
         scores.append(score_cues(phones, cues, name=utterance.name))
     return CueReport(tuple(scores), tuple(missing))
+
+
+def evaluate_motion(reference: str | os.PathLike[str], video: str | os.PathLike[str]) -> MotionResult:
+    """Lip motion of ``video`` against ``reference``: LMD, mouth r, jitter (see :mod:`mouthpiece.evaluate.motion`).
+
+    The face is tracked through both videos frame by frame; frames where either shows
+    no face are skipped (and counted).
+
+    Raises
+    ------
+    InputError
+        When a file is missing or not a video, or the two differ in frame rate (by more
+        than 0.01 fps) or in frame count (by more than 1).
+    NoFaceError
+        When no frame shows a face in both videos.
+    """
+    from .evaluate.motion import compare_motion
+
+    ref, vid = os.fspath(reference), os.fspath(video)
+    info = _check_pair(ref, vid, same_size=False)
+    # One video after the other: two trackers at once would nest their stderr redirections out of order.
+    faces = [list(track_face(read_frames(ref))), list(track_face(read_frames(vid)))]
+    _check_counts(ref, len(faces[0]), vid, len(faces[1]))
+    result = compare_motion(*faces, fps=info.fps)
+    if not result.compared:
+        raise NoFaceError(f"No frame shows a face in both '{ref}' and '{vid}'.")
+    return result
+
+
+def evaluate_preserve(source: str | os.PathLike[str], video: str | os.PathLike[str]) -> PreserveResult:
+    """PSNR and SSIM of ``video`` against ``source`` outside the source's mouth and jaw, per frame
+    (see :mod:`mouthpiece.evaluate.preserve`); frames where the source shows no face are compared whole.
+
+    Raises
+    ------
+    InputError
+        When a file is missing or not a video, or the two differ in size, in frame rate
+        (by more than 0.01 fps) or in frame count (by more than 1).
+    """
+    from .evaluate.preserve import score_frame
+
+    src, vid = os.fspath(source), os.fspath(video)
+    info = _check_pair(src, vid, same_size=True)
+    pairs, copy = itertools.tee(_paired_frames(src, vid))
+    scores, masked = [], []
+    for (original, frame), landmarks in zip(pairs, track_face(a for a, _ in copy)):
+        scores.append(score_frame(original, frame, landmarks))
+        masked.append(landmarks is not None)
+    if not scores:
+        raise InputError(f"'{src}' and '{vid}' have no video frames.")
+    mse, ssim = np.array(scores).T
+    return PreserveResult(fps=info.fps, mse=mse, ssim=ssim, masked=np.array(masked))
+
+
+def _check_pair(first: str, second: str, *, same_size: bool) -> VideoInfo:
+    """The first video's VideoInfo, once both are videos of the same frame rate (and size)."""
+    a, b = probe_video(first), probe_video(second)
+    if abs(a.fps - b.fps) > 0.01:
+        raise InputError(f"'{first}' runs at {a.fps:g} fps but '{second}' at {b.fps:g}: the frame rates must match.")
+    if same_size and (a.width, a.height) != (b.width, b.height):
+        raise InputError(
+            f"'{first}' is {a.width}x{a.height} pixels but '{second}' is {b.width}x{b.height}: the sizes must match."
+        )
+    return a
+
+
+def _paired_frames(first: str, second: str) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """The two videos' frames side by side, up to the shorter's end; then InputError if their
+    frame counts differ by more than one (the longer one's rest is decoded to count it)."""
+    frames = read_frames(first), read_frames(second)
+    paired = 0
+    while True:
+        a, b = next(frames[0], None), next(frames[1], None)
+        if a is None or b is None:
+            break
+        paired += 1
+        yield a, b
+    counts = [paired + (last is not None) + sum(1 for _ in rest) for last, rest in zip((a, b), frames)]
+    _check_counts(first, counts[0], second, counts[1])
+
+
+def _check_counts(first: str, first_count: int, second: str, second_count: int) -> None:
+    if abs(first_count - second_count) > 1:
+        raise InputError(
+            f"'{first}' has {first_count} frames but '{second}' has {second_count}: they must match within one frame."
+        )
 
 
 def export_file(

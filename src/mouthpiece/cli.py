@@ -336,6 +336,56 @@ def _cmd_eval_cues(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_eval_motion(args: argparse.Namespace) -> int:
+    result = api.evaluate_motion(args.reference, args.video)
+    reference, video = os.path.basename(args.reference), os.path.basename(args.video)
+    print(
+        f"{video} against {reference}: {result.compared} of {result.frames} frames at {result.fps:g} fps compared "
+        f"({result.frames - result.compared} without a face in either)"
+    )
+    rows = [
+        ("LMD (eye distances)", f"{result.lmd_mean:.4f}"),
+        ("LMD (reference pixels)", f"{result.lmd_pixels:.2f}"),
+        ("mouth-opening r", f"{result.mouth_r:.3f}"),
+        ("jitter of the reference", f"{result.jitter_reference:.4f}"),
+        ("jitter of the video", f"{result.jitter_video:.4f}"),
+    ]
+    for label, value in rows:
+        print(f"  {label:<26}{value:>10}")
+    print("(jitter: eye distances per frame, how much the lips shake; 0 for a still face)")
+    if args.json:
+        paths = {"reference": os.path.abspath(args.reference), "video": os.path.abspath(args.video)}
+        with atomic_output(args.json, what="JSON report") as temp, open(temp, "w", encoding="utf-8") as f:
+            json.dump({**paths, **result.to_dict()}, f, indent=1)
+    if args.plot:
+        from .evaluate.plot import plot_motion
+
+        plot_motion(result, args.plot, title=f"{video} against {reference}: LMD {result.lmd_mean:.4f}")
+    return 0
+
+
+def _cmd_eval_preserve(args: argparse.Namespace) -> int:
+    result = api.evaluate_preserve(args.source, args.video)
+    source, video = os.path.basename(args.source), os.path.basename(args.video)
+    masked = int(result.masked.sum())
+    print(
+        f"{video} against {source}: {result.frames} frames at {result.fps:g} fps, the mouth and jaw left out of "
+        f"{masked} ({result.frames - masked} without a face compared whole)"
+    )
+    print(f"  {'':<10}{'mean':>10}{'min':>10}{'worst frame':>13}")
+    print(f"  {'PSNR (dB)':<10}{result.psnr_mean:>10.2f}{result.psnr_min:>10.2f}{result.psnr_worst:>13d}")
+    print(f"  {'SSIM':<10}{result.ssim_mean:>10.4f}{result.ssim_min:>10.4f}{result.ssim_worst:>13d}")
+    if args.json:
+        paths = {"source": os.path.abspath(args.source), "video": os.path.abspath(args.video)}
+        with atomic_output(args.json, what="JSON report") as temp, open(temp, "w", encoding="utf-8") as f:
+            json.dump({**paths, **result.to_dict()}, f, indent=1)
+    if args.plot:
+        from .evaluate.plot import plot_preserve
+
+        plot_preserve(result, args.plot, title=f"{video} against {source}: SSIM {result.ssim_mean:.4f}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="mouthpiece", description="Make any face speak: speech or text to mouth cues and ARKit curves."
@@ -412,7 +462,9 @@ def build_parser() -> argparse.ArgumentParser:
             "--intensity", type=_intensity, default=api.DEFAULT_INTENSITY, help="of the emotion, 0-1 (default 0.6)"
         )
 
-    evaluate = commands.add_parser("eval", help="measure lip sync: of a video (sync), of mouth cues (cues)")
+    evaluate = commands.add_parser(
+        "eval", help="measure lip sync (sync), mouth cues (cues), lip motion (motion), the rest of the frame (preserve)"
+    )
     measures = evaluate.add_subparsers(dest="measure", required=True, metavar="MEASURE")
     sync = measures.add_parser("sync", help="audio-visual offset (frames) and sync confidence of a talking-face video")
     sync.add_argument("video", metavar="VIDEO", help="a video of a speaking face")
@@ -437,6 +489,22 @@ def build_parser() -> argparse.ArgumentParser:
     cues.add_argument("--json", help="also write the scores here (JSON)")
     cues.add_argument("--plot", help="also draw phones, shapes and openness (a folder: acc and open_r) here (PNG)")
     cues.set_defaults(run=_cmd_eval_cues, fps=None)
+    motion_ = measures.add_parser(
+        "motion", help="lip landmark distance (LMD), mouth-opening r and jitter of a video against a reference video"
+    )
+    motion_.add_argument("reference", metavar="REFERENCE_VIDEO", help="the video of the true lip motion")
+    motion_.add_argument("video", metavar="VIDEO", help="a video of the same face, as many frames at the same rate")
+    motion_.add_argument("--json", help="also write the report here (JSON)")
+    motion_.add_argument("--plot", help="also draw both mouth openings and the LMD of each frame here (PNG)")
+    motion_.set_defaults(run=_cmd_eval_motion, fps=None)
+    preserve = measures.add_parser(
+        "preserve", help="PSNR and SSIM of a lip-synced video against its source outside the mouth and jaw"
+    )
+    preserve.add_argument("source", metavar="SOURCE_VIDEO", help="the video before lip sync")
+    preserve.add_argument("video", metavar="VIDEO", help="the lip-synced video: same size, frame rate and length")
+    preserve.add_argument("--json", help="also write the per-frame scores here (JSON; an infinite PSNR is null)")
+    preserve.add_argument("--plot", help="also draw PSNR and SSIM per frame here (PNG)")
+    preserve.set_defaults(run=_cmd_eval_preserve, fps=None)
 
     demo = commands.add_parser("demo", help="speak a bundled sentence and write every export format")
     demo.add_argument("output", nargs="?", default="demo-out", help="folder to write to (default demo-out)")

@@ -11,6 +11,8 @@ import numpy as np
 from ..atomic import atomic_output
 from ..vocabulary import SILENCE
 from .cues import BILABIALS, FPS, CueReport, CueScore, openness, runs
+from .motion import MotionResult
+from .preserve import PreserveResult
 from .sync import SyncResult
 
 
@@ -108,3 +110,51 @@ def _plot_folder(plt, scores: Sequence[CueScore], title: str):  # type: ignore[n
     axes.set_title(title)
     axes.legend(loc="lower right")
     return figure
+
+
+def plot_motion(result: MotionResult, path: str | os.PathLike[str], *, title: str) -> None:
+    """Write a PNG: the two videos' mouth openings and the LMD of each frame over time (gaps: skipped frames)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import pyplot as plt
+
+    seconds = np.arange(result.frames) / result.fps
+    figure, (tracks, distance) = plt.subplots(2, 1, figsize=(10, 6), sharex=True, gridspec_kw={"height_ratios": [2, 1]})
+    tracks.plot(seconds, result.opening_reference, label="reference", color="tab:blue")
+    tracks.plot(seconds, result.opening_video, label="video", color="tab:orange", alpha=0.8)
+    tracks.set_ylabel("mouth opening (eye distances)")
+    tracks.set_title(title)
+    tracks.legend(loc="upper right")
+    distance.plot(seconds, result.lmd, color="tab:red")
+    distance.set_ylabel("LMD (eye distances)")
+    distance.set_xlabel("seconds")
+    figure.tight_layout()
+    with atomic_output(path, what="plot") as temp:
+        figure.savefig(temp, format="png", dpi=100)
+    plt.close(figure)
+
+
+def plot_preserve(result: PreserveResult, path: str | os.PathLike[str], *, title: str) -> None:
+    """Write a PNG: PSNR and SSIM of each frame over time (identical frames, of infinite PSNR, leave gaps)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import pyplot as plt
+
+    seconds = np.arange(result.frames) / result.fps
+    psnr = result.psnr
+    figure, (decibels, similarity) = plt.subplots(2, 1, figsize=(10, 6), sharex=True)
+    decibels.plot(seconds, np.where(np.isfinite(psnr), psnr, np.nan), color="tab:blue")
+    decibels.set_ylabel("PSNR (dB)")
+    decibels.set_title(title)
+    if np.isinf(psnr).any():
+        decibels.text(0.01, 0.95, f"{int(np.isinf(psnr).sum())} identical frames (inf) not drawn",
+                      transform=decibels.transAxes, va="top", fontsize=8)  # fmt: skip
+    similarity.plot(seconds, result.ssim, color="tab:green")
+    similarity.set_ylabel("SSIM")
+    similarity.set_xlabel("seconds")
+    figure.tight_layout()
+    with atomic_output(path, what="plot") as temp:
+        figure.savefig(temp, format="png", dpi=100)
+    plt.close(figure)

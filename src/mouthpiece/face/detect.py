@@ -111,23 +111,40 @@ def new_face_mesh(**options: Any) -> Any:
         return face_mesh.FaceMesh(refine_landmarks=True, min_detection_confidence=MIN_DETECTION_CONFIDENCE, **options)
 
 
+_quiet_lock = threading.Lock()
+_quiet_users = 0
+_quiet_saved: tuple[int, Any] | None = None  # the real fd 2 and Python's sys.stderr while quiet
+
+
 @contextlib.contextmanager
 def quiet_native_stderr() -> Iterator[None]:
     """Silence what native code prints straight to file descriptor 2 (MediaPipe's TFLite and
     absl notices, which no log level reaches before absl is initialised, and which its
     graph threads print whenever they like), while Python's ``sys.stderr`` keeps writing
-    to the real stderr."""
-    sys.stderr.flush()
-    saved = os.dup(2)
-    python_stderr = sys.stderr
+    to the real stderr. Nests and overlaps freely (two trackers at once): the first user
+    silences, the last one to leave restores."""
+    global _quiet_users, _quiet_saved
+    with _quiet_lock:
+        if _quiet_users == 0:
+            sys.stderr.flush()
+            saved = os.dup(2)
+            python_stderr = sys.stderr
+            sys.stderr = open(  # noqa: SIM115 - closed when the last user leaves
+                os.dup(saved), "w", buffering=1, encoding=python_stderr.encoding, errors="backslashreplace"
+            )
+            with open(os.devnull, "w") as devnull:
+                os.dup2(devnull.fileno(), 2)
+            _quiet_saved = (saved, python_stderr)
+        _quiet_users += 1
     try:
-        sys.stderr = open(os.dup(saved), "w", buffering=1, encoding=python_stderr.encoding, errors="backslashreplace")
-        with open(os.devnull, "w") as devnull:
-            os.dup2(devnull.fileno(), 2)
         yield
     finally:
-        if sys.stderr is not python_stderr:
-            sys.stderr.close()
-            sys.stderr = python_stderr
-        os.dup2(saved, 2)
-        os.close(saved)
+        with _quiet_lock:
+            _quiet_users -= 1
+            if _quiet_users == 0 and _quiet_saved is not None:
+                saved, python_stderr = _quiet_saved
+                sys.stderr.close()
+                sys.stderr = python_stderr
+                os.dup2(saved, 2)
+                os.close(saved)
+                _quiet_saved = None
