@@ -226,7 +226,7 @@ def render_speech(
 
     With a transcript the speech is aligned, animated and rendered in turn. Without one,
     recognition runs ahead in a second thread on chunks cut at pauses while the frames of
-    the chunks already heard are rendered and encoded, so the two cores share the work.
+    the chunks already heard are rendered and encoded (see :func:`_recognized_ahead`).
     """
     from .render.video import VideoWriter
 
@@ -304,7 +304,12 @@ def _animate_frames(audio: Audio, heard: PhoneTrack, offset: float, first: int, 
 
 def _recognized_ahead(audio: Audio, recognizer: str) -> Iterator[tuple[float, Audio, PhoneTrack]]:
     """(offset, chunk, phones heard in it) for chunks of ``audio`` cut at pauses, recognized
-    in a background thread (pocketsphinx releases the GIL) a chunk or two ahead of the caller."""
+    in a background thread a chunk or two ahead of the caller.
+
+    pocketsphinx keeps the GIL while it decodes (a Python loop beside it runs at 5 % of its
+    speed), so the overlap comes from what runs outside the GIL meanwhile: x264's threads,
+    OpenCV and NumPy in the renderer. Recognizing in a separate process would overlap fully.
+    """
     results: queue.Queue[tuple[float, Audio, PhoneTrack] | BaseException | None] = queue.Queue(maxsize=2)
     stop = threading.Event()
 
