@@ -19,10 +19,7 @@ from .sync import SyncResult
 def plot_sync(result: SyncResult, seen: np.ndarray, expected: np.ndarray, path: str | os.PathLike[str], *, title: str):
     """Write a PNG: the two mouth-opening tracks over time (the expected one shifted by the
     offset found), the correlation against lag, and the offset of each window."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    from matplotlib import pyplot as plt
+    plt = _pyplot()
 
     seconds = np.arange(len(seen)) / result.fps
     figure, (tracks, curve, drift) = plt.subplots(3, 1, figsize=(10, 8), gridspec_kw={"height_ratios": [2, 1, 1]})
@@ -44,10 +41,7 @@ def plot_sync(result: SyncResult, seen: np.ndarray, expected: np.ndarray, path: 
     drift.axhline(0, color="grey", linewidth=0.5)
     drift.set_xlabel("seconds (window centres)")
     drift.set_ylabel("offset (frames)")
-    figure.tight_layout()
-    with atomic_output(path, what="plot") as temp:
-        figure.savefig(temp, format="png", dpi=100)
-    plt.close(figure)
+    _save(plt, figure, path)
 
 
 def plot_cues(report: CueReport, path: str | os.PathLike[str], *, title: str) -> None:
@@ -56,19 +50,12 @@ def plot_cues(report: CueReport, path: str | os.PathLike[str], *, title: str) ->
     One utterance: its reference phones, the oracle's and the predicted shapes, and both
     openness curves over time. Several: each utterance's ``acc`` and ``open_r`` as bars.
     """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    from matplotlib import pyplot as plt
-
+    plt = _pyplot()
     if len(report.utterances) == 1:
         figure = _plot_utterance(plt, report.utterances[0], title)
     else:
         figure = _plot_folder(plt, report.utterances, title)
-    figure.tight_layout()
-    with atomic_output(path, what="plot") as temp:
-        figure.savefig(temp, format="png", dpi=100)
-    plt.close(figure)
+    _save(plt, figure, path)
 
 
 def _plot_utterance(plt, score: CueScore, title: str):  # type: ignore[no-untyped-def]
@@ -114,10 +101,7 @@ def _plot_folder(plt, scores: Sequence[CueScore], title: str):  # type: ignore[n
 
 def plot_motion(result: MotionResult, path: str | os.PathLike[str], *, title: str) -> None:
     """Write a PNG: the two videos' mouth openings and the LMD of each frame over time (gaps: skipped frames)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    from matplotlib import pyplot as plt
+    plt = _pyplot()
 
     seconds = np.arange(result.frames) / result.fps
     figure, (tracks, distance) = plt.subplots(2, 1, figsize=(10, 6), sharex=True, gridspec_kw={"height_ratios": [2, 1]})
@@ -129,18 +113,12 @@ def plot_motion(result: MotionResult, path: str | os.PathLike[str], *, title: st
     distance.plot(seconds, result.lmd, color="tab:red")
     distance.set_ylabel("LMD (eye distances)")
     distance.set_xlabel("seconds")
-    figure.tight_layout()
-    with atomic_output(path, what="plot") as temp:
-        figure.savefig(temp, format="png", dpi=100)
-    plt.close(figure)
+    _save(plt, figure, path)
 
 
 def plot_preserve(result: PreserveResult, path: str | os.PathLike[str], *, title: str) -> None:
     """Write a PNG: PSNR and SSIM of each frame over time (identical frames, of infinite PSNR, leave gaps)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    from matplotlib import pyplot as plt
+    plt = _pyplot()
 
     seconds = np.arange(result.frames) / result.fps
     psnr = result.psnr
@@ -154,6 +132,21 @@ def plot_preserve(result: PreserveResult, path: str | os.PathLike[str], *, title
     similarity.plot(seconds, result.ssim, color="tab:green")
     similarity.set_ylabel("SSIM")
     similarity.set_xlabel("seconds")
+    _save(plt, figure, path)
+
+
+def _pyplot():  # type: ignore[no-untyped-def]
+    """matplotlib's pyplot on the file-only Agg backend (imported when a plot is asked for)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import pyplot
+
+    return pyplot
+
+
+def _save(plt, figure, path: str | os.PathLike[str]) -> None:  # type: ignore[no-untyped-def]
+    """Lay out ``figure``, write it to ``path`` as a PNG atomically, and free it."""
     figure.tight_layout()
     with atomic_output(path, what="plot") as temp:
         figure.savefig(temp, format="png", dpi=100)
