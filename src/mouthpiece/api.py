@@ -438,7 +438,6 @@ def evaluate_motion(reference: str | os.PathLike[str], video: str | os.PathLike[
 
     ref, vid = os.fspath(reference), os.fspath(video)
     info = _check_pair(ref, vid, same_size=False)
-    # One video after the other: two trackers at once would nest their stderr redirections out of order.
     faces = [list(track_face(read_frames(ref))), list(track_face(read_frames(vid)))]
     _check_counts(ref, len(faces[0]), vid, len(faces[1]))
     result = compare_motion(*faces, fps=info.fps)
