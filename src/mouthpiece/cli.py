@@ -388,7 +388,8 @@ def _cmd_eval_preserve(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="mouthpiece", description="Make any face speak: speech or text to mouth cues and ARKit curves."
+        prog="mouthpiece",
+        description="Make any face speak: speech or text to mouth cues, ARKit curves and talking-head video.",
     )
     parser.add_argument("--version", action="version", version=f"mouthpiece {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
