@@ -32,6 +32,7 @@ import cv2
 import numpy as np
 
 from mouthpiece import api
+from mouthpiece.evaluate.sync import mouth_opening
 from mouthpiece.face.detect import find_face
 from mouthpiece.face.landmarks import FACE_OVAL
 from mouthpiece.render.portrait import PortraitRenderer
@@ -48,12 +49,6 @@ SPEECH = (
     "aud09_pcavs_vox_681600002_16k.wav",
 )
 SECONDS = 10.0  # of each speech file rendered for the sync figure
-
-
-def mouth_opening(landmarks: np.ndarray) -> float:
-    """Inner-lip gap at the middle of the mouth over the eye distance."""
-    eyes = landmarks[[263, 362], :2].mean(axis=0) - landmarks[[33, 133], :2].mean(axis=0)
-    return float(np.hypot(*(landmarks[14, :2] - landmarks[13, :2])) / np.hypot(*eyes))
 
 
 def decoded_frames(path: Path):

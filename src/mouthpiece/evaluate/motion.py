@@ -28,13 +28,18 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..face.landmarks import LOWER_LIP_INNER, LOWER_LIP_OUTER, UPPER_LIP_INNER, UPPER_LIP_OUTER
+from ..face.landmarks import (
+    LOWER_LIP_INNER,
+    LOWER_LIP_OUTER,
+    UPPER_LIP_INNER,
+    UPPER_LIP_OUTER,
+    eye_centres,
+    eye_distance,
+)
 from .cues import pearson
 from .sync import mouth_opening
 
 LIPS = tuple(sorted(set(UPPER_LIP_OUTER + LOWER_LIP_OUTER + UPPER_LIP_INNER + LOWER_LIP_INNER)))  # 40 landmarks
-RIGHT_EYE = (33, 133)  # the subject's right eye's corners: its centre is their mean
-LEFT_EYE = (263, 362)
 
 
 @dataclass(frozen=True)
@@ -92,17 +97,6 @@ class MotionResult:
 
 def _rounded(value: float, digits: int) -> float | None:
     return None if math.isnan(value) else round(value, digits)
-
-
-def eye_centres(landmarks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The centres of the subject's right and left eyes (image left and right), x and y in pixels."""
-    return landmarks[list(RIGHT_EYE), :2].mean(axis=0), landmarks[list(LEFT_EYE), :2].mean(axis=0)
-
-
-def eye_distance(landmarks: np.ndarray) -> float:
-    """Pixels between the eye centres."""
-    right, left = eye_centres(landmarks)
-    return float(np.hypot(*(left - right)))
 
 
 def normalise(landmarks: np.ndarray) -> np.ndarray:

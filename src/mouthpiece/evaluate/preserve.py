@@ -26,8 +26,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from ..face.landmarks import FACE_OVAL, LOWER_LIP_OUTER, UPPER_LIP_OUTER
-from .motion import eye_distance
+from ..face.landmarks import FACE_OVAL, LOWER_LIP_OUTER, UPPER_LIP_OUTER, eye_distance
 
 NOSE_TIP = 1
 REGION_MARGIN = 0.05  # of the eye distance, added around the mouth-and-jaw region

@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..face.landmarks import eye_distance
+
 MAX_LAG = 15  # frames each way, as SyncNet searches
 SMOOTH_FRAMES = 3  # moving average before differencing: tames landmark jitter
 WINDOW_SECONDS = 4.0  # of each sliding window
@@ -77,8 +79,7 @@ def mouth_opening(landmarks: np.ndarray) -> float:
     ----------
     landmarks : np.ndarray [shape=(478, 2 or 3)], MediaPipe face-mesh landmarks
     """
-    eyes = landmarks[[263, 362], :2].mean(axis=0) - landmarks[[33, 133], :2].mean(axis=0)
-    return float(np.hypot(*(landmarks[14, :2] - landmarks[13, :2])) / max(float(np.hypot(*eyes)), 1e-6))
+    return float(np.hypot(*(landmarks[14, :2] - landmarks[13, :2])) / max(eye_distance(landmarks), 1e-6))
 
 
 def correlation_curve(seen: np.ndarray, expected: np.ndarray, *, max_lag: int = MAX_LAG) -> np.ndarray:

@@ -27,6 +27,7 @@ RIGHT_UPPER_LID = (33, 246, 161, 160, 159, 158, 157, 173, 133)
 RIGHT_LOWER_LID = (33, 7, 163, 144, 145, 153, 154, 155, 133)
 LEFT_UPPER_LID = (263, 466, 388, 387, 386, 385, 384, 398, 362)
 LEFT_LOWER_LID = (263, 249, 390, 373, 374, 380, 381, 382, 362)
+RIGHT_EYE_CORNERS, LEFT_EYE_CORNERS = (33, 133), (263, 362)  # an eye's centre is their mean
 RIGHT_IRIS = (468, 469, 470, 471, 472)
 LEFT_IRIS = (473, 474, 475, 476, 477)
 
@@ -45,6 +46,20 @@ FACE_OVAL = (
     10, 338, 297, 332, 284, 251, 389, 356, 454, 323, 361, 288, 397, 365, 379, 378, 400, 377,
     152, 148, 176, 149, 150, 136, 172, 58, 132, 93, 234, 127, 162, 21, 54, 103, 67, 109,
 )  # fmt: skip
+
+
+def eye_centres(landmarks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The centres of the subject's right and left eyes (the image's left and right), x and y."""
+    return (
+        landmarks[list(RIGHT_EYE_CORNERS), :2].mean(axis=0),
+        landmarks[list(LEFT_EYE_CORNERS), :2].mean(axis=0),
+    )
+
+
+def eye_distance(landmarks: np.ndarray) -> float:
+    """The distance between the eye centres, the unit faces are measured in."""
+    right, left = eye_centres(landmarks)
+    return float(np.hypot(*(left - right)))
 
 
 @functools.cache

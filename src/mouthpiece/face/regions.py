@@ -52,8 +52,7 @@ class FaceFrame:
 
     @classmethod
     def of(cls, points: np.ndarray) -> FaceFrame:
-        right_eye = points[[33, 133], :2].mean(axis=0)
-        left_eye = points[[263, 362], :2].mean(axis=0)
+        right_eye, left_eye = lm.eye_centres(points)
         across = left_eye - right_eye
         unit = float(np.hypot(*across))
         x_axis = across / unit
