@@ -42,6 +42,9 @@ class MeshWarp:
         self.rest = np.asarray(rest, np.float64)[:, :2]
         self.triangles = np.asarray(triangles, np.int64)
         self._rest_corners = self.rest[self.triangles]  # [F, 3, 2]
+        self._vertices = np.unique(self.triangles)  # the points the mesh uses
+        used = self.rest[self._vertices]
+        self._rest_bounds = (used.min(axis=0), used.max(axis=0))
         self.reset_buffers()
 
     def reset_buffers(self) -> None:
@@ -50,11 +53,14 @@ class MeshWarp:
         self._nodes = (np.empty(0, np.float32), np.empty(0, np.float32))
 
     def region(self, points: np.ndarray) -> tuple[int, int, int, int]:
-        """The pixel box ``(x0, y0, x1, y1)`` the mesh covers at ``points``, inside the image."""
+        """The pixel box ``(x0, y0, x1, y1)``, inside the image, that the mesh covers both at
+        rest and with its vertices at ``points``: every pixel that can change."""
         height, width = self.image.shape[:2]
-        used = points[np.unique(self.triangles), :2]
-        x0, y0 = np.floor(used.min(axis=0)).astype(int) - 1
-        x1, y1 = np.ceil(used.max(axis=0)).astype(int) + 2
+        used = np.asarray(points)[self._vertices, :2]
+        low = np.minimum(used.min(axis=0), self._rest_bounds[0])
+        high = np.maximum(used.max(axis=0), self._rest_bounds[1])
+        x0, y0 = np.floor(low).astype(int) - 1
+        x1, y1 = np.ceil(high).astype(int) + 2
         return max(x0, 0), max(y0, 0), min(x1, width), min(y1, height)
 
     def source_map(self, points: np.ndarray, box: tuple[int, int, int, int]) -> tuple[np.ndarray, np.ndarray]:
@@ -108,7 +114,7 @@ class MeshWarp:
         np.ndarray [shape=(H, W, 3), dtype=uint8]
         """
         frame = self.image.copy() if out is None else out
-        box = self.region(np.concatenate([points[:, :2], self.rest]))
+        box = self.region(points)
         map_x, map_y = self.source_map(points, box)
         x0, y0, x1, y1 = box
         frame[y0:y1, x0:x1] = cv2.remap(self.image, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
