@@ -37,6 +37,7 @@ from .evaluate.motion import MotionResult
 from .evaluate.preserve import PreserveResult
 from .evaluate.sync import SyncResult
 from .face.track import track_face
+from .motion.emotion import check_emotion
 from .render.portrait import FrameRenderer, Portrait, frame_portrait, render_frames
 from .render.reader import VideoInfo, probe_video, read_frames
 from .timebase import frame_count, frames_to_time
@@ -232,7 +233,7 @@ def render_speech(
 
     _check_fps(fps)
     phonetics.recognizer_named(recognizer)
-    motion.apply_emotion(Animation(fps=fps, values=np.zeros((0, len(CHANNELS)))), emotion, intensity)  # checks
+    check_emotion(emotion, intensity)  # before any work
     if text and text.strip():
         animation = add_life(animate(audio, text=text, fps=fps), audio, idle=idle, seed=seed, emotion=emotion,
                              intensity=intensity)  # fmt: skip
@@ -243,6 +244,7 @@ def render_speech(
     if idle:
         life = motion.add_idle(Animation(fps=fps, values=life), audio, seed=seed).values
     parts: list[Animation] = []
+    first = 0  # the next frame to render
     phones: list[Phone] = []
     words: list[Word] = []
     width, height = portrait.size
@@ -253,7 +255,6 @@ def render_speech(
         for offset, chunk, heard in _recognized_ahead(audio, recognizer):
             phones.extend(p._replace(start=p.start + offset, end=p.end + offset) for p in heard.phones)
             words.extend(w._replace(start=w.start + offset, end=w.end + offset) for w in heard.words)
-            first = sum(part.frame_count for part in parts)
             last = (
                 total
                 if offset + chunk.duration >= audio.duration - 1e-9
@@ -266,6 +267,7 @@ def render_speech(
             for frame in render(part.values):
                 video.write(frame)
             parts.append(part)
+            first = last
             if progress:
                 progress(last / max(total, 1))
     track = PhoneTrack(phonetics.tidy(phones, audio.duration).phones, audio.duration, tuple(words))

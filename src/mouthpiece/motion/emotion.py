@@ -59,6 +59,14 @@ ROUNDING = {name: max(pose.get(name, 0.0) for pose in rules.VISEME_POSES.values(
 OPENING = {"JawOpen": max(pose.get("JawOpen", 0.0) for pose in rules.VISEME_POSES.values())}
 
 
+def check_emotion(emotion: str, intensity: float) -> None:
+    """Raise InputError unless ``emotion`` is one of ``EMOTIONS`` and ``intensity`` a number in [0, 1]."""
+    if emotion not in EMOTIONS:
+        raise InputError(f"Unknown emotion {emotion!r}; expected one of {', '.join(EMOTIONS)}.")
+    if isinstance(intensity, bool) or not isinstance(intensity, (int, float, np.number)) or not 0 <= intensity <= 1:
+        raise InputError(f"Emotion intensity must be a number between 0 and 1, got {intensity!r}.")
+
+
 def apply_emotion(animation: Animation, emotion: str, intensity: float) -> Animation:
     """An Animation showing ``emotion`` at ``intensity`` while it speaks.
 
@@ -84,10 +92,7 @@ def apply_emotion(animation: Animation, emotion: str, intensity: float) -> Anima
     """
     if not isinstance(animation, Animation):
         raise InputError(f"Expected mouthpiece.types.Animation, got {type(animation).__name__}.")
-    if emotion not in EMOTIONS:
-        raise InputError(f"Unknown emotion {emotion!r}; expected one of {', '.join(EMOTIONS)}.")
-    if isinstance(intensity, bool) or not isinstance(intensity, (int, float, np.number)) or not 0 <= intensity <= 1:
-        raise InputError(f"Emotion intensity must be a number between 0 and 1, got {intensity!r}.")
+    check_emotion(emotion, intensity)
     values = animation.values.copy()
     if emotion == "neutral" or intensity == 0 or animation.frame_count == 0:
         return replace(animation, values=values)
