@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from dataclasses import replace
 from importlib import resources
 
 import numpy as np
@@ -13,7 +14,16 @@ import pytest
 
 from mouthpiece import api
 from mouthpiece.audio import save
-from mouthpiece.evaluate.sync import correlation_curve, measure_sync, mouth_opening
+from mouthpiece.evaluate.sync import (
+    NATURAL_LEAD,
+    advance,
+    correlation_curve,
+    expected_mouth,
+    lip_gap,
+    measure_sync,
+    mouth_opening,
+    mouth_width,
+)
 from mouthpiece.render.video import VideoWriter
 from mouthpiece.types import Audio
 
@@ -49,12 +59,38 @@ def test_mouth_opening_is_the_lip_gap_over_the_eye_distance():
     assert mouth_opening(landmarks) == pytest.approx(0.25)
 
 
+def test_lip_gap_and_width_are_over_the_outer_eye_corners():
+    landmarks = np.zeros((478, 3))
+    landmarks[33, 0], landmarks[263, 0] = 0.0, 80.0
+    for upper, lower in ((13, 14), (82, 87), (312, 317), (81, 178), (311, 402)):
+        landmarks[upper, 1], landmarks[lower, 1] = 100.0, 110.0
+    landmarks[14, 1] = 130.0  # the middle pair open wider: the mean of the five gaps
+    landmarks[61, 0], landmarks[291, 0] = 20.0, 60.0
+    assert lip_gap(landmarks) == pytest.approx((4 * 10 + 30) / 5 / 80)
+    assert mouth_width(landmarks) == pytest.approx(0.5)
+
+
+def test_two_features_and_the_natural_lead():
+    rng = np.random.default_rng(1)
+    opening, width = (np.convolve(rng.random(300), np.ones(5) / 5, "same") for _ in range(2))
+    seen = np.stack([opening, width], axis=1)
+    assert measure_sync(seen, np.roll(seen, 4, axis=0), fps=FPS).offset == 4
+    assert measure_sync(seen, np.stack([np.roll(opening, 4), np.zeros(300)], 1), fps=FPS).offset == 4  # still width
+    _, animation = api.say("Papa, we owe you a fee.", fps=FPS)
+    tracks = expected_mouth(animation)
+    assert tracks.shape == (animation.frame_count, 2)
+    assert np.allclose(tracks[:-3, 0], advance(animation.channel("JawOpen"), NATURAL_LEAD * FPS)[:-3])
+    assert np.allclose(expected_mouth(animation, lead=0.0)[:, 0], animation.channel("JawOpen"))
+
+
 @pytest.fixture(scope="module")
 def talking(tmp_path_factory):
     """A talking-portrait MP4 of the astronaut (its own speech as the audio track), the
-    speech, and the folder."""
+    speech, and the folder. The mouth moves NATURAL_LEAD ahead of the sound, as a real
+    speaker's does (see mouthpiece.evaluate.sync): in sync by that measure."""
     folder = tmp_path_factory.mktemp("sync")
     speech, animation = api.say(SENTENCE, fps=FPS)
+    animation = replace(animation, values=advance(animation.values, NATURAL_LEAD * FPS), viseme_weights=None)
     portrait = api.load_portrait(ASTRONAUT, size=(384, 384))
     video = folder / "talking.mp4"
     api.render_video(portrait, animation, video, audio=speech)

@@ -347,39 +347,46 @@ def evaluate_sync(
 ) -> tuple[SyncResult, np.ndarray, np.ndarray]:
     """Audio-visual offset and sync confidence of a talking-face video (see :mod:`mouthpiece.evaluate.sync`).
 
-    The mouth opening is tracked through the video's frames; the opening expected from
-    its audio (or ``audio``, another file) is the JawOpen of the speech's Animation, or
-    its loudness where no speech is recognized. ``recognizer`` defaults to the fast phone
-    loop: timing matters here more than phone identity.
+    The mouth's opening and width are tracked through the video's frames; those expected
+    from its audio (or ``audio``, another file) come from the speech's Animation (JawOpen,
+    and stretch and smile against pucker and funnel), or the opening from its loudness
+    where no speech is recognized, advanced by the mouth's natural lead over the sound.
+    ``recognizer`` defaults to the fast phone loop: timing matters here more than phone
+    identity.
 
     Returns
     -------
-    (SyncResult, seen, expected) : the measurement and the two tracks it compared
+    (SyncResult, seen, expected) : the measurement and the two mouth-opening tracks it
+        compared (the widths are compared too); ``expected`` already advanced by the lead
     """
-    from .evaluate.sync import measure_sync, mouth_opening
+    from .evaluate.sync import NATURAL_LEAD, advance, expected_mouth, lip_gap, measure_sync, mouth_width
 
     name = os.fspath(video)
     info = probe_video(name)
     if audio is None and not info.has_audio:
         raise InputError(f"'{name}' has no audio track; give the speech with --audio.")
     speech = load_audio(audio if audio is not None else name)
-    found = [None if f is None else mouth_opening(f) for f in track_face(read_frames(name))]
+    # Raw landmarks (no fps: no smoothing filter), as a causal filter would delay the mouth.
+    found = [None if f is None else (lip_gap(f), mouth_width(f)) for f in track_face(read_frames(name))]
     if not any(v is not None for v in found):
         raise NoFaceError(f"No face found in any frame of '{name}'.")
-    seen = np.array([np.nan if v is None else v for v in found])
+    seen = np.array([(np.nan, np.nan) if v is None else v for v in found])
     video_seconds, audio_seconds = len(seen) / info.fps, speech.duration
     if abs(video_seconds - audio_seconds) > max(1.0, 0.1 * video_seconds):
         source = f"'{os.fspath(audio)}'" if audio is not None else "its audio"
         raise InputError(
             f"'{name}' has {video_seconds:.1f} s of video but {source} {audio_seconds:.1f} s: they cannot be in sync."
         )
-    expected = animate(speech, fps=info.fps, recognizer=recognizer).channel("JawOpen")
-    if expected.max() < 0.05:  # no speech heard: the loudness envelope stands in
+    animation = animate(speech, fps=info.fps, recognizer=recognizer)
+    if animation.channel("JawOpen").max() >= 0.05:
+        expected = expected_mouth(animation)
+    else:  # no speech heard: the loudness envelope stands in for the opening, and the width is not compared
         level = _resample_track(audio_stage.loudness(speech, fps=ANALYSIS_FPS), ANALYSIS_FPS, info.fps, speech.duration)
-        expected = np.clip((level - level.max() + 40.0) / 40.0, 0.0, 1.0)
+        expected = advance(np.clip((level - level.max() + 40.0) / 40.0, 0.0, 1.0)[:, None], NATURAL_LEAD * info.fps)
+        seen = seen[:, :1]
     length = min(len(seen), len(expected))
     seen, expected = seen[:length], expected[:length]
-    return measure_sync(seen, expected, fps=info.fps), seen, expected
+    return measure_sync(seen, expected, fps=info.fps), seen[:, 0], expected[:, 0]
 
 
 def evaluate_cues(reference: str | os.PathLike[str], predicted: str | os.PathLike[str]) -> CueReport:

@@ -1,18 +1,44 @@
 """Audio-visual sync from landmarks: SyncNet's offset and confidence, without its weights.
 
-Two tracks at the video's frame rate: the mouth opening *seen* in the frames (the inner
-lip gap over the face's size) and the mouth opening *expected* from the audio (an
-Animation's JawOpen). Both are smoothed over ``SMOOTH_FRAMES`` and differenced: how
-fast the mouth opens and closes carries the timing, while the opening's level drifts
-with pose and differs between faces (on the fixture videos this sharpened the peak by
-a third to a half). For every lag ``k`` in ``-max_lag..max_lag`` the Pearson
-correlation of ``seen[t]`` with ``expected[t + k]`` is taken; the curve's peak is the
-offset, and the peak minus the curve's median is the confidence, as SyncNet's LSE-C is
-the peak minus the median of its embedding distances.
+Two kinds of track at the video's frame rate, each with two features: the mouth *seen*
+in the frames (the inner lips' gap and the lip corners' distance, over the distance
+between the eyes' outer corners) and the mouth *expected* from the audio (an Animation's JawOpen, and
+its mouth width: stretch and smile less pucker and funnel). The two features are the
+mouth's two visible degrees of freedom, opening and spreading/rounding; a wrong
+soundtrack that happens to match the rhythm of one rarely matches both (on the fixture
+videos, every one of 30 mismatched pairings reads a lower confidence than the video's
+own audio with both features; with the opening alone 28 of 30 did).
 
-A positive offset means the sound comes that many frames after the mouth moves (the
-audio was delayed); delaying the picture by as much, or advancing the audio, fixes it.
-The same is done over sliding windows, so a drift shows as a changing offset.
+Every feature is smoothed over ``SMOOTH_FRAMES`` and differenced: how fast the mouth
+opens and closes carries the timing, while the level drifts with pose and differs
+between faces. The velocities are replaced by their ranks before they are correlated
+(Spearman's r rather than Pearson's): landmark velocities are heavy-tailed, and a few
+large jaw drops or a tracking jump otherwise decide the whole curve. For every lag
+``k`` in ``-max_lag..max_lag`` the correlation of ``seen[t]`` with ``expected[t + k]``
+is taken and the features' curves are averaged; the curve's peak is the offset, and the
+peak minus the curve's median is the confidence, as SyncNet's LSE-C is the peak minus
+the median of its embedding distances.
+
+The expected tracks are advanced by ``NATURAL_LEAD`` before they are compared: in
+natural running speech the articulators move ahead of the sound they shape; the jaw
+and lips travel towards a vowel during the consonant before it, so the mouth opening
+leads the acoustic events by tens of milliseconds and by 100-300 ms at utterance onsets
+(Chandrasekaran et al. 2009, "The natural statistics of audiovisual speech", PLoS Comput
+Biol 5:e1000436). Schwartz and Savariaux (2014, PLoS Comput Biol 10:e1003743) measure
+the asynchrony of chained syllables and expect running speech in general to range from
+a 40 ms audio lead to a 200 ms audio lag; ``NATURAL_LEAD`` is the middle of that range,
+80 ms. An Animation puts each pose on its phone's acoustic segment, so without the lead
+footage of a speaker (and of the systems that learn from it) reads "late": the six
+fixture videos read -30 to +140 ms without it (most +40 to +140), and SyncNet learns
+the same lead from its training video. The fixtures differ among themselves by some
+170 ms, more than one frame either side, so no single lead reads all of them 0 +- 1.
+A picture whose mouth moves exactly on the sound, such as a render of an Animation made
+without anticipation, reads about -2 frames.
+
+A positive offset means the sound comes that many frames after natural timing would
+put it (the audio was delayed); delaying the picture by as much, or advancing the
+audio, fixes it. The same is done over sliding windows, so a drift shows as a changing
+offset.
 """
 
 from __future__ import annotations
@@ -20,11 +46,19 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
+from scipy.stats import rankdata
 
 from ..face.landmarks import eye_distance
+from ..types import Animation
 
 MAX_LAG = 15  # frames each way, as SyncNet searches
 SMOOTH_FRAMES = 3  # moving average before differencing: tames landmark jitter
+NATURAL_LEAD = 0.08  # s the mouth moves ahead of the sound in running speech (see above)
+MOUTH_CORNERS = (61, 291)  # MediaPipe face-mesh landmarks
+OUTER_EYE_CORNERS = (33, 263)  # the face's size for the lip gap and width: the widest span that speech does not move
+# Upper and lower inner-lip landmarks facing each other across the middle of the mouth:
+# the centre pair and two to each side of it.
+INNER_LIP_PAIRS = ((13, 14), (82, 87), (312, 317), (81, 178), (311, 402))
 WINDOW_SECONDS = 4.0  # of each sliding window
 WINDOW_HOP_SECONDS = 2.0
 
@@ -82,6 +116,68 @@ def mouth_opening(landmarks: np.ndarray) -> float:
     return float(np.hypot(*(landmarks[14, :2] - landmarks[13, :2])) / max(eye_distance(landmarks), 1e-6))
 
 
+def lip_gap(landmarks: np.ndarray) -> float:
+    """The inner lips' gap averaged over ``INNER_LIP_PAIRS``, over the distance between the eyes' outer corners.
+
+    Steadier than :func:`mouth_opening`'s single pair: one landmark's jitter, or a lip
+    corner that opens first, moves it less.
+
+    Parameters
+    ----------
+    landmarks : np.ndarray [shape=(478, 2 or 3)], MediaPipe face-mesh landmarks
+    """
+    upper, lower = (landmarks[list(side), :2] for side in zip(*INNER_LIP_PAIRS))
+    return float(np.hypot(*(lower - upper).T).mean() / _face_size(landmarks))
+
+
+def mouth_width(landmarks: np.ndarray) -> float:
+    """The distance between the mouth's corners over that between the eyes' outer corners.
+
+    Parameters
+    ----------
+    landmarks : np.ndarray [shape=(478, 2 or 3)], MediaPipe face-mesh landmarks
+    """
+    left, right = MOUTH_CORNERS
+    return float(np.hypot(*(landmarks[right, :2] - landmarks[left, :2])) / _face_size(landmarks))
+
+
+def _face_size(landmarks: np.ndarray) -> float:
+    """The distance between the eyes' outer corners. Unlike the eye centres, which average in
+    the inner corners, it is the widest span near the mouth, so a landmark's jitter moves it least."""
+    right, left = OUTER_EYE_CORNERS
+    return max(float(np.hypot(*(landmarks[left, :2] - landmarks[right, :2]))), 1e-6)
+
+
+def expected_mouth(animation: Animation, *, lead: float = NATURAL_LEAD) -> np.ndarray:
+    """The opening and width of the mouth an Animation implies, advanced by ``lead`` seconds.
+
+    Returns
+    -------
+    np.ndarray [shape=(T, 2)] : JawOpen, and stretch plus smile less pucker and funnel
+    """
+
+    def mean(name: str) -> np.ndarray:
+        return (animation.channel(name + "Left") + animation.channel(name + "Right")) / 2
+
+    spread = mean("MouthStretch") + mean("MouthSmile")
+    width = spread - animation.channel("MouthPucker") - animation.channel("MouthFunnel")
+    tracks = np.stack([animation.channel("JawOpen"), width], axis=1).astype(np.float64)
+    return advance(tracks, lead * animation.fps)
+
+
+def advance(tracks: np.ndarray, frames: float) -> np.ndarray:
+    """``tracks[t + frames]`` by linear interpolation, the last value held past the end (first before the start).
+
+    >>> advance(np.arange(5.0), 1.5)
+    array([1.5, 2.5, 3.5, 4. , 4. ])
+    """
+    tracks = np.asarray(tracks, np.float64)
+    index = np.arange(len(tracks))
+    if tracks.ndim == 1:
+        return np.interp(index + frames, index, tracks)
+    return np.stack([np.interp(index + frames, index, column) for column in tracks.T], axis=1)
+
+
 def correlation_curve(seen: np.ndarray, expected: np.ndarray, *, max_lag: int = MAX_LAG) -> np.ndarray:
     """Pearson r of ``seen[t]`` with ``expected[t + k]`` for ``k = -max_lag..max_lag``.
 
@@ -106,25 +202,51 @@ def measure_sync(seen: np.ndarray, expected: np.ndarray, *, fps: float, max_lag:
 
     Parameters
     ----------
-    seen : np.ndarray [shape=(T,)], mouth opening per video frame (NaN where no face: filled in)
-    expected : np.ndarray [shape=(T,)], mouth opening the audio implies, per frame
+    seen : np.ndarray [shape=(T,) or (T, F)], mouth features per video frame (NaN where no
+        face: filled in)
+    expected : np.ndarray [shape like ``seen``], the same features as the audio implies them
+        (already advanced by the natural lead: see :func:`expected_mouth`)
     fps : float, frames per second of both
     max_lag : int, frames searched each way
     """
-    seen = _velocity(_fill_gaps(np.asarray(seen, np.float64)))
-    expected = _velocity(np.asarray(expected, np.float64))
+    seen, expected = _columns(seen), _columns(expected)
+    if seen.shape[1] != expected.shape[1]:
+        raise ValueError(f"seen has {seen.shape[1]} features but expected {expected.shape[1]}")
+    seen = np.stack([_ranked_velocity(_fill_gaps(column)) for column in seen.T], axis=1)
+    expected = np.stack([_ranked_velocity(column) for column in expected.T], axis=1)
     lags = np.arange(-max_lag, max_lag + 1)
-    curve = correlation_curve(seen, expected, max_lag=max_lag)
+    curve = _mean_curve(seen, expected, max_lag)
     windows = []
     size, hop = round(WINDOW_SECONDS * fps), max(1, round(WINDOW_HOP_SECONDS * fps))
     if len(seen) >= 2 * size:
         for start in range(0, len(seen) - size + 1, hop):
-            part = correlation_curve(seen[start : start + size], expected[start : start + size], max_lag=max_lag)
+            part = _mean_curve(seen[start : start + size], expected[start : start + size], max_lag)
             windows.append(SyncWindow(start / fps, (start + size) / fps, int(lags[np.argmax(part)]), _confidence(part)))
     return SyncResult(
         fps=fps, offset=int(lags[np.argmax(curve)]), confidence=_confidence(curve), lags=lags, curve=curve,
         windows=windows,
     )  # fmt: skip
+
+
+def _columns(track: np.ndarray) -> np.ndarray:
+    track = np.asarray(track, np.float64)
+    return track[:, None] if track.ndim == 1 else track
+
+
+def _mean_curve(seen: np.ndarray, expected: np.ndarray, max_lag: int) -> np.ndarray:
+    """The features' correlation curves averaged, over the features that move in both tracks."""
+    curves = [
+        correlation_curve(a, b, max_lag=max_lag)
+        for a, b in zip(seen.T, expected.T)
+        if a.std() > 1e-9 and b.std() > 1e-9
+    ]  # fmt: skip
+    return np.mean(curves, axis=0) if curves else np.zeros(2 * max_lag + 1)
+
+
+def _ranked_velocity(track: np.ndarray) -> np.ndarray:
+    """Ranks (ties averaged) of the frame-to-frame change of the smoothed track."""
+    change = _velocity(track)
+    return rankdata(change) if change.std() > 1e-12 else np.zeros_like(change)
 
 
 def _velocity(track: np.ndarray) -> np.ndarray:
