@@ -19,13 +19,13 @@ from fractions import Fraction
 from types import TracebackType
 
 import av
-import cv2
 import numpy as np
 
 from ..atomic import atomic_output
 from ..audio.resample import resample
 from ..errors import InputError
 from ..types import Audio
+from .colour import MATRICES, rgb_to_i420
 
 EXTENSIONS = (".mp4", ".m4v", ".mov", ".mkv")  # containers that take H.264 with AAC
 FAST_START = {"movflags": "+faststart"}  # MP4/MOV: index first, so playback starts before the download ends
@@ -45,32 +45,6 @@ def _cpu_count() -> int:
     if hasattr(os, "sched_getaffinity"):
         return max(1, len(os.sched_getaffinity(0)))
     return os.cpu_count() or 1
-
-
-# RGB -> BT.709 Y'CbCr in the limited ("MPEG") range, rows Y, Cb, Cr, 8-bit, with offsets.
-_KR, _KB = 0.2126, 0.0722
-_KG = 1 - _KR - _KB
-_RGB_TO_YCBCR = np.array(
-    [
-        [_KR * 219 / 255, _KG * 219 / 255, _KB * 219 / 255, 16.0],
-        [-_KR / (2 - 2 * _KB) * 224 / 255, -_KG / (2 - 2 * _KB) * 224 / 255, 0.5 * 224 / 255, 128.0],
-        [0.5 * 224 / 255, -_KG / (2 - 2 * _KR) * 224 / 255, -_KB / (2 - 2 * _KR) * 224 / 255, 128.0],
-    ],
-    np.float32,
-)
-
-
-def _rgb_to_i420(frame: np.ndarray) -> np.ndarray:
-    """uint8 RGB [H, W, 3] -> planar 4:2:0 BT.709 limited range [H * 3 / 2, W], the layout
-    PyAV's ``yuv420p`` frames take. OpenCV's vector code does in about 3 ms at 1080p what
-    FFmpeg's scaler did in about 10 on the render thread.
-    """
-    height, width = frame.shape[:2]
-    ycbcr = cv2.transform(np.ascontiguousarray(frame), _RGB_TO_YCBCR)
-    chroma = cv2.resize(ycbcr, (width // 2, height // 2), interpolation=cv2.INTER_AREA)  # 2x2 means
-    return np.concatenate(
-        [ycbcr[..., 0], chroma[..., 1].reshape(height // 4, width), chroma[..., 2].reshape(height // 4, width)]
-    )
 
 
 class VideoWriter:
@@ -97,6 +71,15 @@ class VideoWriter:
         x264 speed preset, ``"ultrafast"`` to ``"veryslow"``; None picks ``"veryfast"``,
         or ``"superfast"`` above ``FAST_PRESET_PIXELS`` per frame (1080p encodes about a
         sixth faster, so a talking head renders in real time on two cores).
+    matrix : str
+        ``"bt709"`` (the default: HD colours, and said so in the file) or ``"bt601"`` (SD
+        colours, and the file leaves its colours unsaid, as a dubbed source that did not
+        say them)
+    rotation : int, a multiple of 90
+        Degrees the frames are turned counter-clockwise for display (a phone video's
+        display matrix, which players apply): the frames are written as they are.
+    audio_past_frames : bool
+        Whether the soundtrack goes on after the last frame; False cuts it there.
 
     Raises
     ------
@@ -120,6 +103,9 @@ class VideoWriter:
         audio: Audio | None = None,
         crf: int = 20,
         preset: str | None = None,
+        matrix: str = "bt709",
+        rotation: int = 0,
+        audio_past_frames: bool = True,
     ) -> None:
         self.path = os.fspath(path)
         if os.path.splitext(self.path)[1].lower() not in EXTENSIONS:
@@ -139,7 +125,14 @@ class VideoWriter:
             raise InputError(f"Video audio must be a mouthpiece Audio, got {type(audio).__name__}.")
         self.width, self.height = int(width), int(height)
         self.fps = Fraction(float(fps)).limit_denominator(MAX_FPS_DENOMINATOR)
+        if matrix not in MATRICES:
+            raise InputError(f"Unknown colour matrix {matrix!r}; expected one of {', '.join(MATRICES)}.")
+        self.matrix = matrix
+        if rotation % 90:
+            raise InputError(f"Video rotation must be a multiple of 90 degrees, got {rotation!r}.")
         self.crf, self.preset = int(crf), preset
+        self.rotation = int(rotation) % 360
+        self.audio_past_frames = audio_past_frames
         self._samples: np.ndarray | None = None
         self._sample_rate = 0
         if audio is not None and len(audio.samples):
@@ -178,12 +171,15 @@ class VideoWriter:
         context = stream.codec_context
         context.width, context.height, context.pix_fmt = self.width, self.height, "yuv420p"
         context.time_base = 1 / self.fps
-        context.colorspace = context.color_primaries = context.color_trc = BT709
+        if self.matrix == "bt709":
+            context.colorspace = context.color_primaries = context.color_trc = BT709
         context.color_range = MPEG_RANGE
         # Frame threads, one per CPU: on 2 cores, 2 gave 230 frames/s at 512x512 where
         # x264's auto (1.5 per CPU: 3) gave 200 and FFmpeg's default, sliced threads, 170.
         context.thread_type = "FRAME"
         context.thread_count = min(_cpu_count(), MAX_THREADS)
+        if self.rotation:
+            stream.set_display_rotation(self.rotation)
         return stream
 
     def _add_audio(self, container: av.container.OutputContainer) -> av.AudioStream:
@@ -212,7 +208,7 @@ class VideoWriter:
             raise InputError(
                 f"Frame {self._frames} for '{self.path}' must be a uint8 RGB array of shape {shape}, got {got}."
             )
-        picture = av.VideoFrame.from_ndarray(_rgb_to_i420(frame), format="yuv420p")
+        picture = av.VideoFrame.from_ndarray(rgb_to_i420(frame, self.matrix), format="yuv420p")
         picture.pts = self._frames
         picture.time_base = self._video.codec_context.time_base
         self._container.mux(self._video.encode(picture))
@@ -240,7 +236,7 @@ class VideoWriter:
         container, video = self._container, self._video
         if container is None or video is None:
             return
-        self._send_audio(None)
+        self._send_audio(None if self.audio_past_frames else self._frames / self.fps)
         if self._audio is not None:
             container.mux(self._audio.encode(None))
         container.mux(video.encode(None))
