@@ -1,6 +1,7 @@
 """mouthpiece: make any face speak.
 
-Speech or text in; mouth cues, ARKit blendshape curves or a talking-portrait video out,
+Speech or text in; mouth cues, ARKit blendshape curves, a talking-portrait video or a
+dubbed video out,
 offline on a CPU.
 The public API is :mod:`mouthpiece.api`; its main calls are re-exported here.
 """
@@ -11,6 +12,7 @@ from .api import (
     add_life,
     animate,
     animate_file,
+    dub_video,
     export_file,
     export_stream,
     load_audio,
@@ -28,6 +30,6 @@ __version__ = "0.1.0"
 __all__ = [
     "Animation", "Audio", "DependencyError", "FaceRig", "InputError", "MouthpieceError", "NoFaceError",
     "Phone", "PhoneTrack", "Segment", "ShapeTrack", "UnknownFormatError", "VisemeTrack", "Word",
-    "__version__", "add_life", "animate", "animate_file", "export_file", "export_stream", "load_audio",
+    "__version__", "add_life", "animate", "animate_file", "dub_video", "export_file", "export_stream", "load_audio",
     "load_portrait", "render_video", "say", "to_animation", "to_phones",
 ]  # fmt: skip

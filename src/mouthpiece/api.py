@@ -19,9 +19,7 @@ from __future__ import annotations
 
 import itertools
 import os
-import queue
-import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import replace
 from typing import Any, TextIO
 
@@ -36,8 +34,11 @@ from .evaluate.cues import CueReport
 from .evaluate.motion import MotionResult
 from .evaluate.preserve import PreserveResult
 from .evaluate.sync import SyncResult
-from .face.track import track_face
+from .face.track import FaceTracker, track_face
 from .motion.emotion import check_emotion
+from .phonetics.ahead import recognized_ahead
+from .prefetch import prefetch
+from .render.dub import DubCount
 from .render.portrait import FrameRenderer, Portrait, frame_portrait, render_frames
 from .render.reader import VideoInfo, probe_video, read_frames
 from .timebase import frame_count, frames_to_time
@@ -50,6 +51,7 @@ DEFAULT_SIZE = (512, 512)  # pixels, a talking portrait's (width, height)
 VIDEO_FPS = 25.0
 PIPELINE_CHUNK_SECONDS = 10.0  # s, chunks recognized ahead of rendering (shorter starts sooner)
 DEFAULT_INTENSITY = 0.6  # of an emotion, 0-1
+DUB_CRF = 15  # x264 quality of a dub: what it leaves alone stays within 40 dB of the source's decoded frames
 
 
 def load_audio(path: str | os.PathLike[str]) -> Audio:
@@ -226,8 +228,8 @@ def render_speech(
     """Speech to a talking-portrait video at ``path``; returns the Animation that drove it.
 
     With a transcript the speech is aligned, animated and rendered in turn. Without one,
-    recognition runs ahead in a second thread on chunks cut at pauses while the frames of
-    the chunks already heard are rendered and encoded (see :func:`_recognized_ahead`).
+    recognition runs ahead in another process on chunks cut at pauses while the frames of
+    the chunks already heard are rendered and encoded (see :class:`_SpeechInParts`).
     """
     from .render.video import VideoWriter
 
@@ -243,43 +245,64 @@ def render_speech(
     life = np.zeros((total, len(CHANNELS)), np.float32)
     if idle:
         life = motion.add_idle(Animation(fps=fps, values=life), audio, seed=seed).values
-    parts: list[Animation] = []
-    first = 0  # the next frame to render
-    phones: list[Phone] = []
-    words: list[Word] = []
+    speech = _SpeechInParts(audio, fps=fps, recognizer=recognizer)
     width, height = portrait.size
     with (
         VideoWriter(path, width=width, height=height, fps=fps, audio=audio) as video,
         FrameRenderer(portrait, channels=CHANNELS) as render,
     ):
-        for offset, chunk, heard in _recognized_ahead(audio, recognizer):
-            phones.extend(p._replace(start=p.start + offset, end=p.end + offset) for p in heard.phones)
-            words.extend(w._replace(start=w.start + offset, end=w.end + offset) for w in heard.words)
-            last = (
-                total
-                if offset + chunk.duration >= audio.duration - 1e-9
-                else frame_count(offset + chunk.duration, fps=fps)
-            )
-            part = _animate_frames(audio, heard, offset, first, last, fps=fps)
+        for first, part in speech:
+            last = first + part.frame_count
             values = part.values + life[first:last]
             values[:, : len(ARKIT_BLENDSHAPES)] = np.clip(values[:, : len(ARKIT_BLENDSHAPES)], 0.0, 1.0)
             part = motion.apply_emotion(replace(part, values=values), emotion, intensity)
+            speech.parts[-1] = part
             for frame in render(part.values):
                 video.write(frame)
-            parts.append(part)
-            first = last
             if progress:
                 progress(last / max(total, 1))
-    track = PhoneTrack(phonetics.tidy(phones, audio.duration).phones, audio.duration, tuple(words))
-    weights = [p.viseme_weights for p in parts if p.viseme_weights is not None]
-    return Animation(
-        fps=fps,
-        values=np.concatenate([p.values for p in parts]) if parts else np.zeros((0, len(CHANNELS))),
-        phones=track,
-        visemes=motion.to_visemes(track),
-        cues=motion.to_cues(track),
-        viseme_weights=np.concatenate(weights) if len(weights) == len(parts) and parts else None,
-    )
+    return speech.animation()
+
+
+class _SpeechInParts:
+    """The speech curves of ``audio``, a chunk at a time, as recognition runs ahead in another
+    process on chunks cut at pauses (:func:`~mouthpiece.phonetics.ahead.recognized_ahead`):
+    iterate for ``(first frame, part)``; :meth:`animation` joins the parts (as changed in
+    :attr:`parts`) once they are all heard."""
+
+    def __init__(self, audio: Audio, *, fps: float, recognizer: str):
+        self.audio, self.fps, self.recognizer = audio, fps, recognizer
+        self.parts: list[Animation] = []
+        self._phones: list[Phone] = []
+        self._words: list[Word] = []
+
+    def __iter__(self) -> Iterator[tuple[int, Animation]]:
+        audio, fps = self.audio, self.fps
+        total = frame_count(audio.duration, fps=fps)
+        first = 0  # the next frame
+        chunks = recognized_ahead(audio, recognizer=self.recognizer, chunk_seconds=PIPELINE_CHUNK_SECONDS)
+        for offset, chunk, heard in chunks:
+            self._phones.extend(p._replace(start=p.start + offset, end=p.end + offset) for p in heard.phones)
+            self._words.extend(w._replace(start=w.start + offset, end=w.end + offset) for w in heard.words)
+            end = offset + chunk.duration
+            last = total if end >= audio.duration - 1e-9 else frame_count(end, fps=fps)
+            self.parts.append(_animate_frames(audio, heard, offset, first, last, fps=fps))
+            yield first, self.parts[-1]
+            first = last
+
+    def animation(self) -> Animation:
+        track = PhoneTrack(phonetics.tidy(self._phones, self.audio.duration).phones, self.audio.duration,
+                           tuple(self._words))  # fmt: skip
+        parts = self.parts
+        weights = [p.viseme_weights for p in parts if p.viseme_weights is not None]
+        return Animation(
+            fps=self.fps,
+            values=np.concatenate([p.values for p in parts]) if parts else np.zeros((0, len(CHANNELS))),
+            phones=track,
+            visemes=motion.to_visemes(track),
+            cues=motion.to_cues(track),
+            viseme_weights=np.concatenate(weights) if len(weights) == len(parts) and parts else None,
+        )
 
 
 def _animate_frames(audio: Audio, heard: PhoneTrack, offset: float, first: int, last: int, *, fps: float) -> Animation:
@@ -304,42 +327,85 @@ def _animate_frames(audio: Audio, heard: PhoneTrack, offset: float, first: int, 
     return Animation(fps=fps, values=values, viseme_weights=weights)
 
 
-def _recognized_ahead(audio: Audio, recognizer: str) -> Iterator[tuple[float, Audio, PhoneTrack]]:
-    """(offset, chunk, phones heard in it) for chunks of ``audio`` cut at pauses, recognized
-    in a background thread a chunk or two ahead of the caller.
+def dub_video(
+    video: str | os.PathLike[str],
+    audio: Audio,
+    path: str | os.PathLike[str],
+    *,
+    text: str | None = None,
+    face: int | None = None,
+    fit: str = "pingpong",
+    original_audio: float = 0.0,
+    recognizer: str = phonetics.DEFAULT_RECOGNIZER,
+    progress: Progress | None = None,
+) -> tuple[Animation, DubCount]:
+    """``video`` speaking ``audio`` instead, written to ``path`` (MP4): see :mod:`mouthpiece.render.dub`.
 
-    pocketsphinx keeps the GIL while it decodes (a Python loop beside it runs at 5 % of its
-    speed), so the overlap comes from what runs outside the GIL meanwhile: x264's threads,
-    OpenCV and NumPy in the renderer. Recognizing in a separate process would overlap fully.
+    One pass decodes, tracks, re-poses the mouth and encodes frame by frame, so memory
+    does not grow with the video's length. The output keeps the video's frame rate, size
+    and rotation; ``fit`` (:mod:`mouthpiece.render.fit`) settles a difference in length;
+    ``original_audio`` (0-1) mixes the video's own soundtrack under the new speech.
+    ``face`` picks the speaker (0 is the leftmost; None the largest).
+
+    Returns
+    -------
+    (Animation, DubCount) : the speech's animation, and how many frames were written and
+        how many of them passed through untouched because the face was not in view
+
+    Raises
+    ------
+    InputError
+        The video has no video stream or cannot be decoded, ``fit`` or ``original_audio``
+        is out of range; :class:`NoFaceError` when the face is in no frame (nothing is written).
     """
-    results: queue.Queue[tuple[float, Audio, PhoneTrack] | BaseException | None] = queue.Queue(maxsize=2)
-    stop = threading.Event()
+    from .audio.resample import resample
+    from .render.dub import dub_frames
+    from .render.fit import arrange_audio, check_fit, fitted_frames
+    from .render.video import VideoWriter
 
-    def work() -> None:
-        try:
-            for offset, chunk in phonetics.split_at_pauses([audio.samples], sample_rate=audio.sample_rate,
-                                                           max_seconds=PIPELINE_CHUNK_SECONDS):  # fmt: skip
-                if stop.is_set():
-                    return
-                results.put((offset, chunk, phonetics.recognize(chunk, recognizer=recognizer)))
-            results.put(None)
-        except BaseException as e:  # handed to the caller's thread
-            results.put(e)
-
-    worker = threading.Thread(target=work, name="mouthpiece-recognize", daemon=True)
-    worker.start()
+    name = os.fspath(video)
     try:
-        while (item := results.get()) is not None:
-            if isinstance(item, BaseException):
-                raise item
-            yield item
-    finally:
-        stop.set()
-        while worker.is_alive():  # unblock a worker waiting on a full queue
-            try:
-                results.get_nowait()
-            except queue.Empty:
-                worker.join(0.05)
+        check_fit(fit)
+    except ValueError as e:
+        raise InputError(str(e)) from None
+    if not 0.0 <= original_audio <= 1.0:
+        raise InputError(f"The original audio's level must be between 0 and 1, got {original_audio!r}.")
+    info = probe_video(name)
+    phonetics.recognizer_named(recognizer)
+    speech: _SpeechInParts | None = None
+    if text and text.strip():
+        animation = animate(audio, text=text, fps=info.fps, recognizer=recognizer)
+        parts: Iterable[tuple[int, Animation]] = [(0, animation)]
+    else:
+        parts = speech = _SpeechInParts(audio, fps=info.fps, recognizer=recognizer)
+    wanted = max(frame_count(audio.duration, fps=info.fps), 1)
+    frames = min(wanted, info.frame_count) if fit == "cut" else max(wanted, info.frame_count)
+    length = int(np.ceil((frames + 1) / info.fps * audio.sample_rate))  # the writer cuts it at the last frame
+    sound = np.zeros(length, np.float32)
+    sound[: min(length, len(audio.samples))] = audio.samples[:length]
+    if original_audio > 0 and info.has_audio:
+        own = load_audio(name)
+        own_samples = resample(own.samples, from_rate=own.sample_rate, to_rate=audio.sample_rate)
+        sound += original_audio * arrange_audio(own_samples, length, fit=fit)
+        sound /= max(1.0, float(np.abs(sound).max()))
+    count = DubCount()
+    width, height = info.width, info.height
+    turn = info.rotation // 90
+    with (
+        VideoWriter(path, width=width, height=height, fps=info.fps, audio=Audio(sound, audio.sample_rate),
+                    crf=DUB_CRF, matrix=info.matrix, rotation=info.rotation, audio_past_frames=False) as writer,
+        FaceTracker(index=face, fps=info.fps) as tracker,
+    ):  # fmt: skip
+        source = prefetch(fitted_frames(name, fps=info.fps, wanted=wanted, fit=fit), name="mouthpiece-decode")
+        for k, frame in enumerate(dub_frames(source, parts, tracker, count, channels=CHANNELS)):
+            writer.write(np.ascontiguousarray(np.rot90(frame, -turn)) if turn else frame)
+            if progress and k % 25 == 0:
+                progress(min(k / frames, 1.0))
+        if count.faceless == count.frames:
+            raise tracker.missing_face_error(name)
+    if progress:
+        progress(1.0)
+    return (animation if speech is None else speech.animation()), count
 
 
 def evaluate_sync(

@@ -23,6 +23,7 @@ from .errors import InputError, MouthpieceError
 from .export import EXPORTERS, format_for_path, get_exporter
 from .motion import EMOTIONS
 from .phonetics import DEFAULT_RECOGNIZER, RECOGNIZERS
+from .render.fit import FITS
 from .render.video import EXTENSIONS as VIDEO_EXTENSIONS
 from .types import Animation, Audio
 
@@ -71,7 +72,7 @@ def _number_between(low: float, high: float) -> Callable[[str], float]:
 
 
 _fps = _number_between(1, 240)
-_intensity = _number_between(0, 1)
+_intensity = _level = _number_between(0, 1)
 
 
 def _read_text_file(path: str) -> str:
@@ -215,6 +216,30 @@ def _cmd_render(args: argparse.Namespace) -> int:
         finally:
             bar.close()
     _print_warnings(args, args.audio, caught)
+    _finish_video(args, animation)
+    return 0
+
+
+def _cmd_dub(args: argparse.Namespace) -> int:
+    _check_video_path(args.output)
+    text = _read_text_file(args.text_file) if args.text_file is not None else args.text
+    speech = api.load_audio(args.audio)
+    bar = ProgressBar(os.path.basename(args.output), enabled=not args.quiet)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            animation, count = api.dub_video(
+                args.video, speech, args.output, text=text, face=args.face, fit=args.fit,
+                original_audio=args.keep_original_audio_mix, recognizer=args.recognizer, progress=bar,
+            )  # fmt: skip
+        finally:
+            bar.close()
+    _print_warnings(args, args.audio, caught)
+    if count.faceless and not args.quiet:
+        print(
+            f"mouthpiece: {count.faceless} of {count.frames} frames did not show the face and were left as they were.",
+            file=sys.stderr,
+        )
     _finish_video(args, animation)
     return 0
 
@@ -386,6 +411,18 @@ def _cmd_eval_preserve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_speech_options(command: argparse.ArgumentParser) -> None:
+    """--text / --text-file and --recognizer, for commands that take one speech file."""
+    text = command.add_mutually_exclusive_group()
+    text.add_argument("--text", help="the transcript of the speech (improves accuracy)")
+    text.add_argument("--text-file", help="a UTF-8 file with the transcript")
+    command.add_argument(
+        "--recognizer",
+        default=DEFAULT_RECOGNIZER,
+        help=f"how to hear speech without a transcript: {' or '.join(RECOGNIZERS)} (default {DEFAULT_RECOGNIZER})",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="mouthpiece",
@@ -438,16 +475,33 @@ def build_parser() -> argparse.ArgumentParser:
     render.add_argument("portrait", metavar="PORTRAIT", help="a photo with a face (JPEG, PNG, WebP)")
     render.add_argument("audio", metavar="AUDIO", help="speech: any audio or video file")
     render.add_argument("-o", "--output", required=True, help="the video to write (.mp4, .mov, .mkv)")
-    render_text = render.add_mutually_exclusive_group()
-    render_text.add_argument("--text", help="the transcript of the speech (improves accuracy)")
-    render_text.add_argument("--text-file", help="a UTF-8 file with the transcript")
-    render.add_argument(
-        "--recognizer",
-        default=DEFAULT_RECOGNIZER,
-        help=f"how to hear speech without a transcript: {' or '.join(RECOGNIZERS)} (default {DEFAULT_RECOGNIZER})",
-    )
+    _add_speech_options(render)
     render.add_argument("--animation", help="also write the Animation that drove the video here (anim-json)")
     render.set_defaults(run=_cmd_render)
+
+    dub = commands.add_parser("dub", help="a video and new speech to the same video speaking it (lip-synced)")
+    dub.add_argument("video", metavar="VIDEO", help="a video with a face (MP4, MOV, MKV, WebM, ...)")
+    dub.add_argument("audio", metavar="AUDIO", help="the new speech: any audio or video file")
+    dub.add_argument("-o", "--output", required=True, help="the video to write (.mp4, .mov, .mkv)")
+    _add_speech_options(dub)
+    dub.add_argument("--face", type=int, help="which face speaks: 0 is the leftmost (default: the largest)")
+    dub.add_argument(
+        "--fit",
+        choices=FITS,
+        default="pingpong",
+        help="speech longer than the video: play it back and forth (pingpong, default) or again from the start "
+        "(loop); or end with whichever is shorter (cut)",
+    )
+    dub.add_argument(
+        "--keep-original-audio-mix",
+        type=_level,
+        default=0.0,
+        metavar="0..1",
+        help="mix the video's own soundtrack under the new speech at this level (default 0: speech only)",
+    )
+    dub.add_argument("--animation", help="also write the Animation that drove the mouth here (anim-json)")
+    dub.add_argument("-q", "--quiet", action="store_true", help="no progress or notices on stderr")
+    dub.set_defaults(run=_cmd_dub, fps=None)
 
     for sub in (render, say_):
         sub.add_argument(
@@ -538,7 +592,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     _reuse_freed_memory()
     args = build_parser().parse_args(argv)
     if args.fps is None:
-        makes_video = args.command == "render" or getattr(args, "portrait", None)
+        makes_video = args.command in ("render", "dub") or getattr(args, "portrait", None)
         args.fps = VIDEO_FPS if makes_video else ANIMATION_FPS
     try:
         return int(args.run(args))

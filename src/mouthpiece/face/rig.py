@@ -40,12 +40,19 @@ JAW_CHANNELS = ("JawOpen", "JawForward", "JawLeft", "JawRight")
 POSE = ("HeadYaw", "HeadPitch", "HeadRoll")
 
 
-def build_rig(landmarks: np.ndarray) -> FaceRig:
+def build_rig(
+    landmarks: np.ndarray,
+    *,
+    head_ring: tuple[float, float] = rules.HEAD_RING_SCALE,
+    anchor_ring: tuple[float, float] = rules.ANCHOR_RING_SCALE,
+) -> FaceRig:
     """The rig of a face.
 
     Parameters
     ----------
     landmarks : np.ndarray [shape=(478, 3)], MediaPipe face-mesh landmarks in pixels
+    head_ring, anchor_ring : (at the top of the head, at the chin), how far out the rings
+        lie, as multiples of the face outline's distance from its centre
 
     Returns
     -------
@@ -66,7 +73,7 @@ def build_rig(landmarks: np.ndarray) -> FaceRig:
         if channel in JAW_CHANNELS:
             name, amount = rules.RIG_MOVES[channel][0]  # the jaw's own move, at full weight
             basis[k, LOWER_TEETH] = frame.to_pixels(np.asarray(amount, np.float64))
-    head, anchors, head_weight = _rings(landmarks, frame)
+    head, anchors, head_weight = _rings(landmarks, frame, head_ring, anchor_ring)
     lips_meet = landmarks[list(lm.UPPER_LIP_INNER)]
     upper_teeth = lips_meet + frame.to_pixels(np.array([0.0, rules.UPPER_TEETH_SHOW, 0.0]))
     lower_teeth = lips_meet + frame.to_pixels(np.array([0.0, rules.LOWER_TEETH_SHOW, 0.0]))
@@ -192,7 +199,17 @@ def _closing(regions: Regions) -> np.ndarray:
     return np.column_stack([np.zeros(len(face)), shift, np.zeros(len(face))])
 
 
-def _rings(landmarks: np.ndarray, frame: FaceFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def rings(
+    landmarks: np.ndarray, head_scales: tuple[float, float], anchor_scales: tuple[float, float]
+) -> tuple[np.ndarray, np.ndarray]:
+    """The head ring and the anchor ring ``[RING_SIZE, 3]`` pixels around a face's 478 landmarks."""
+    head, anchors, _ = _rings(landmarks, FaceFrame.of(landmarks), head_scales, anchor_scales)
+    return head, anchors
+
+
+def _rings(
+    landmarks: np.ndarray, frame: FaceFrame, head_scales: tuple[float, float], anchor_scales: tuple[float, float]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The head ring, the anchor ring and how much of a head turn the head ring follows."""
     oval = landmarks[list(lm.FACE_OVAL)]
     face = frame.to_face(oval)
@@ -207,7 +224,7 @@ def _rings(landmarks: np.ndarray, frame: FaceFrame) -> tuple[np.ndarray, np.ndar
         return np.column_stack([pixels, oval[:, 2]])
 
     head_weight = 1 - (1 - rules.NECK_HEAD_WEIGHT) * np.clip((height - 0.5) * 2, 0, 1)
-    return ring(rules.HEAD_RING_SCALE), ring(rules.ANCHOR_RING_SCALE), head_weight
+    return ring(head_scales), ring(anchor_scales), head_weight
 
 
 def _triangles(points: np.ndarray) -> np.ndarray:

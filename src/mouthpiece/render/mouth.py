@@ -101,7 +101,15 @@ def _median(image: np.ndarray, mask: np.ndarray) -> np.ndarray:
     return np.median(pixels, axis=0).astype(np.float64) if len(pixels) else np.full(3, 128.0)
 
 
-def draw_mouth(frame: np.ndarray, points: np.ndarray, *, unit: float, palette: MouthPalette, tongue_out: float = 0.0):
+def draw_mouth(
+    frame: np.ndarray,
+    points: np.ndarray,
+    *,
+    unit: float,
+    palette: MouthPalette,
+    tongue_out: float = 0.0,
+    opacity: float = 1.0,
+) -> None:
     """Paint the inside of the mouth into ``frame`` where the lips at ``points`` are apart.
 
     Parameters
@@ -111,13 +119,14 @@ def draw_mouth(frame: np.ndarray, points: np.ndarray, *, unit: float, palette: M
     unit : float, pixels per face unit
     palette : MouthPalette
     tongue_out : float in [0, 1], the TongueOut blendshape
+    opacity : float in [0, 1], how much of what is painted covers what the frame shows there
     """
     opening = points[list(lm.UPPER_LIP_INNER + lm.LOWER_LIP_INNER[-2:0:-1]), :2]
     left, right = points[lm.UPPER_LIP_INNER[0], :2], points[lm.UPPER_LIP_INNER[-1], :2]
     across = (right - left) / max(float(np.hypot(*(right - left))), 1e-6)
     down = np.array([-across[1], across[0]])
     gap = float(np.max((points[list(lm.LOWER_LIP_INNER), :2] - points[list(lm.UPPER_LIP_INNER), :2]) @ down))
-    strength = min(gap / (FULL_PAINT_GAP * unit), 1.0)  # a hairline parting stays the photo's lips
+    strength = min(gap / (FULL_PAINT_GAP * unit), 1.0) * opacity  # a hairline parting stays the photo's lips
     if strength <= 0.05:
         return
     height, width = frame.shape[:2]

@@ -21,6 +21,7 @@ import numpy as np
 
 SUBPIXEL_BITS = 4  # fractional bits of the vertex coordinates handed to OpenCV
 MIN_AREA = 1e-3  # px^2; a triangle squashed flatter than this just moves with its corners
+MIN_MOVE = 1e-3  # px a vertex must move to count as moved
 # A warped region is mapped on a grid of every step-th pixel, the smallest step that keeps
 # it under MAP_NODES nodes: a 300 px face maps at every pixel, a 1080p close-up at every 4th.
 MAP_STEPS = (1, 2, 4)
@@ -38,37 +39,52 @@ class MeshWarp:
     """
 
     def __init__(self, image: np.ndarray, rest: np.ndarray, triangles: np.ndarray):
+        self.triangles = np.asarray(triangles, np.int64)
+        self._vertices = np.unique(self.triangles)  # the points the mesh uses
+        self.set_source(image, rest)
+        self.reset_buffers()
+
+    def set_source(self, image: np.ndarray, rest: np.ndarray) -> None:
+        """Warp ``image`` from now on, its mesh vertices at ``rest`` (a video's next frame)."""
         self.image = image
         self.rest = np.asarray(rest, np.float64)[:, :2]
-        self.triangles = np.asarray(triangles, np.int64)
         self._rest_corners = self.rest[self.triangles]  # [F, 3, 2]
-        self._vertices = np.unique(self.triangles)  # the points the mesh uses
         used = self.rest[self._vertices]
         self._rest_bounds = (used.min(axis=0), used.max(axis=0))
-        self.reset_buffers()
 
     def reset_buffers(self) -> None:
         """Start new scratch buffers (a copy of this warp must not share them with it)."""
         self._ids = np.empty(0, np.int32)
         self._nodes = (np.empty(0, np.float32), np.empty(0, np.float32))
 
-    def region(self, points: np.ndarray) -> tuple[int, int, int, int]:
-        """The pixel box ``(x0, y0, x1, y1)``, inside the image, that the mesh covers both at
-        rest and with its vertices at ``points``: every pixel that can change."""
+    def region(self, points: np.ndarray, triangles: np.ndarray | None = None) -> tuple[int, int, int, int]:
+        """The pixel box ``(x0, y0, x1, y1)``, inside the image, that the mesh (or the given
+        ``triangles`` of it) covers both at rest and with its vertices at ``points``: every
+        pixel that can change."""
         height, width = self.image.shape[:2]
-        used = np.asarray(points)[self._vertices, :2]
-        low = np.minimum(used.min(axis=0), self._rest_bounds[0])
-        high = np.maximum(used.max(axis=0), self._rest_bounds[1])
+        if triangles is None:
+            used, rest_low, rest_high = np.asarray(points)[self._vertices, :2], *self._rest_bounds
+        else:
+            vertices = np.unique(self.triangles[triangles])
+            used, at_rest = np.asarray(points)[vertices, :2], self.rest[vertices]
+            rest_low, rest_high = at_rest.min(axis=0), at_rest.max(axis=0)
+        low = np.minimum(used.min(axis=0), rest_low)
+        high = np.maximum(used.max(axis=0), rest_high)
         x0, y0 = np.floor(low).astype(int) - 1
         x1, y1 = np.ceil(high).astype(int) + 2
         return max(x0, 0), max(y0, 0), min(x1, width), min(y1, height)
 
-    def source_map(self, points: np.ndarray, box: tuple[int, int, int, int]) -> tuple[np.ndarray, np.ndarray]:
+    def source_map(
+        self, points: np.ndarray, box: tuple[int, int, int, int], triangles: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
         """For each pixel of ``box`` the source position it samples, with vertices at ``points``.
 
         A large box is mapped on a coarser grid (``MAP_STEPS``) and interpolated: the map
         is linear inside each triangle, so this moves little (and nothing where the mesh
         is still) and keeps the cost of a frame nearly independent of its size.
+
+        ``triangles`` (indices into the mesh's) limits the map to those; every other pixel
+        samples itself.
 
         Returns
         -------
@@ -82,8 +98,9 @@ class MeshWarp:
         pad = 0 if step == 1 else step
         shape = (-(-(y1 - y0 + 2 * pad) // step), -(-(x1 - x0 + 2 * pad) // step))
         first = np.array([x0 - pad, y0 - pad]) + (step - 1) / 2  # pixel position of node (0, 0)
-        corners = np.asarray(points, np.float64)[:, :2][self.triangles]  # [F, 3, 2], where they are now
-        affine = _affines(corners, self._rest_corners)  # [F + 1, 6]; the last is the identity
+        chosen = slice(None) if triangles is None else triangles
+        corners = np.asarray(points, np.float64)[:, :2][self.triangles[chosen]]  # [F, 3, 2], where they are now
+        affine = _affines(corners, self._rest_corners[chosen])  # [F + 1, 6]; the last is the identity
         ids = self._index_image((corners - first) / step, shape, len(affine) - 1)
         coefficients = affine[ids]  # [h, w, 6]
         xs, ys = self._node_grid(shape)
@@ -100,7 +117,7 @@ class MeshWarp:
             return both[..., 0], both[..., 1]
         return map_x, map_y
 
-    def __call__(self, points: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    def __call__(self, points: np.ndarray, out: np.ndarray | None = None, *, moved_only: bool = False) -> np.ndarray:
         """The source image warped so its mesh vertices move from ``rest`` to ``points``.
 
         Parameters
@@ -108,14 +125,23 @@ class MeshWarp:
         points : np.ndarray [shape=(N, 2 or 3)], pixels
         out : np.ndarray or None, a frame to draw into (outside the mesh's box it is
             left as it is, so pass a copy of the source); a new copy when None
+        moved_only : bool, warp only the triangles with a corner away from its rest
+            position (when little of a big mesh moves; the openings drawn first must
+            then not lie under still triangles)
 
         Returns
         -------
         np.ndarray [shape=(H, W, 3), dtype=uint8]
         """
         frame = self.image.copy() if out is None else out
-        box = self.region(points)
-        map_x, map_y = self.source_map(points, box)
+        triangles = None
+        if moved_only:
+            away = np.abs(np.asarray(points, np.float64)[:, :2] - self.rest).max(axis=1) > MIN_MOVE
+            triangles = np.flatnonzero(away[self.triangles].any(axis=1))
+            if not len(triangles):
+                return frame
+        box = self.region(points, triangles)
+        map_x, map_y = self.source_map(points, box, triangles)
         x0, y0, x1, y1 = box
         frame[y0:y1, x0:x1] = cv2.remap(self.image, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
         return frame

@@ -1,0 +1,238 @@
+"""Give a face in a video frame a new mouth: the frame's own face, with an Animation's speech.
+
+A :class:`MouthDubber` is built on the first frame that shows the face: a rig
+(:func:`~mouthpiece.face.rig.build_rig`), the colours of its mouth's inside, and a
+:class:`~mouthpiece.face.solve.MouthSolver`. Then, for each frame and its tracked landmarks:
+
+1. the affine map from the rig's frame to this one, fitted on points speech leaves still,
+   gives the face's place, size and turn;
+2. the solver reads how the frame's own mouth and jaw are posed (the original speech);
+3. every rig point moves by the difference between the new speech's moves and those, carried
+   through the map: the frame's mouth is taken back to rest and posed anew, while whatever
+   else the face does (smiles, blinks, brows, the head's motion) stays the frame's own;
+4. the frame is warped by the rig's mesh, only where it moves, and the inside of the
+   mouth is painted where the new lips part;
+5. the change is blended into the frame through a feathered mask around the moved
+   region, so that nothing outside it differs from the source and no edge shows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from ..face import landmarks as lm
+from ..face.regions import FaceFrame
+from ..face.rig import ANCHOR_RING, HEAD_RING, LOWER_TEETH, UPPER_TEETH, Poser, build_rig, rings
+from ..face.solve import MouthSolver
+from ..face.track import FaceTracker
+from ..types import Animation, FaceRig
+from .mouth import MouthPalette, draw_mouth
+from .warp import MeshWarp
+
+# People open their mouths more or less as they speak (a news anchor a third as wide as an
+# actor): the new speech is scaled so that its wide-open frames (this percentile of its
+# lip parting) match the video's own, within AMPLITUDE_RANGE, once AMPLITUDE_MIN_FRAMES
+# frames have been seen, and again every AMPLITUDE_EVERY.
+AMPLITUDE_PERCENTILE = 90
+AMPLITUDE_RANGE = (0.4, 1.25)
+AMPLITUDE_MIN_FRAMES = 25
+AMPLITUDE_EVERY = 25
+AMPLITUDE_EASE = 0.1  # of the way to a new amplitude taken each frame
+MIN_PLANNED_PARTING = 0.02  # face units; below it the new speech has not said enough to go by
+# The rings around the face (at the top of the head, at the chin; see build_rig) sit close
+# under the chin: a new jaw moves the skin just below it, not the neck and collar.
+DUB_RINGS = ((1.25, 1.03), (1.70, 1.10))
+# A dub's jaw drops the chin this share of the lower lip's drop: the lips carry the opening
+# and the jaw line stays near where the video has it (moving it over the neck and collar
+# is what shows most outside the mouth).
+CHIN_SHARE = 0.4
+OWN_MOUTH_STRETCH = 0.5  # a new mouth this much wider than the video's is painted inside in full
+MASK_MIN_MOVE = 0.3  # pixels a rig point must move to be inside the changed region
+MASK_MARGIN = 0.06  # face units the mask reaches beyond the moved points
+MASK_FEATHER = 0.04  # face units over which the mask fades out
+MASK_SCALE = 4  # the mask is drawn at 1/MASK_SCALE of the frame's resolution
+
+
+class MouthDubber:
+    """Re-poses the mouth of one face, frame after frame.
+
+    Parameters
+    ----------
+    frame : np.ndarray [shape=(H, W, 3), dtype=uint8], a frame that shows the face
+    landmarks : np.ndarray [shape=(478, 3)], the face's landmarks in it, pixels
+    channels : tuple of str, the channels of the values passed per frame (an Animation's)
+    """
+
+    def __init__(self, frame: np.ndarray, landmarks: np.ndarray, *, channels: tuple[str, ...]):
+        self.rig = _soften_chin(build_rig(landmarks, head_ring=DUB_RINGS[0], anchor_ring=DUB_RINGS[1]))
+        self.solver = MouthSolver(self.rig)
+        self._poser = Poser(self.rig, channels)
+        index = {name: i for i, name in enumerate(channels)}
+        self._channels = channels
+        self._speech = [index[c] for c in self.solver.channels if c in index]
+        self._tongue = index.get("TongueOut")
+        self._values = np.zeros(len(channels), np.float32)
+        self._palette = MouthPalette.of(frame, self.rig.source, unit=self.rig.unit)
+        self._warp = MeshWarp(frame, self.rig.source, self.rig.triangles)
+        self._rest = self.rig.landmarks.astype(np.float64)
+        self._upper_lip, self._lower_lip = list(lm.UPPER_LIP_INNER), list(lm.LOWER_LIP_INNER)
+        self._middle = [13, 14]  # the inner lips' middle points, upper and lower
+        self._seen: list[float] = []  # the video's own lip parting, frame by frame, face units
+        self._planned: list[float] = []  # the new speech's
+        down = FaceFrame.of(self.rig.landmarks).axes[1]
+        upper, lower = self._middle
+        parting = (self.rig.basis[:, lower, :2] - self.rig.basis[:, upper, :2]) @ down / self.rig.unit
+        self._parting = np.zeros(len(channels))  # per channel of the values, the lips' parting at weight 1
+        for name, amount in zip(self.rig.channels, parting):
+            if name in self.solver.channels and name in index:
+                self._parting[index[name]] = amount
+        self.amplitude = self._amplitude_goal = 1.0
+
+    def __call__(self, frame: np.ndarray, landmarks: np.ndarray, values: np.ndarray) -> np.ndarray:
+        """``frame`` with the face's mouth posed by ``values`` (one Animation row); a new array.
+
+        Parameters
+        ----------
+        frame : np.ndarray [shape=(H, W, 3), dtype=uint8]
+        landmarks : np.ndarray [shape=(478, 3)], the face's landmarks in ``frame``, pixels
+        values : np.ndarray [shape=(C,)], the new speech's channel values for this frame
+        """
+        pose = self.solver.pose_of(landmarks)
+        linear, shift = pose[:, :2], pose[:, 2]
+        own = self.solver(landmarks, pose)
+        own_moves = np.tensordot(own, self.solver.basis, axes=1)  # [N, 3], the rig's pixels
+        self._follow_amplitude(landmarks, values)
+        speech = self._values
+        speech[:] = 0.0
+        speech[self._speech] = values[self._speech] * self.amplitude
+        new_moves = self._poser(speech) - self._rest
+        change = (new_moves - own_moves)[:, :2] @ linear.T
+
+        rest = (self._rest[:, :2] + own_moves[:, :2]) @ linear.T + shift  # where the rig's points stand now
+        # the teeth keep to the lips they sit behind, as tracked rather than as modelled
+        for teeth, lip in ((UPPER_TEETH, self._upper_lip), (LOWER_TEETH, self._lower_lip)):
+            rest[teeth] += (landmarks[lip, :2] - rest[lip]).mean(axis=0)
+        rest[: lm.LANDMARK_COUNT] = landmarks[:, :2]  # tracked points are seen, not modelled
+        head, anchors = rings(landmarks, *DUB_RINGS)  # around the face as tracked, so strips never fold
+        rest[HEAD_RING], rest[ANCHOR_RING] = head[:, :2], anchors[:, :2]
+        points = rest + change
+
+        self._warp.set_source(frame, rest)
+        out = self._warp(points, frame.copy(), moved_only=True)
+        unit = self.rig.unit * float(np.sqrt(abs(np.linalg.det(linear))))
+        tongue = 0.0 if self._tongue is None else float(values[self._tongue])
+        # Where the video's own mouth was open at least as wide, its teeth and tongue, moved
+        # with the lips, are the best inside there is; past that they would stretch.
+        upper, lower = self._middle
+        own_gap, new_gap = (float(np.hypot(*(p[lower] - p[upper]))) for p in (rest, points))
+        widening = new_gap / max(own_gap, 1e-6) - 1
+        opacity = float(np.clip(widening / OWN_MOUTH_STRETCH, 0.0, 1.0))
+        draw_mouth(out, points, unit=unit, palette=self._palette, tongue_out=tongue, opacity=opacity)
+        return _blend(frame, out, points, rest, unit)
+
+    def _follow_amplitude(self, landmarks: np.ndarray, values: np.ndarray) -> None:
+        """Scale the new speech to open the mouth as wide as this person opens it in the video
+        (both measured over the frames so far)."""
+        upper, lower = landmarks[self._middle, :2]
+        self._seen.append(float(np.hypot(*(lower - upper))) / max(lm.eye_distance(landmarks), 1e-6))
+        self._planned.append(float(values @ self._parting))
+        seen = len(self._seen)
+        if seen >= AMPLITUDE_MIN_FRAMES and seen % AMPLITUDE_EVERY == 0:
+            own = np.percentile(self._seen, AMPLITUDE_PERCENTILE)
+            planned = np.percentile(self._planned, AMPLITUDE_PERCENTILE)
+            if planned > MIN_PLANNED_PARTING:
+                self._amplitude_goal = float(np.clip(own / planned, *AMPLITUDE_RANGE))
+        self.amplitude += AMPLITUDE_EASE * (self._amplitude_goal - self.amplitude)  # no visible step
+
+
+def _soften_chin(rig: FaceRig) -> FaceRig:
+    """``rig`` with JawOpen moving the chin ``CHIN_SHARE`` as far as the lower lip, and the skin
+    between them in proportion (the rig is changed in place and returned)."""
+    frame = FaceFrame.of(rig.source[: lm.LANDMARK_COUNT])
+    height = frame.to_face(np.asarray(rig.source, np.float64))[:, 1]
+    lip = float(height[list(lm.LOWER_LIP_OUTER)].max())
+    chin = float(height[lm.CHIN])
+    share = 1 - (1 - CHIN_SHARE) * np.clip((height - lip) / max(chin - lip, 1e-6), 0, 1)
+    rig.basis[rig.channels.index("JawOpen")] *= share[:, None]
+    return rig
+
+
+def _blend(frame: np.ndarray, changed: np.ndarray, points: np.ndarray, rest: np.ndarray, unit: float) -> np.ndarray:
+    """``changed`` inside a feathered mask around the points that moved, ``frame`` outside it.
+
+    The mask is drawn and blurred at a quarter of the resolution (it is smooth), then
+    scaled up over the box it covers.
+    """
+    moved = np.abs(points - rest).max(axis=1) > MASK_MIN_MOVE
+    if not moved.any():
+        return frame.copy()
+    hull_points = np.concatenate([points[moved], rest[moved]])
+    height, width = frame.shape[:2]
+    feather = max(MASK_FEATHER * unit, 1.0)
+    grow = MASK_MARGIN * unit + 2 * feather
+    x0, y0 = np.maximum(np.floor(hull_points.min(axis=0) - grow).astype(int), 0)
+    x1, y1 = np.minimum(np.ceil(hull_points.max(axis=0) + grow).astype(int) + 1, (width, height))
+    if x1 <= x0 or y1 <= y0:
+        return frame.copy()
+    scale = MASK_SCALE
+    small = np.zeros((-(-(y1 - y0) // scale), -(-(x1 - x0) // scale)), np.float32)
+    hull = cv2.convexHull(((hull_points - (x0, y0)) / scale).astype(np.float32))
+    centre = hull.reshape(-1, 2).mean(axis=0)
+    outward = hull.reshape(-1, 2) - centre
+    grown = hull.reshape(-1, 2) + outward / np.maximum(np.linalg.norm(outward, axis=1, keepdims=True), 1e-6) * (
+        MASK_MARGIN * unit / scale
+    )
+    cv2.fillConvexPoly(small, np.round(grown * 16).astype(np.int32), (1.0,), cv2.LINE_AA, 4)
+    blurred = cv2.GaussianBlur(small, (0, 0), feather / scale)
+    mask = cv2.resize(blurred, (small.shape[1] * scale, small.shape[0] * scale), interpolation=cv2.INTER_LINEAR)
+    mask = mask[: y1 - y0, : x1 - x0, None]
+    out = frame.copy()
+    box = (slice(y0, y1), slice(x0, x1))
+    part = frame[box].astype(np.float32)
+    out[box] = (part + mask * (changed[box] - part) + 0.5).astype(np.uint8)
+    return out
+
+
+@dataclass
+class DubCount:
+    """What a dub did, frame by frame: filled in as its frames are taken."""
+
+    frames: int = 0  # frames given
+    faceless: int = 0  # of which passed through untouched: the face was not seen
+
+
+def dub_frames(
+    frames: Iterable[np.ndarray],
+    parts: Iterable[tuple[int, Animation]],
+    tracker: FaceTracker,
+    count: DubCount,
+    *,
+    channels: tuple[str, ...],
+) -> Iterator[np.ndarray]:
+    """Each of ``frames`` with the tracked face's mouth speaking the new speech, frame ``k``
+    its frame ``k`` (past its end, the mouth at rest); frames where the face is not seen pass
+    through as they are. ``parts`` are ``(first frame, Animation)`` pieces of the speech in
+    order, with ``channels``, taken as they are needed; ``count`` is kept up to date."""
+    dubber: MouthDubber | None = None
+    rows = _rows(parts)
+    rest = np.zeros(len(channels), np.float32)
+    for frame in frames:
+        values = next(rows, rest)
+        landmarks = tracker(frame)
+        count.frames += 1
+        if landmarks is None:
+            count.faceless += 1
+            yield frame
+            continue
+        if dubber is None:
+            dubber = MouthDubber(frame, landmarks, channels=channels)
+        yield dubber(frame, landmarks, values)
+
+
+def _rows(parts: Iterable[tuple[int, Animation]]) -> Iterator[np.ndarray]:
+    for _, part in parts:
+        yield from part.values
