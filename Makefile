@@ -32,6 +32,7 @@ bench: install
 	$(PY) benchmarks/accuracy.py
 	$(PY) benchmarks/speed.py --corpus ../shared/eval/dev --hour
 	$(PY) benchmarks/portrait.py
+	$(PY) benchmarks/dub.py
 
 lint: install
 	$(VENV)/bin/ruff check src tests benchmarks

@@ -201,12 +201,16 @@ def test_say_writes_speech_and_its_animation(tmp_path):
     assert bad.returncode == 1 and "no-such-voice" in bad.stderr and not (tmp_path / "x.wav").exists()
 
 
-def test_demo_writes_every_format_and_a_talking_video(tmp_path):
+def test_demo_writes_every_format_a_talking_video_and_its_dub(tmp_path):
+    from mouthpiece.render.reader import probe_video
+
     result = run("demo", str(tmp_path / "demo"))
     assert result.returncode == 0, result.stderr
     files = sorted(os.listdir(tmp_path / "demo"))
-    assert len(files) == 9 and {"speech.wav", "speech.tsv", "talking.mp4"} <= set(files)
+    assert len(files) == 10 and {"speech.wav", "speech.tsv", "talking.mp4", "dubbed.mp4"} <= set(files)
     assert str(tmp_path / "demo" / "talking.mp4") in result.stdout
+    talking, dubbed = (probe_video(tmp_path / "demo" / name) for name in ("talking.mp4", "dubbed.mp4"))
+    assert (dubbed.width, dubbed.height, dubbed.fps) == (talking.width, talking.height, talking.fps)
 
 
 def test_progress_is_reported_and_drawn_only_on_a_terminal(spoken, monkeypatch, capsys):

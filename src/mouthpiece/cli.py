@@ -29,6 +29,7 @@ from .types import Animation, Audio
 
 ANIMATION_FPS = 60.0
 VIDEO_FPS = api.VIDEO_FPS
+DEMO_DUB_SENTENCE = "And now the same video says something else entirely."
 DEMO_SENTENCE = "Hello! I am mouthpiece. Give me any voice, and I will move the lips to match it."
 
 
@@ -293,9 +294,14 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     frames = api.add_life(api.to_animation(animation.phones, audio=speech, fps=VIDEO_FPS), speech, seed=args.seed)
     api.render_video(portrait, frames, video, audio=speech)
     print(f"Talking portrait (public-domain photo of astronaut Eileen Collins) -> {video}")
-    print(f"Open {out}/ to see every export format and the video; make your own with:")
+    new_speech, _ = api.say(DEMO_DUB_SENTENCE)
+    dubbed = out / "dubbed.mp4"
+    api.dub_video(video, new_speech, dubbed, text=DEMO_DUB_SENTENCE)
+    print(f"The same video dubbed to say {DEMO_DUB_SENTENCE!r} -> {dubbed}")
+    print(f"Open {out}/ to see every export format and the videos; make your own with:")
     print('  mouthpiece say "Your words here." --portrait your-photo.jpg -o talking.mp4')
     print("  mouthpiece render your-photo.jpg your-speech.wav -o talking.mp4")
+    print("  mouthpiece dub your-video.mp4 new-speech.wav -o dubbed.mp4")
     return 0
 
 
