@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import warnings
 
 import numpy as np
@@ -144,3 +145,54 @@ def test_a_long_transcript_is_aligned_in_chunks_in_bounded_memory():
     assert [w.text for w in track.words] == words_of(text)  # every word, in order, in some chunk
     errors = np.array([abs(w.start - t.start) for w, t in zip(track.words, truth.words)])
     assert np.mean(errors < 0.1) > 0.9  # and placed where espeak-ng said it
+
+
+def _three_sentences(spoken) -> Audio:
+    pause = np.zeros(spoken.audio.sample_rate // 2, np.float32)
+    return Audio(np.concatenate([spoken.audio.samples, pause] * 3), spoken.audio.sample_rate)
+
+
+def test_recognition_ahead_in_another_process_hears_what_this_one_does(spoken):
+    from mouthpiece.phonetics.ahead import recognized_ahead
+
+    audio = _three_sentences(spoken)
+    chunks = list(recognized_ahead(audio, recognizer="phones", chunk_seconds=audio.duration / 2.5))
+    assert len(chunks) >= 3 and chunks[0][0] == 0.0
+    starts = [round(offset * audio.sample_rate) for offset, _, _ in chunks]
+    assert starts == sorted(starts)
+    for (_, chunk, heard), start in zip(chunks, starts):
+        np.testing.assert_array_equal(chunk.samples, audio.samples[start : start + len(chunk.samples)])
+        # (not identical: a decoder that has run before has adapted its cepstral means)
+        here = [p.label for p in recognize(chunk, recognizer="phones").phones]
+        assert difflib.SequenceMatcher(None, [p.label for p in heard.phones], here).ratio() >= 0.8
+    assert starts[-1] + len(chunks[-1][1].samples) == len(audio.samples)  # the chunks cover it all
+
+
+def test_recognition_ahead_works_from_a_script_without_a_main_guard(spoken, tmp_path):
+    """multiprocessing's spawn would run such a script again in the child; ours must not."""
+    import subprocess
+    import sys
+
+    from mouthpiece.audio import save
+
+    wav = tmp_path / "three.wav"
+    save(_three_sentences(spoken), wav)
+    script = tmp_path / "script.py"
+    script.write_text(
+        "from mouthpiece import load_audio\n"
+        "from mouthpiece.phonetics.ahead import recognized_ahead\n"
+        f"audio = load_audio({str(wav)!r})\n"
+        "print(len(list(recognized_ahead(audio, recognizer='phones', chunk_seconds=audio.duration / 2.5))))\n",
+        encoding="utf-8",
+    )
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert int(done.stdout.strip()) >= 3
+
+
+def test_a_failing_recognizer_process_is_reported_in_the_caller(spoken):
+    from mouthpiece.phonetics.ahead import recognized_ahead
+
+    audio = _three_sentences(spoken)
+    with pytest.raises(InputError, match="no-such-recognizer"):
+        list(recognized_ahead(audio, recognizer="no-such-recognizer", chunk_seconds=audio.duration / 2.5))

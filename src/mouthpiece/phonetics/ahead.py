@@ -2,19 +2,24 @@
 
 A renderer that turns phones into frames can start on the first chunk of speech while
 the next is recognized. pocketsphinx holds Python's GIL while it decodes (a Python loop
-beside it in a thread runs at 5 % of its speed), so the recognizer runs in a process of
-its own, started with ``spawn`` (safe beside the threads MediaPipe and the encoder have
-started), and hands back the phones of each chunk as it finishes. Speech no longer than
-one chunk is recognized in this process: there is nothing to overlap.
+beside it in a thread runs at 5 % of its speed), so the recognizer runs in a Python
+process of its own and hands back the phones of each chunk as it finishes.
+
+The process is a plain ``python -c`` child fed through pipes, not ``multiprocessing``:
+that would import the caller's main script again in the child, which breaks any script
+that calls mouthpiece without an ``if __name__ == "__main__"`` guard. Speech no longer
+than one chunk is recognized in this process: there is nothing to overlap.
 """
 
 from __future__ import annotations
 
-import contextlib
-import multiprocessing
-import queue
+import os
+import pickle
+import subprocess
+import sys
 from collections.abc import Iterator
-from typing import cast
+from pathlib import Path
+from typing import Any, BinaryIO, cast
 
 import numpy as np
 
@@ -23,7 +28,7 @@ from .chunks import split_at_pauses
 from .recognize import recognize
 
 CHUNK_SECONDS = 10.0  # of each chunk recognized ahead (shorter chunks start sooner)
-POLL_SECONDS = 0.5  # how often a wait for the next chunk checks the recognizer is still alive
+_CHILD = "from mouthpiece.phonetics.ahead import serve; serve()"
 
 
 def recognized_ahead(
@@ -31,57 +36,54 @@ def recognized_ahead(
 ) -> Iterator[tuple[float, Audio, PhoneTrack]]:
     """``(offset, chunk, phones heard in it)`` for chunks of ``audio`` cut at pauses, in order.
 
-    The recognizer errors of a chunk (an :class:`~mouthpiece.errors.InputError`, say) are
-    raised here, in the caller's process. Closing the iterator early stops the recognizer.
+    The recognizer's errors (an :class:`~mouthpiece.errors.InputError`, say) are raised
+    here, in the caller's process. Closing the iterator early stops the recognizer.
     """
     if audio.duration <= chunk_seconds:
         yield 0.0, audio, recognize(audio, recognizer=recognizer)
         return
-    context = multiprocessing.get_context("spawn")
-    results = context.Queue()
-    worker = context.Process(
-        target=_recognize_chunks,
-        args=(audio.samples, audio.sample_rate, recognizer, chunk_seconds, results),
-        name="mouthpiece-recognize",
-        daemon=True,
-    )
-    worker.start()
+    package_root = str(Path(__file__).resolve().parents[2])  # so the child finds this mouthpiece
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (package_root, os.environ.get("PYTHONPATH")) if p)}
+    child = subprocess.Popen([sys.executable, "-c", _CHILD], stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
     try:
-        while True:
-            item = _next(results, worker)
-            if item is None:
-                return
+        assert child.stdin is not None and child.stdout is not None
+        pickle.dump((audio.samples, audio.sample_rate, recognizer, chunk_seconds), child.stdin)
+        child.stdin.close()
+        while (item := _receive(child)) is not None:
             if isinstance(item, BaseException):
                 raise item
             offset, start, count, phones = cast(tuple[float, int, int, PhoneTrack], item)
             yield offset, Audio(audio.samples[start : start + count], audio.sample_rate), phones
     finally:
-        if worker.is_alive():
-            worker.terminate()
-        worker.join()
-        results.close()
+        if child.poll() is None:
+            child.kill()
+        child.wait()
+        if child.stdout is not None:
+            child.stdout.close()
 
 
-def _next(results: multiprocessing.Queue, worker: multiprocessing.process.BaseProcess) -> object:
-    while True:
-        try:
-            return results.get(timeout=POLL_SECONDS)
-        except queue.Empty:
-            if not worker.is_alive():
-                with contextlib.suppress(queue.Empty):  # what it sent just before it ended
-                    return results.get(timeout=POLL_SECONDS)
-                code = worker.exitcode
-                raise RuntimeError(f"the speech recognizer process ended unexpectedly (exit code {code})") from None
-
-
-def _recognize_chunks(
-    samples: np.ndarray, sample_rate: int, recognizer: str, chunk_seconds: float, results: multiprocessing.Queue
-) -> None:
-    """The recognizer process: each chunk's ``(offset, first sample, sample count, phones)``, then None."""
+def _receive(child: subprocess.Popen[bytes]) -> Any:
     try:
+        return pickle.load(cast(BinaryIO, child.stdout))
+    except (EOFError, pickle.UnpicklingError):
+        code = child.wait()
+        raise RuntimeError(f"the speech recognizer process ended unexpectedly (exit code {code})") from None
+
+
+def serve() -> None:
+    """The recognizer process: reads ``(samples, sample_rate, recognizer, chunk_seconds)`` from
+    stdin, writes each chunk's ``(offset, first sample, sample count, phones)`` to stdout,
+    then None (or the exception that stopped it)."""
+    out = sys.stdout.buffer
+    sys.stdout = sys.stderr  # nothing else may write to the result pipe
+    try:
+        samples, sample_rate, recognizer, chunk_seconds = pickle.load(sys.stdin.buffer)
+        samples = np.asarray(samples, np.float32)
         for offset, chunk in split_at_pauses([samples], sample_rate=sample_rate, max_seconds=chunk_seconds):
             start = int(round(offset * sample_rate))
-            results.put((offset, start, len(chunk.samples), recognize(chunk, recognizer=recognizer)))
-        results.put(None)
+            pickle.dump((offset, start, len(chunk.samples), recognize(chunk, recognizer=recognizer)), out)
+            out.flush()
+        pickle.dump(None, out)
     except BaseException as e:  # handed to the caller's process
-        results.put(e)
+        pickle.dump(e, out)
+    out.flush()

@@ -18,8 +18,8 @@ def split_at_pauses(
 ) -> Iterator[tuple[float, Audio]]:
     """Cut a stream of sample blocks into chunks of at most ``max_seconds``, at pauses.
 
-    Each cut falls on the quietest 10 ms in the last ``CUT_SEARCH`` seconds of the chunk,
-    so words are not split; chunks start on a 10 ms boundary. Memory holds one chunk.
+    Each cut falls on the quietest 10 ms in the last ``CUT_SEARCH`` seconds of the chunk
+    (the later half of a shorter one), so words are not split; chunks start on a 10 ms boundary. Memory holds one chunk.
 
     Yields
     ------
@@ -27,7 +27,7 @@ def split_at_pauses(
     """
     hop = sample_rate // sphinx.FRAME_RATE
     limit = int(max_seconds * sample_rate) // hop * hop
-    search = int(CUT_SEARCH * sample_rate) // hop * hop
+    search = min(int(CUT_SEARCH * sample_rate), limit // 2) // hop * hop  # a short chunk searches its later half
     pending = np.zeros(0, np.float32)
     waiting: list[np.ndarray] = []  # blocks not yet joined to `pending`: joining each would copy the chunk
     waiting_length = 0

@@ -50,6 +50,8 @@ DUB_RINGS = ((1.25, 1.03), (1.70, 1.10))
 # and the jaw line stays near where the video has it (moving it over the neck and collar
 # is what shows most outside the mouth).
 CHIN_SHARE = 0.4
+RESIDUAL_FRAMES = 6  # frames over which the mouth's unexplained motion is averaged
+FULL_SPEECH_MOVE = 0.1  # face units: points speech moves this far at weight 1 take the whole average
 OWN_MOUTH_STRETCH = 0.5  # a new mouth this much wider than the video's is painted inside in full
 MASK_MIN_MOVE = 0.3  # pixels a rig point must move to be inside the changed region
 MASK_MARGIN = 0.06  # face units the mask reaches beyond the moved points
@@ -86,6 +88,10 @@ class MouthDubber:
         down = FaceFrame.of(self.rig.landmarks).axes[1]
         upper, lower = self._middle
         parting = (self.rig.basis[:, lower, :2] - self.rig.basis[:, upper, :2]) @ down / self.rig.unit
+        lips = [k for k, name in enumerate(self.solver.channels) if name != "JawOpen"]  # not the jaw line
+        reach = np.linalg.norm(self.solver.basis[lips, : lm.LANDMARK_COUNT, :2], axis=2).max(axis=0) / self.rig.unit
+        self._speech_reach = np.clip(reach / FULL_SPEECH_MOVE, 0.0, 1.0)  # 1 on the lips, 0 away from them
+        self._residual: np.ndarray | None = None
         self._parting = np.zeros(len(channels))  # per channel of the values, the lips' parting at weight 1
         for name, amount in zip(self.rig.channels, parting):
             if name in self.solver.channels and name in index:
@@ -111,6 +117,7 @@ class MouthDubber:
         speech[self._speech] = values[self._speech] * self.amplitude
         new_moves = self._poser(speech) - self._rest
         change = (new_moves - own_moves)[:, :2] @ linear.T
+        change[: lm.LANDMARK_COUNT] += self._steady_residual(landmarks, own_moves, pose)
 
         rest = (self._rest[:, :2] + own_moves[:, :2]) @ linear.T + shift  # where the rig's points stand now
         # the teeth keep to the lips they sit behind, as tracked rather than as modelled
@@ -133,6 +140,21 @@ class MouthDubber:
         opacity = float(np.clip(widening / OWN_MOUTH_STRETCH, 0.0, 1.0))
         draw_mouth(out, points, unit=unit, palette=self._palette, tongue_out=tongue, opacity=opacity)
         return _blend(frame, out, points, rest, unit)
+
+    def _steady_residual(self, landmarks: np.ndarray, own_moves: np.ndarray, pose: np.ndarray) -> np.ndarray:
+        """Per landmark, the move that replaces the mouth's fast unexplained motion with its slow part.
+
+        What the rig does not explain of the tracked mouth (the landmarks' jitter, lip shapes
+        the rig has no channel for, the original speech's traces) would ride on the new mouth;
+        there only its running average is kept (the person's own mouth shape).
+        """
+        modelled = (self._rest[: lm.LANDMARK_COUNT, :2] + own_moves[: lm.LANDMARK_COUNT, :2]) @ pose[:, :2].T
+        residual = landmarks[:, :2] - (modelled + pose[:, 2])
+        if self._residual is None:
+            self._residual = residual.copy()
+        else:
+            self._residual += (residual - self._residual) / RESIDUAL_FRAMES
+        return self._speech_reach[:, None] * (self._residual - residual)
 
     def _follow_amplitude(self, landmarks: np.ndarray, values: np.ndarray) -> None:
         """Scale the new speech to open the mouth as wide as this person opens it in the video
