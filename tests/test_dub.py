@@ -538,3 +538,43 @@ def test_the_command_says_how_many_frames_had_no_face(speech, files, tmp_path, c
     err = capsys.readouterr().err
     assert "3 of 52 frames did not show the face" in err
     assert out.exists()
+
+
+def test_face_picks_the_speaker_and_the_dub_follows_only_that_face(speech, tmp_path):
+    """Two people side by side, the one on the left larger: the largest speaks by default,
+    ``face=1`` makes the one on the right speak, and the other's mouth stays as it was."""
+    left = api.load_portrait(ASTRONAUT, size=(320, 320))
+    right = api.load_portrait(ASTRONAUT, size=(224, 224))
+    source_audio, animation = speech[0], speech[1]
+    path = tmp_path / "two.mp4"
+    with VideoWriter(path, width=544, height=320, fps=FPS, audio=source_audio) as video:
+        for a, b in zip(render_frames(left, animation), render_frames(right, animation)):
+            video.write(np.concatenate([a, np.pad(b, ((48, 48), (0, 0), (0, 0)), mode="edge")], axis=1))
+    original = list(read_frames(path))
+    for face, speaker in ((None, slice(0, 320)), (1, slice(320, 544))):
+        out = tmp_path / f"dubbed-{face}.mp4"
+        api.dub_video(path, speech[2], out, text=NEW_TEXT, face=face, fit="cut")
+        frames = list(read_frames(out))
+        listener = slice(320, 544) if speaker.start == 0 else slice(0, 320)
+
+        def psnr(part: slice, frames=frames) -> float:
+            errors = [np.mean((f[:, part].astype(float) - o[:, part]) ** 2) for f, o in zip(frames, original)]
+            return 10 * np.log10(255**2 / max(float(np.mean(errors)), 1e-9))
+
+        assert psnr(listener) >= 40.0, face  # the other face's mouth is untouched
+        assert psnr(speaker) < psnr(listener) - 5, face  # this one's changed
+
+
+def test_a_video_of_odd_size_is_refused_before_any_work(tmp_path):
+    path = tmp_path / "odd.mkv"
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("ffv1", rate=FPS)
+        stream.width, stream.height, stream.pix_fmt = 65, 48, "yuv444p"
+        for k in range(3):
+            frame = av.VideoFrame.from_ndarray(flat(k, 65, 48), format="rgb24").reformat(format="yuv444p")
+            container.mux(stream.encode(frame))
+        container.mux(stream.encode(None))
+    out = tmp_path / "out.mp4"
+    with pytest.raises(api.InputError, match="65x48 pixels.*even width and height"):
+        api.dub_video(path, Audio(np.zeros(16_000, np.float32), 16_000), out)
+    assert not out.exists()

@@ -51,7 +51,7 @@ DEFAULT_SIZE = (512, 512)  # pixels, a talking portrait's (width, height)
 VIDEO_FPS = 25.0
 PIPELINE_CHUNK_SECONDS = 10.0  # s, chunks recognized ahead of rendering (shorter starts sooner)
 DEFAULT_INTENSITY = 0.6  # of an emotion, 0-1
-DUB_CRF = 15  # x264 quality of a dub: what it leaves alone stays within 40 dB of the source's decoded frames
+DUB_CRF = 12  # x264 quality of a dub: what it leaves alone stays over 40 dB from the source's decoded frames
 
 
 def load_audio(path: str | os.PathLike[str]) -> Audio:
@@ -371,6 +371,11 @@ def dub_video(
     if not 0.0 <= original_audio <= 1.0:
         raise InputError(f"The original audio's level must be between 0 and 1, got {original_audio!r}.")
     info = probe_video(name)
+    if info.width % 2 or info.height % 2:
+        raise InputError(
+            f"'{name}' is {info.width}x{info.height} pixels, but H.264 video needs an even width and height: "
+            "crop or scale it by a pixel first."
+        )
     phonetics.recognizer_named(recognizer)
     speech: _SpeechInParts | None = None
     if text and text.strip():

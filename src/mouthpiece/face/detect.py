@@ -19,8 +19,15 @@ from typing import Any
 import numpy as np
 
 from ..errors import DependencyError, NoFaceError
+from .landmarks import eye_distance
 
 MAX_FACES = 8  # faces looked for in one image
+# MediaPipe's detector sees a 128-pixel copy of the whole image, where the faces of a wide
+# shot are too small to find: an image this much wider than tall (or taller than wide) is
+# also searched in square tiles, and a face found there that is not one already found (its
+# centre further than SAME_FACE eye distances from theirs) is added.
+WIDE = 1.4
+SAME_FACE = 0.5
 MIN_DETECTION_CONFIDENCE = 0.5
 
 _lock = threading.Lock()
@@ -40,14 +47,28 @@ def detect_faces(image: np.ndarray) -> list[np.ndarray]:
     """
     if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
         raise ValueError(f"expected an RGB uint8 image, got shape {image.shape} and dtype {image.dtype}")
+    faces = _detect(image, 0, 0)
+    height, width = image.shape[:2]
+    short, long = sorted((height, width))
+    if long > WIDE * short:  # square tiles along the long side, overlapping by half
+        for start in np.linspace(0, long - short, int(np.ceil(2 * long / short)) - 1).round().astype(int):
+            x0, y0 = (start, 0) if width > height else (0, start)
+            for face in _detect(image[y0 : y0 + short, x0 : x0 + short], x0, y0):
+                centre = face[:, :2].mean(axis=0)
+                if all(np.hypot(*(centre - f[:, :2].mean(axis=0))) > SAME_FACE * eye_distance(f) for f in faces):
+                    faces.append(face)
+    return sorted(faces, key=lambda landmarks: float(landmarks[:, 0].min()))
+
+
+def _detect(image: np.ndarray, x0: int, y0: int) -> list[np.ndarray]:
+    """The faces MediaPipe finds in ``image``, in the pixels of a larger one it sits in at ``(x0, y0)``."""
     height, width = image.shape[:2]
     with _lock, quiet_native_stderr():
         result = _face_mesh().process(np.ascontiguousarray(image))
-    faces = [
-        np.array([(p.x * width, p.y * height, p.z * width) for p in face.landmark], np.float32)
+    return [
+        np.array([(p.x * width + x0, p.y * height + y0, p.z * width) for p in face.landmark], np.float32)
         for face in result.multi_face_landmarks or ()
     ]
-    return sorted(faces, key=lambda landmarks: float(landmarks[:, 0].min()))
 
 
 def find_face(image: np.ndarray, *, source: str, index: int | None = None) -> np.ndarray:

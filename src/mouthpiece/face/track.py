@@ -5,7 +5,7 @@ its detector again only when it loses one, so frames cost a few milliseconds eac
 
 :class:`FaceTracker` also picks the face to follow and keeps to it: on the first frame
 that shows faces it takes the largest (or the ``index``-th from the left) and from then
-on, among the faces MediaPipe reports, the one nearest to where that face was last.
+on follows it in a crop around where it was last.
 With ``fps`` given, landmarks are smoothed by a One Euro filter (Casiez et al. 2012), a
 low-pass filter whose cut-off rises with speed: a still face keeps still (the mesh's
 frame-to-frame jitter is filtered out) while a fast move is followed without lag.
@@ -31,7 +31,10 @@ MIN_TRACKING_CONFIDENCE = 0.5
 MIN_CUTOFF = 1.5  # Hz
 SPEED_GAIN = 4.0  # Hz per (eye distance / s)
 SPEED_CUTOFF = 1.0  # Hz, of the speed estimate itself
-MAX_JUMP = 0.5  # eye distances a face's centre may move between frames and still be the one followed
+CROP_SCALE = 2.2  # MediaPipe sees a square this many face sizes wide around the face
+CROP_SLACK = 0.15  # of the crop's side the face may drift (or its size change) before the crop follows
+REACQUIRE_FRAMES = 5  # frames a lost face goes unseen before the whole frame is searched again
+MAX_REACQUIRE = 4.0  # eye distances from where it was last seen that a face found again may be
 CUT = 0.2  # eye distances a face's centre moving between frames counts as a cut, not motion
 
 
@@ -68,6 +71,13 @@ class OneEuroFilter:
 class FaceTracker:
     """Landmarks of one face, frame after frame. Use it as a context manager, or call :meth:`close`.
 
+    MediaPipe looks only at a crop around the face (``CROP_SCALE`` times its size, moved
+    when the face nears its edge): there the face is large whatever the frame's size, so
+    it is found and followed where MediaPipe's detector, which sees a 128-pixel copy of
+    what it is given, would miss a face in a wide shot, and another person in view is not
+    mistaken for it. A face lost for ``REACQUIRE_FRAMES`` frames is looked for again in the
+    whole frame, the one nearest to where it was last taken.
+
     Parameters
     ----------
     index : int or None, the face to follow, 0 for the leftmost; None: the largest
@@ -80,9 +90,10 @@ class FaceTracker:
         self._filter = OneEuroFilter(fps) if fps else None
         self._mesh: Any = None
         self._quiet = contextlib.ExitStack()
-        self._faces = 1  # faces the mesh looks for
         self._last: np.ndarray | None = None  # the followed face's centre, pixels
         self._scale = 1.0  # its eye distance, pixels
+        self._crop: tuple[int, int, int, int] | None = None  # (x0, y0, x1, y1) MediaPipe looks at
+        self._lost = 0  # frames since the face was last seen
 
     def __call__(self, frame: np.ndarray) -> np.ndarray | None:
         """The followed face's landmarks in ``frame`` ``[478, 3]`` pixels, or None where it is not seen.
@@ -91,26 +102,34 @@ class FaceTracker:
         ----------
         frame : np.ndarray [shape=(H, W, 3), dtype=uint8], RGB, the video's next frame
         """
-        if self._mesh is None:
+        face = self._follow(frame) if self._mesh is not None else None
+        if face is None and (self._mesh is None or self._lost % REACQUIRE_FRAMES == REACQUIRE_FRAMES - 1):
             face = self._choose(frame)
-            if face is None:
-                return None
-        else:
-            face = self._follow(frame)
-            if face is None:
-                if self._filter is not None:
-                    self._filter.reset()
-                return None
+        if face is None:
+            self._lost += 1
+            if self._filter is not None:
+                self._filter.reset()
+            return None
+        self._lost = 0
         centre = face[:, :2].mean(axis=0)
         if self._filter is not None and self._last is not None and np.hypot(*(centre - self._last)) > CUT * self._scale:
             self._filter.reset()  # a cut (or a loop back to the start): nothing to smooth across
         self._last, self._scale = centre, eye_distance(face)
+        self._place_crop(face, (frame.shape[0], frame.shape[1]))
         if self._filter is None:
             return face
         return self._filter(face, self._scale).astype(np.float32)
 
     def _choose(self, frame: np.ndarray) -> np.ndarray | None:
+        """The face to follow among those detected in the whole frame (the nearest to the last
+        one seen, once there has been one)."""
         faces = detect_faces(frame)
+        if self._last is not None:
+            if not faces:
+                return None
+            distances = [float(np.hypot(*(f[:, :2].mean(axis=0) - self._last))) for f in faces]
+            nearest = int(np.argmin(distances))
+            return faces[nearest] if distances[nearest] < MAX_REACQUIRE * self._scale else None
         self.most_faces = max(self.most_faces, len(faces))
         if not faces:
             return None
@@ -120,30 +139,38 @@ class FaceTracker:
             face = faces[self.index]
         else:
             return None
-        # Tracking one face is cheapest; with several in view MediaPipe must follow them all,
-        # or it would keep running its detector to find the ones it was asked for.
-        self._faces = len(faces)
         self._quiet.enter_context(quiet_native_stderr())  # its graph threads print as they start, after process()
         self._mesh = new_face_mesh(
-            static_image_mode=False, max_num_faces=self._faces, min_tracking_confidence=MIN_TRACKING_CONFIDENCE
+            static_image_mode=False, max_num_faces=1, min_tracking_confidence=MIN_TRACKING_CONFIDENCE
         )
         return face
 
+    def _place_crop(self, face: np.ndarray, shape: tuple[int, int]) -> None:
+        """Keep the crop where it is while the face sits well inside it; else centre it anew
+        (MediaPipe follows a face from where it was in the picture it saw before)."""
+        low, high = face[:, :2].min(axis=0), face[:, :2].max(axis=0)
+        centre, size = (low + high) / 2, float(max(high - low))
+        if self._crop is not None:
+            x0, y0, x1, y1 = self._crop
+            side = max(x1 - x0, y1 - y0)
+            inside = np.all(np.abs(centre - ((x0 + x1) / 2, (y0 + y1) / 2)) < CROP_SLACK * side)
+            if inside and abs(CROP_SCALE * size / side - 1) < CROP_SLACK:
+                return
+        height, width = shape
+        side = int(round(CROP_SCALE * size))
+        x0 = int(np.clip(round(centre[0] - side / 2), 0, max(width - side, 0)))
+        y0 = int(np.clip(round(centre[1] - side / 2), 0, max(height - side, 0)))
+        self._crop = (x0, y0, min(x0 + side, width), min(y0 + side, height))
+
     def _follow(self, frame: np.ndarray) -> np.ndarray | None:
-        height, width = frame.shape[:2]
-        result = self._mesh.process(np.ascontiguousarray(frame))
-        faces = [
-            np.array([(p.x * width, p.y * height, p.z * width) for p in f.landmark], np.float32)
-            for f in result.multi_face_landmarks or ()
-        ]
-        if not faces:
+        assert self._crop is not None
+        x0, y0, x1, y1 = self._crop
+        result = self._mesh.process(np.ascontiguousarray(frame[y0:y1, x0:x1]))
+        if not result.multi_face_landmarks:
             return None
-        assert self._last is not None
-        distances = [float(np.hypot(*(f[:, :2].mean(axis=0) - self._last))) for f in faces]
-        nearest = int(np.argmin(distances))
-        if self._faces > 1 and distances[nearest] > MAX_JUMP * self._scale:
-            return None  # only other faces in view
-        return faces[nearest]
+        width, height = x1 - x0, y1 - y0
+        points = result.multi_face_landmarks[0].landmark
+        return np.array([(p.x * width + x0, p.y * height + y0, p.z * width) for p in points], np.float32)
 
     def missing_face_error(self, source: str) -> NoFaceError:
         """The error for a video in which the requested face was never found."""
