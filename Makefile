@@ -18,7 +18,7 @@ $(STAMP): pyproject.toml
 	fi
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[dev,face]'
+	$(PY) -m pip install -q -e '.[dev,face,serve]'
 	$(PY) -m pip install -q --no-deps $(MEDIAPIPE)
 	touch $(STAMP)
 

@@ -19,7 +19,7 @@ from typing import Any
 from . import __version__, api
 from .atomic import atomic_output
 from .audio import save
-from .errors import InputError, MouthpieceError
+from .errors import DependencyError, InputError, MouthpieceError
 from .export import EXPORTERS, format_for_path, get_exporter
 from .motion import EMOTIONS
 from .phonetics import DEFAULT_RECOGNIZER, RECOGNIZERS
@@ -242,6 +242,19 @@ def _cmd_dub(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     _finish_video(args, animation)
+    return 0
+
+
+def _cmd_serve(args: argparse.Namespace) -> int:
+    try:
+        import uvicorn
+
+        from .serve import create_app
+    except ImportError as e:
+        raise DependencyError(f"mouthpiece serve needs the server's packages ({e.name} is missing): "
+                              "pip install 'mouthpiece[serve]'.") from None  # fmt: skip
+    app = create_app(token=args.token, max_upload_mb=args.max_upload_mb)
+    uvicorn.run(app, host=args.host, port=args.port, log_level="warning" if args.quiet else "info")
     return 0
 
 
@@ -508,6 +521,16 @@ def build_parser() -> argparse.ArgumentParser:
     dub.add_argument("--animation", help="also write the Animation that drove the mouth here (anim-json)")
     dub.add_argument("-q", "--quiet", action="store_true", help="no progress or notices on stderr")
     dub.set_defaults(run=_cmd_dub, fps=None)
+
+    serve = commands.add_parser("serve", help="an HTTP API for speech to animation (needs mouthpiece[serve])")
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    serve.add_argument("--token", help="require 'Authorization: Bearer TOKEN' on every route but /v1/health")
+    serve.add_argument(
+        "--max-upload-mb", type=float, default=50.0, help="largest upload accepted, MB (default 50; larger: 413)"
+    )
+    serve.add_argument("-q", "--quiet", action="store_true", help="log warnings only")
+    serve.set_defaults(run=_cmd_serve, fps=None)
 
     for sub in (render, say_):
         sub.add_argument(

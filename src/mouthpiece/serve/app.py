@@ -1,0 +1,146 @@
+"""The HTTP API: speech to Animation in any export format, text to speech and its Animation.
+
+Routes (all under ``/v1``; OpenAPI docs at ``/docs``):
+
+- ``GET /v1/health``: ``{"status": "ok", "version": ...}``, never behind the token;
+- ``POST /v1/animate?format=tsv&fps=60``: a multipart upload (field ``audio``, any audio
+  or video file; optional field ``text``, its transcript) -> the Animation in ``format``;
+- ``POST /v1/say``: JSON ``{"text": ..., "voice": "en-us", "fps": 60}`` -> JSON with the
+  speech as a base64 WAV and its Animation (anim-json).
+
+Safety: an upload is written, as it arrives, to a file with a random name in a private
+temporary folder (nothing a client sends is used as a path) and refused with 413 once it
+passes the size limit; a file that does not decode as audio gets 415; with a token every
+route but health needs ``Authorization: Bearer <token>`` (401 otherwise). Each request's
+files are removed when it ends.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import hmac
+import io
+import json
+import os
+import secrets
+import shutil
+import tempfile
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import FastAPI, File, Form, HTTPException, Query, Request, UploadFile
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from pydantic import BaseModel, Field
+
+from .. import __version__, api
+from ..audio import save
+from ..errors import InputError, UnknownFormatError
+from ..export import EXPORTERS
+
+UPLOAD_CHUNK = 1 << 20  # bytes read from an upload at a time
+DEFAULT_MAX_UPLOAD_MB = 50
+MEDIA_TYPES = {".json": "application/json", ".xml": "application/xml", ".csv": "text/csv"}
+OPEN_PATHS = ("/v1/health", "/docs", "/openapi.json", "/docs/oauth2-redirect")
+
+
+class SayRequest(BaseModel):
+    text: str = Field(min_length=1, max_length=10_000, description="what to say")
+    voice: str = Field("en-us", description="an espeak-ng voice: en-us, en-gb, de, fr, ...")
+    fps: float = Field(60.0, ge=1, le=240, description="frames per second of the Animation")
+
+
+def create_app(*, token: str | None = None, max_upload_mb: float = DEFAULT_MAX_UPLOAD_MB) -> FastAPI:
+    """The server's application; ``uvicorn.run(create_app(), host=..., port=...)`` serves it."""
+    limit = int(max_upload_mb * 2**20)
+    folder = Path(tempfile.mkdtemp(prefix="mouthpiece-serve-"))
+    os.chmod(folder, 0o700)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        shutil.rmtree(folder, ignore_errors=True)  # nothing left behind on shutdown
+
+    app = FastAPI(
+        title="mouthpiece", version=__version__, description="Make any face speak: speech to animation.",
+        lifespan=lifespan,
+    )  # fmt: skip
+
+    @app.middleware("http")
+    async def check_token(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        if token is not None and request.url.path not in OPEN_PATHS:
+            given = request.headers.get("authorization", "")
+            if not hmac.compare_digest(given.encode(), f"Bearer {token}".encode()):
+                return JSONResponse({"detail": "Missing or wrong bearer token."}, status_code=401,
+                                    headers={"WWW-Authenticate": "Bearer"})  # fmt: skip
+        return await call_next(request)
+
+    @app.get("/v1/health")
+    def health() -> dict[str, str]:
+        return {"status": "ok", "version": __version__}
+
+    @app.post("/v1/animate")
+    async def animate(
+        audio: Annotated[UploadFile, File(description="speech: any audio or video file")],
+        text: Annotated[str | None, Form(description="the transcript of the speech")] = None,
+        format: Annotated[str, Query(description=f"one of {', '.join(EXPORTERS)}")] = "tsv",
+        fps: Annotated[float, Query(ge=1, le=240)] = 60.0,
+    ) -> Response:
+        if format not in EXPORTERS:
+            raise HTTPException(400, f"Unknown format {format!r}; expected one of {', '.join(EXPORTERS)}.")
+        path = await _receive(audio, folder, limit)
+        try:
+            speech = _decode(path, audio.filename)
+            animation = api.animate(speech, text=text, fps=fps)
+            out = io.StringIO()
+            api.export_stream(animation, out, format=format)
+        except UnknownFormatError as e:
+            raise HTTPException(400, str(e)) from None
+        except InputError as e:
+            raise HTTPException(422, str(e)) from None
+        finally:
+            path.unlink(missing_ok=True)
+        media = MEDIA_TYPES.get(EXPORTERS[format].extension, "text/plain")
+        return PlainTextResponse(out.getvalue(), media_type=media)
+
+    @app.post("/v1/say")
+    def say(request: SayRequest) -> dict[str, Any]:
+        try:
+            speech, animation = api.say(request.text, voice=request.voice, fps=request.fps)
+        except InputError as e:
+            raise HTTPException(422, str(e)) from None
+        wav = folder / f"{secrets.token_hex(16)}.wav"
+        try:
+            save(speech, wav)
+            sound = base64.b64encode(wav.read_bytes()).decode("ascii")
+        finally:
+            wav.unlink(missing_ok=True)
+        out = io.StringIO()
+        api.export_stream(animation, out, format="anim-json")
+        return {"audio_wav_base64": sound, "duration": speech.duration, "animation": json.loads(out.getvalue())}
+
+    return app
+
+
+async def _receive(upload: UploadFile, folder: Path, limit: int) -> Path:
+    """The upload, written to a file with a random name; 413 once it passes ``limit`` bytes."""
+    path = folder / secrets.token_hex(16)
+    size = 0
+    with open(path, "wb") as f:
+        while chunk := await upload.read(UPLOAD_CHUNK):
+            size += len(chunk)
+            if size > limit:
+                f.close()
+                path.unlink(missing_ok=True)
+                raise HTTPException(413, f"The upload is larger than the server's limit of {limit / 2**20:g} MB.")
+            f.write(chunk)
+    return path
+
+
+def _decode(path: Path, name: str | None) -> Any:
+    try:
+        return api.load_audio(path)
+    except InputError:
+        label = f"'{name}'" if name else "The upload"
+        raise HTTPException(415, f"{label} is not an audio or video file with sound this server can decode.") from None

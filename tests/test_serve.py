@@ -1,0 +1,172 @@
+"""The HTTP API against a real server on 127.0.0.1: success and failure of each route."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import secrets
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+import pytest
+
+pytest.importorskip("fastapi")
+import uvicorn  # noqa: E402
+
+from mouthpiece import api  # noqa: E402
+from mouthpiece.audio import save  # noqa: E402
+from mouthpiece.export import read_anim_json  # noqa: E402
+from mouthpiece.serve import create_app  # noqa: E402
+
+TOKEN = "s3cret-token"
+
+
+@dataclass
+class Server:
+    url: str
+    token: str | None
+
+    def request(
+        self, method: str, path: str, *, body: bytes | None = None, headers: dict[str, str] | None = None,
+        auth: bool = True,
+    ) -> tuple[int, bytes, dict[str, str]]:  # fmt: skip
+        headers = dict(headers or {})
+        if auth and self.token:
+            headers["Authorization"] = f"Bearer {self.token}"
+        request = urllib.request.Request(self.url + path, data=body, headers=headers, method=method)
+        try:
+            with urllib.request.urlopen(request, timeout=60) as response:
+                return response.status, response.read(), dict(response.headers)
+        except urllib.error.HTTPError as e:
+            return e.code, e.read(), dict(e.headers)
+
+    def upload(self, path: str, fields: dict[str, tuple[str, bytes] | str], **options) -> tuple[int, bytes, dict]:
+        boundary = secrets.token_hex(8)
+        parts = []
+        for name, value in fields.items():
+            if isinstance(value, tuple):
+                filename, data = value
+                head = f'Content-Disposition: form-data; name="{name}"; filename="{filename}"\r\n'
+                head += "Content-Type: application/octet-stream\r\n\r\n"
+                parts.append(f"--{boundary}\r\n{head}".encode() + data + b"\r\n")
+            else:
+                parts.append(
+                    f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode()
+                )
+        body = b"".join(parts) + f"--{boundary}--\r\n".encode()
+        headers = {"Content-Type": f"multipart/form-data; boundary={boundary}"}
+        return self.request("POST", path, body=body, headers=headers, **options)
+
+
+def _serve(token: str | None, max_upload_mb: float) -> Iterator[Server]:
+    app = create_app(token=token, max_upload_mb=max_upload_mb)
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="on"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        assert time.monotonic() < deadline, "the server did not start"
+        time.sleep(0.02)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    yield Server(f"http://127.0.0.1:{port}", token)
+    server.should_exit = True
+    thread.join(10)
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[Server]:
+    yield from _serve(None, max_upload_mb=1.0)
+
+
+@pytest.fixture(scope="module")
+def guarded() -> Iterator[Server]:
+    yield from _serve(TOKEN, max_upload_mb=1.0)
+
+
+@pytest.fixture(scope="module")
+def wav_bytes(tmp_path_factory) -> bytes:
+    speech, _ = api.say("Bob bought a big blue map.")
+    path = tmp_path_factory.mktemp("serve") / "line.wav"
+    save(speech, path)
+    return path.read_bytes()
+
+
+def test_health_answers_without_a_token(server, guarded):
+    for s in (server, guarded):
+        status, body, _ = s.request("GET", "/v1/health", auth=False)
+        assert status == 200 and json.loads(body)["status"] == "ok"
+
+
+def test_the_openapi_docs_are_served(server):
+    status, body, _ = server.request("GET", "/openapi.json")
+    assert status == 200 and {"/v1/animate", "/v1/say", "/v1/health"} <= set(json.loads(body)["paths"])
+    assert server.request("GET", "/docs")[0] == 200
+
+
+def test_animate_returns_the_requested_format(server, wav_bytes):
+    status, body, headers = server.upload("/v1/animate?format=tsv", {"audio": ("line.wav", wav_bytes)})
+    assert status == 200, body
+    rows = [line.split("\t") for line in body.decode().strip().splitlines()]
+    assert rows[0][1] == "X" and all(len(r) == 2 for r in rows) and float(rows[-1][0]) > 1.0  # Rhubarb TSV
+    status, body, headers = server.upload(
+        "/v1/animate?format=anim-json&fps=30", {"audio": ("line.wav", wav_bytes), "text": "Bob bought a big blue map."}
+    )
+    assert status == 200 and headers["content-type"].startswith("application/json")
+    animation = read_anim_json(io.StringIO(body.decode()))
+    assert animation.fps == 30 and animation.channel("JawOpen").max() > 0.2
+    assert [w.text.lower() for w in animation.phones.words][:3] == ["bob", "bought", "a"]
+
+
+def test_animate_refuses_what_it_cannot_use(server, wav_bytes):
+    status, body, _ = server.upload("/v1/animate", {"audio": ("notes.txt", b"just some text, not sound" * 10)})
+    assert status == 415 and "notes.txt" in json.loads(body)["detail"]
+    status, body, _ = server.upload("/v1/animate", {"audio": ("big.wav", b"\0" * (1 << 20) + wav_bytes)})
+    assert status == 413 and "1 MB" in json.loads(body)["detail"]
+    status, body, _ = server.upload("/v1/animate?format=gif", {"audio": ("line.wav", wav_bytes)})
+    assert status == 400 and "gif" in json.loads(body)["detail"]
+    assert server.upload("/v1/animate", {"text": "no audio"})[0] == 422
+    assert server.upload("/v1/animate?fps=1000", {"audio": ("line.wav", wav_bytes)})[0] == 422
+
+
+def test_an_uploaded_file_name_is_never_used_as_a_path(server, wav_bytes, tmp_path):
+    target = tmp_path / "escaped.wav"
+    status, _, _ = server.upload("/v1/animate", {"audio": (f"../../../../{target}", wav_bytes)})
+    assert status == 200 and not target.exists()
+
+
+def test_say_returns_speech_and_its_animation(server):
+    body = json.dumps({"text": "Hello there.", "fps": 25}).encode()
+    status, answer, _ = server.request("POST", "/v1/say", body=body, headers={"Content-Type": "application/json"})
+    assert status == 200
+    result = json.loads(answer)
+    wav = base64.b64decode(result["audio_wav_base64"])
+    assert wav[:4] == b"RIFF" and result["duration"] > 0.5
+    animation = read_anim_json(io.StringIO(json.dumps(result["animation"])))
+    assert animation.fps == 25 and abs(animation.frame_count / 25 - result["duration"]) < 0.1
+    assert np.max(animation.channel("JawOpen")) > 0.2
+
+
+def test_say_refuses_bad_requests(server):
+    post = lambda payload: server.request(  # noqa: E731
+        "POST", "/v1/say", body=json.dumps(payload).encode(), headers={"Content-Type": "application/json"}
+    )
+    assert post({"text": ""})[0] == 422
+    status, body, _ = post({"text": "Hello", "voice": "no-such-voice"})
+    assert status == 422 and "no-such-voice" in json.loads(body)["detail"]
+
+
+def test_a_token_guards_every_route_but_health(guarded, wav_bytes):
+    assert guarded.upload("/v1/animate", {"audio": ("line.wav", wav_bytes)}, auth=False)[0] == 401
+    wrong = guarded.request("POST", "/v1/say", body=b"{}", headers={"Authorization": "Bearer nope"}, auth=False)
+    assert wrong[0] == 401 and wrong[2].get("www-authenticate") == "Bearer"
+    assert guarded.upload("/v1/animate", {"audio": ("line.wav", wav_bytes)})[0] == 200
+
+
+def test_unknown_routes_are_404(server):
+    assert server.request("GET", "/v1/jobs/nope")[0] == 404
