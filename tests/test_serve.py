@@ -12,6 +12,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
+from importlib import resources
 
 import numpy as np
 import pytest
@@ -64,8 +65,8 @@ class Server:
         return self.request("POST", path, body=body, headers=headers, **options)
 
 
-def _serve(token: str | None, max_upload_mb: float) -> Iterator[Server]:
-    app = create_app(token=token, max_upload_mb=max_upload_mb)
+def _serve(token: str | None, max_upload_mb: float, **options: float) -> Iterator[Server]:
+    app = create_app(token=token, max_upload_mb=max_upload_mb, **options)  # type: ignore[arg-type]
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="on"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -170,3 +171,79 @@ def test_a_token_guards_every_route_but_health(guarded, wav_bytes):
 
 def test_unknown_routes_are_404(server):
     assert server.request("GET", "/v1/jobs/nope")[0] == 404
+
+
+ASTRONAUT = resources.files("mouthpiece") / "data" / "astronaut.png"
+
+
+def _wait(server: Server, job_id: str, timeout: float = 120) -> dict:
+    deadline = time.monotonic() + timeout
+    while True:
+        status, body, _ = server.request("GET", f"/v1/jobs/{job_id}")
+        assert status == 200, body
+        job = json.loads(body)
+        if job["status"] in ("done", "failed") or time.monotonic() > deadline:
+            return job
+        time.sleep(0.1)
+
+
+def test_a_render_job_makes_the_talking_video(server, wav_bytes, tmp_path):
+    from mouthpiece.render.reader import probe_video
+
+    photo = ASTRONAUT.read_bytes()
+    status, body, _ = server.upload("/v1/render", {"portrait": ("face.png", photo), "audio": ("line.wav", wav_bytes),
+                                                   "size": "128"})  # fmt: skip
+    assert status == 202, body
+    job = json.loads(body)
+    assert server.request("GET", job["result_url"])[0] in (409, 200)  # 409 while it is not done yet
+    assert _wait(server, job["id"])["status"] == "done"
+    status, video, headers = server.request("GET", job["result_url"])
+    assert status == 200 and headers["content-type"] == "video/mp4"
+    (tmp_path / "out.mp4").write_bytes(video)
+    info = probe_video(tmp_path / "out.mp4")
+    assert (info.width, info.height, info.fps) == (128, 128, 25.0) and info.has_audio
+    assert info.duration == pytest.approx(len(wav_bytes) / 32_000, abs=0.2)  # 16 kHz 16-bit WAV
+
+
+def test_ten_render_jobs_at_once_all_finish_in_order(server):
+    photo = ASTRONAUT.read_bytes()
+    ids = []
+    for k in range(10):
+        fields = {"portrait": ("face.png", photo), "text": f"Number {k}.", "size": "96", "fps": "10"}
+        status, body, _ = server.upload("/v1/render", fields)
+        assert status == 202, body
+        ids.append(json.loads(body)["id"])
+    jobs = [_wait(server, job_id) for job_id in ids]
+    assert [job["status"] for job in jobs] == ["done"] * 10
+    finished = [job["finished_at"] for job in jobs]
+    assert finished == sorted(finished)  # in the order they were submitted
+    videos = [server.request("GET", f"/v1/jobs/{job_id}/result")[1] for job_id in ids]
+    assert all(video[4:8] == b"ftyp" for video in videos) and len(set(videos)) == 10  # each says its own number
+
+
+def test_render_refuses_what_it_cannot_use(server, wav_bytes):
+    photo = ASTRONAUT.read_bytes()
+    status, body, _ = server.upload("/v1/render", {"portrait": ("face.png", b"not an image at all"), "text": "Hi."})
+    assert status == 415 and "face.png" in json.loads(body)["detail"]
+    blank = io.BytesIO()
+    from PIL import Image
+
+    Image.new("RGB", (200, 200), (90, 140, 200)).save(blank, format="PNG")
+    status, body, _ = server.upload("/v1/render", {"portrait": ("sky.png", blank.getvalue()), "text": "Hi."})
+    assert status == 422 and "No face" in json.loads(body)["detail"]
+    assert server.upload("/v1/render", {"portrait": ("face.png", photo)})[0] == 422  # no speech at all
+    status, body, _ = server.upload("/v1/render", {"portrait": ("face.png", photo), "audio": ("a.txt", b"words" * 9)})
+    assert status == 415
+    assert server.request("GET", "/v1/jobs/no-such-job/result")[0] == 404
+
+
+def test_a_finished_render_expires():
+    photo = ASTRONAUT.read_bytes()
+    for server in _serve(None, max_upload_mb=5, result_ttl=0.5):
+        status, body, _ = server.upload("/v1/render", {"portrait": ("face.png", photo), "text": "Hi.", "size": "96"})
+        job = json.loads(body)
+        assert _wait(server, job["id"])["status"] == "done"
+        assert server.request("GET", job["result_url"])[0] == 200
+        time.sleep(1.0)
+        status, body, _ = server.request("GET", job["result_url"])
+        assert status == 404 and "expired" in json.loads(body)["detail"]

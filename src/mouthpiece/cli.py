@@ -253,7 +253,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     except ImportError as e:
         raise DependencyError(f"mouthpiece serve needs the server's packages ({e.name} is missing): "
                               "pip install 'mouthpiece[serve]'.") from None  # fmt: skip
-    app = create_app(token=args.token, max_upload_mb=args.max_upload_mb)
+    app = create_app(token=args.token, max_upload_mb=args.max_upload_mb, render_workers=args.render_workers)
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning" if args.quiet else "info")
     return 0
 
@@ -528,6 +528,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--token", help="require 'Authorization: Bearer TOKEN' on every route but /v1/health")
     serve.add_argument(
         "--max-upload-mb", type=float, default=50.0, help="largest upload accepted, MB (default 50; larger: 413)"
+    )
+    serve.add_argument(
+        "--render-workers", type=int, default=1, help="render jobs run at once (default 1: in order of submission)"
     )
     serve.add_argument("-q", "--quiet", action="store_true", help="log warnings only")
     serve.set_defaults(run=_cmd_serve, fps=None)

@@ -6,7 +6,10 @@ Routes (all under ``/v1``; OpenAPI docs at ``/docs``):
 - ``POST /v1/animate?format=tsv&fps=60``: a multipart upload (field ``audio``, any audio
   or video file; optional field ``text``, its transcript) -> the Animation in ``format``;
 - ``POST /v1/say``: JSON ``{"text": ..., "voice": "en-us", "fps": 60}`` -> JSON with the
-  speech as a base64 WAV and its Animation (anim-json).
+  speech as a base64 WAV and its Animation (anim-json);
+- ``POST /v1/render``: a portrait and speech (``audio``, or ``text`` to be spoken) -> a job
+  (202); ``GET /v1/jobs/{id}`` its status and progress, ``GET /v1/jobs/{id}/result`` the
+  MP4 once done (409 before). Jobs run in a bounded pool (:mod:`.jobs`) and expire.
 
 Safety: an upload is written, as it arrives, to a file with a random name in a private
 temporary folder (nothing a client sends is used as a path) and refused with 413 once it
@@ -31,16 +34,18 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import FastAPI, File, Form, HTTPException, Query, Request, UploadFile
-from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from fastapi.responses import FileResponse, JSONResponse, PlainTextResponse, Response
 from pydantic import BaseModel, Field
 
 from .. import __version__, api
 from ..audio import save
-from ..errors import InputError, UnknownFormatError
+from ..errors import InputError, NoFaceError, UnknownFormatError
 from ..export import EXPORTERS
+from .jobs import Job, JobStore
 
 UPLOAD_CHUNK = 1 << 20  # bytes read from an upload at a time
 DEFAULT_MAX_UPLOAD_MB = 50
+RESULT_TTL = 3600.0  # seconds a finished render's video is kept
 MEDIA_TYPES = {".json": "application/json", ".xml": "application/xml", ".csv": "text/csv"}
 OPEN_PATHS = ("/v1/health", "/docs", "/openapi.json", "/docs/oauth2-redirect")
 
@@ -51,15 +56,25 @@ class SayRequest(BaseModel):
     fps: float = Field(60.0, ge=1, le=240, description="frames per second of the Animation")
 
 
-def create_app(*, token: str | None = None, max_upload_mb: float = DEFAULT_MAX_UPLOAD_MB) -> FastAPI:
+def create_app(
+    *,
+    token: str | None = None,
+    max_upload_mb: float = DEFAULT_MAX_UPLOAD_MB,
+    render_workers: int = 1,
+    result_ttl: float = RESULT_TTL,
+) -> FastAPI:
     """The server's application; ``uvicorn.run(create_app(), host=..., port=...)`` serves it."""
     limit = int(max_upload_mb * 2**20)
     folder = Path(tempfile.mkdtemp(prefix="mouthpiece-serve-"))
     os.chmod(folder, 0o700)
 
+    jobs = JobStore(folder / "jobs", workers=render_workers, ttl=result_ttl)
+    (folder / "jobs").mkdir()
+
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
+        jobs.close()  # queued renders cancelled, running ones finished
         shutil.rmtree(folder, ignore_errors=True)  # nothing left behind on shutdown
 
     app = FastAPI(
@@ -120,7 +135,65 @@ def create_app(*, token: str | None = None, max_upload_mb: float = DEFAULT_MAX_U
         api.export_stream(animation, out, format="anim-json")
         return {"audio_wav_base64": sound, "duration": speech.duration, "animation": json.loads(out.getvalue())}
 
+    @app.post("/v1/render", status_code=202)
+    async def render(
+        portrait: Annotated[UploadFile, File(description="a photo with a face (JPEG, PNG, WebP)")],
+        audio: Annotated[UploadFile | None, File(description="speech: any audio or video file")] = None,
+        text: Annotated[str | None, Form(description="the transcript of the audio; without audio, what to say")] = None,
+        size: Annotated[int, Form(ge=64, le=2048, description="the video's width and height, even")] = 512,
+        fps: Annotated[float, Form(ge=1, le=60)] = 25.0,
+    ) -> dict[str, object]:
+        if audio is None and not (text and text.strip()):
+            raise HTTPException(422, "Send the speech as 'audio', or 'text' to be spoken.")
+        photo = await _receive(portrait, folder, limit)
+        try:
+            face = api.load_portrait(photo, size=(size - size % 2, size - size % 2))
+        except NoFaceError as e:
+            raise HTTPException(422, str(e).replace(str(photo), portrait.filename or "the portrait")) from None
+        except InputError:
+            raise HTTPException(415, f"'{portrait.filename}' is not an image this server can read.") from None
+        finally:
+            photo.unlink(missing_ok=True)
+        speech = None
+        if audio is not None:
+            path = await _receive(audio, folder, limit)
+            try:
+                speech = _decode(path, audio.filename)
+            finally:
+                path.unlink(missing_ok=True)
+
+        def work(out: Path, progress: Callable[[float], None]) -> None:
+            if speech is None:
+                assert text is not None
+                spoken, animation = api.say(text, fps=fps)
+                animation = api.add_life(animation, spoken)
+                api.render_video(face, animation, out, audio=spoken, progress=progress)
+            else:
+                api.render_speech(face, speech, out, text=text, fps=fps, progress=progress)
+
+        job = jobs.submit(work)
+        return {**job.to_dict(), "status_url": f"/v1/jobs/{job.id}", "result_url": f"/v1/jobs/{job.id}/result"}
+
+    @app.get("/v1/jobs/{job_id}")
+    def job_status(job_id: str) -> dict[str, object]:
+        return _job(jobs, job_id).to_dict()
+
+    @app.get("/v1/jobs/{job_id}/result")
+    def job_result(job_id: str) -> FileResponse:
+        job = _job(jobs, job_id)
+        if job.status != "done" or job.path is None:
+            detail = f"Job {job_id} is {job.status}" + (f": {job.error}" if job.error else "; ask again later.")
+            raise HTTPException(409, detail)
+        return FileResponse(job.path, media_type="video/mp4", filename="mouthpiece.mp4")
+
     return app
+
+
+def _job(jobs: JobStore, job_id: str) -> Job:
+    job = jobs.get(job_id)
+    if job is None:
+        raise HTTPException(404, f"No job {job_id!r} (never made, or its result has expired).")
+    return job
 
 
 async def _receive(upload: UploadFile, folder: Path, limit: int) -> Path:
