@@ -2,7 +2,8 @@
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
-APT_PACKAGES := espeak-ng libespeak-ng1
+# chromium: the browser the web page's end-to-end test drives (through playwright, no download)
+APT_PACKAGES := espeak-ng libespeak-ng1 chromium
 MEDIAPIPE := mediapipe==0.10.21
 
 .PHONY: install demo test bench lint clean

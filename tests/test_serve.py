@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import io
 import json
+import os
 import secrets
 import threading
 import time
@@ -13,6 +14,7 @@ import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from importlib import resources
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -247,3 +249,45 @@ def test_a_finished_render_expires():
         time.sleep(1.0)
         status, body, _ = server.request("GET", job["result_url"])
         assert status == 404 and "expired" in json.loads(body)["detail"]
+
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--no-first-run", "--autoplay-policy=no-user-gesture-required",
+]  # fmt: skip
+
+
+def test_the_web_page_speaks_typed_text_in_a_browser(server, tmp_path):
+    """Load the page in headless Chromium, submit text, wait for the video, play it, look at it."""
+    sync_api = pytest.importorskip("playwright.sync_api")
+    if not Path(CHROMIUM).exists():
+        pytest.skip("Debian's chromium is not installed (make install installs it)")
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 900, "height": 1100})
+            errors: list[str] = []
+            page.on("pageerror", lambda error: errors.append(str(error)))
+            page.goto(server.url + "/")
+            page.fill("#text", "Bob bought a big blue map.")
+            page.click("#speak")
+            page.wait_for_function("document.getElementById('status').textContent.startsWith('Done')", timeout=120_000)
+            page.evaluate("() => { const v = document.getElementById('video'); v.muted = true; return v.play(); }")
+            page.wait_for_function("document.getElementById('video').currentTime > 0.5", timeout=30_000)
+            size = page.evaluate("() => [video.videoWidth, video.videoHeight, video.duration]")
+            # the timeline is drawn: some of its pixels are not blank
+            inked = page.evaluate(
+                "() => { const c = document.getElementById('timeline');"
+                " const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;"
+                " let n = 0; for (let i = 3; i < d.length; i += 4) if (d[i]) n++; return n / (d.length / 4); }"
+            )
+            page.screenshot(path=str(tmp_path / "page.png"), full_page=True)
+            if os.environ.get("MOUTHPIECE_KEEP_SCREENSHOT"):
+                page.screenshot(path=os.environ["MOUTHPIECE_KEEP_SCREENSHOT"], full_page=True)
+        finally:
+            browser.close()
+    assert not errors, errors
+    assert size[:2] == [256, 256] and size[2] > 1.0
+    assert inked > 0.02
+    assert (tmp_path / "page.png").stat().st_size > 10_000

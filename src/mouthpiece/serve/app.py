@@ -2,6 +2,8 @@
 
 Routes (all under ``/v1``; OpenAPI docs at ``/docs``):
 
+- ``GET /``: the web page (``static/index.html``): pick a portrait, type text or give an
+  audio file, watch the video render, with the visemes and main curves drawn under it;
 - ``GET /v1/health``: ``{"status": "ok", "version": ...}``, never behind the token;
 - ``POST /v1/animate?format=tsv&fps=60``: a multipart upload (field ``audio``, any audio
   or video file; optional field ``text``, its transcript) -> the Animation in ``format``;
@@ -30,6 +32,7 @@ import secrets
 import shutil
 import tempfile
 from collections.abc import AsyncIterator, Awaitable, Callable
+from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -47,7 +50,10 @@ UPLOAD_CHUNK = 1 << 20  # bytes read from an upload at a time
 DEFAULT_MAX_UPLOAD_MB = 50
 RESULT_TTL = 3600.0  # seconds a finished render's video is kept
 MEDIA_TYPES = {".json": "application/json", ".xml": "application/xml", ".csv": "text/csv"}
-OPEN_PATHS = ("/v1/health", "/docs", "/openapi.json", "/docs/oauth2-redirect")
+# The page and its sample portrait hold nothing private: a browser fetches them before it has
+# a token to send (the page asks for one and sends it with its API calls).
+OPEN_PATHS = ("/", "/sample/portrait.png", "/v1/health", "/docs", "/openapi.json", "/docs/oauth2-redirect")
+STATIC = Path(__file__).parent / "static"
 
 
 class SayRequest(BaseModel):
@@ -90,6 +96,14 @@ def create_app(
                 return JSONResponse({"detail": "Missing or wrong bearer token."}, status_code=401,
                                     headers={"WWW-Authenticate": "Bearer"})  # fmt: skip
         return await call_next(request)
+
+    @app.get("/", include_in_schema=False)
+    def page() -> FileResponse:
+        return FileResponse(str(STATIC / "index.html"), media_type="text/html")
+
+    @app.get("/sample/portrait.png", include_in_schema=False)
+    def sample_portrait() -> FileResponse:
+        return FileResponse(str(resources.files("mouthpiece") / "data" / "astronaut.png"), media_type="image/png")
 
     @app.get("/v1/health")
     def health() -> dict[str, str]:
