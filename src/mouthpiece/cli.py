@@ -331,8 +331,7 @@ def _cmd_eval_sync(args: argparse.Namespace) -> int:
         for w in result.windows:
             print(f"  {w.start:5.1f}-{w.end:<7.1f}{w.offset:>+8d}{w.confidence:>12.3f}")
     if args.json:
-        with atomic_output(args.json, what="JSON report") as temp, open(temp, "w", encoding="utf-8") as f:
-            json.dump({"video": os.path.abspath(args.video), **result.to_dict()}, f, indent=1)
+        _write_report(args.json, {"video": args.video}, result.to_dict())
     if args.plot:
         from .evaluate.plot import plot_sync
 
@@ -370,9 +369,7 @@ def _cmd_eval_cues(args: argparse.Namespace) -> int:
         "it closes the lips before P/B and holds shapes through pauses under 0.35 s)"
     )
     if args.json:
-        paths = {"reference": os.path.abspath(args.reference), "predicted": os.path.abspath(args.predicted)}
-        with atomic_output(args.json, what="JSON report") as temp, open(temp, "w", encoding="utf-8") as f:
-            json.dump({**paths, **report.to_dict()}, f, indent=1)
+        _write_report(args.json, {"reference": args.reference, "predicted": args.predicted}, report.to_dict())
     if args.plot:
         name = os.path.basename(os.path.normpath(args.reference)) if folder else report.utterances[0].name
         metrics = report.pooled if folder else report.utterances[0].metrics
@@ -398,9 +395,7 @@ def _cmd_eval_motion(args: argparse.Namespace) -> int:
         print(f"  {label:<26}{value:>10}")
     print("(jitter: eye distances per frame, how much the lips shake; 0 for a still face)")
     if args.json:
-        paths = {"reference": os.path.abspath(args.reference), "video": os.path.abspath(args.video)}
-        with atomic_output(args.json, what="JSON report") as temp, open(temp, "w", encoding="utf-8") as f:
-            json.dump({**paths, **result.to_dict()}, f, indent=1)
+        _write_report(args.json, {"reference": args.reference, "video": args.video}, result.to_dict())
     if args.plot:
         from .evaluate.plot import plot_motion
 
@@ -420,14 +415,18 @@ def _cmd_eval_preserve(args: argparse.Namespace) -> int:
     print(f"  {'PSNR (dB)':<10}{result.psnr_mean:>10.2f}{result.psnr_min:>10.2f}{result.psnr_worst:>13d}")
     print(f"  {'SSIM':<10}{result.ssim_mean:>10.4f}{result.ssim_min:>10.4f}{result.ssim_worst:>13d}")
     if args.json:
-        paths = {"source": os.path.abspath(args.source), "video": os.path.abspath(args.video)}
-        with atomic_output(args.json, what="JSON report") as temp, open(temp, "w", encoding="utf-8") as f:
-            json.dump({**paths, **result.to_dict()}, f, indent=1)
+        _write_report(args.json, {"source": args.source, "video": args.video}, result.to_dict())
     if args.plot:
         from .evaluate.plot import plot_preserve
 
         plot_preserve(result, args.plot, title=f"{video} against {source}: SSIM {result.ssim_mean:.4f}")
     return 0
+
+
+def _write_report(path: str, inputs: dict[str, str], result: dict[str, object]) -> None:
+    """An evaluation's JSON report: the absolute paths of what it compared, then its result."""
+    with atomic_output(path, what="JSON report") as temp, open(temp, "w", encoding="utf-8") as f:
+        json.dump({**{k: os.path.abspath(v) for k, v in inputs.items()}, **result}, f, indent=1)
 
 
 def _add_speech_options(command: argparse.ArgumentParser) -> None:
