@@ -34,7 +34,7 @@ import cv2
 import numpy as np
 
 from mouthpiece import api
-from mouthpiece.evaluate.sync import mouth_opening
+from mouthpiece.face.landmarks import mouth_opening
 from mouthpiece.face.track import track_face
 from mouthpiece.render.reader import probe_video, read_frames
 from mouthpiece.render.video import VideoWriter

@@ -32,9 +32,8 @@ import cv2
 import numpy as np
 
 from mouthpiece import api
-from mouthpiece.evaluate.sync import mouth_opening
 from mouthpiece.face.detect import find_face
-from mouthpiece.face.landmarks import FACE_OVAL
+from mouthpiece.face.landmarks import FACE_OVAL, mouth_opening
 from mouthpiece.render.portrait import PortraitRenderer
 
 FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures"

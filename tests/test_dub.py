@@ -18,8 +18,8 @@ from mouthpiece import api
 from mouthpiece.audio import save
 from mouthpiece.cli import main
 from mouthpiece.errors import NoFaceError
-from mouthpiece.evaluate.sync import mouth_opening
 from mouthpiece.face.detect import find_face
+from mouthpiece.face.landmarks import mouth_opening
 from mouthpiece.face.rig import Poser, build_rig
 from mouthpiece.face.solve import MouthSolver, fit_affine
 from mouthpiece.face.track import FaceTracker, OneEuroFilter, track_face

@@ -21,9 +21,9 @@ from mouthpiece.evaluate.sync import (
     expected_mouth,
     lip_gap,
     measure_sync,
-    mouth_opening,
     mouth_width,
 )
+from mouthpiece.face.landmarks import mouth_opening
 from mouthpiece.render.video import VideoWriter
 from mouthpiece.types import Audio
 

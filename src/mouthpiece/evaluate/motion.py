@@ -35,9 +35,9 @@ from ..face.landmarks import (
     UPPER_LIP_OUTER,
     eye_centres,
     eye_distance,
+    mouth_opening,
 )
 from .cues import pearson
-from .sync import mouth_opening
 
 LIPS = tuple(sorted(set(UPPER_LIP_OUTER + LOWER_LIP_OUTER + UPPER_LIP_INNER + LOWER_LIP_INNER)))  # 40 landmarks
 

@@ -48,7 +48,6 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.stats import rankdata
 
-from ..face.landmarks import eye_distance
 from ..types import Animation
 
 MAX_LAG = 15  # frames each way, as SyncNet searches
@@ -104,16 +103,6 @@ class SyncResult:
                 for w in self.windows
             ],  # fmt: skip
         }
-
-
-def mouth_opening(landmarks: np.ndarray) -> float:
-    """The inner lips' gap at the middle of the mouth over the distance between the eyes.
-
-    Parameters
-    ----------
-    landmarks : np.ndarray [shape=(478, 2 or 3)], MediaPipe face-mesh landmarks
-    """
-    return float(np.hypot(*(landmarks[14, :2] - landmarks[13, :2])) / max(eye_distance(landmarks), 1e-6))
 
 
 def lip_gap(landmarks: np.ndarray) -> float:

@@ -93,11 +93,16 @@ def find_face(image: np.ndarray, *, source: str, index: int | None = None) -> np
     if not faces:
         raise NoFaceError(f"No face found in '{source}'.")
     if index is None:
-        return max(faces, key=_area)
+        return largest(faces)
     if not 0 <= index < len(faces):
         found = f"{len(faces)} face" + ("s" if len(faces) > 1 else "")
         raise NoFaceError(f"'{source}' has {found}; there is no face {index} (0 is the leftmost).")
     return faces[index]
+
+
+def largest(faces: list[np.ndarray]) -> np.ndarray:
+    """The face (landmarks) whose bounding box is largest."""
+    return max(faces, key=_area)
 
 
 def _area(landmarks: np.ndarray) -> float:

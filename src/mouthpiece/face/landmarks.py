@@ -86,3 +86,13 @@ def mesh_triangles() -> np.ndarray:
     uses = Counter(pair for triple in triples for pair in itertools.combinations(triple, 2))
     faces = [t for t in triples if min(uses[pair] for pair in itertools.combinations(t, 2)) <= 2]
     return np.array(sorted(faces), np.int32)
+
+
+def mouth_opening(landmarks: np.ndarray) -> float:
+    """The inner lips' gap at the middle of the mouth over the distance between the eyes.
+
+    Parameters
+    ----------
+    landmarks : np.ndarray [shape=(478, 2 or 3)], MediaPipe face-mesh landmarks
+    """
+    return float(np.hypot(*(landmarks[14, :2] - landmarks[13, :2])) / max(eye_distance(landmarks), 1e-6))

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import NoFaceError
-from .detect import detect_faces, new_face_mesh, quiet_native_stderr
+from .detect import detect_faces, largest, new_face_mesh, quiet_native_stderr
 from .landmarks import eye_distance
 
 MIN_TRACKING_CONFIDENCE = 0.5
@@ -134,7 +134,7 @@ class FaceTracker:
         if not faces:
             return None
         if self.index is None:
-            face = max(faces, key=lambda f: float(np.prod(np.ptp(f[:, :2], axis=0))))
+            face = largest(faces)
         elif self.index < len(faces):
             face = faces[self.index]
         else:

@@ -25,6 +25,7 @@ import cv2
 import numpy as np
 
 from ..face import landmarks as lm
+from ..face.landmarks import mouth_opening
 from ..face.regions import FaceFrame
 from ..face.rig import ANCHOR_RING, HEAD_RING, LOWER_TEETH, UPPER_TEETH, Poser, build_rig, rings
 from ..face.solve import MouthSolver
@@ -117,9 +118,8 @@ class MouthDubber:
         speech[self._speech] = values[self._speech] * self.amplitude
         new_moves = self._poser(speech) - self._rest
         change = (new_moves - own_moves)[:, :2] @ linear.T
-        change[: lm.LANDMARK_COUNT] += self._steady_residual(landmarks, own_moves, pose)
-
         rest = (self._rest[:, :2] + own_moves[:, :2]) @ linear.T + shift  # where the rig's points stand now
+        change[: lm.LANDMARK_COUNT] += self._steady_residual(landmarks[:, :2] - rest[: lm.LANDMARK_COUNT])
         # the teeth keep to the lips they sit behind, as tracked rather than as modelled
         for teeth, lip in ((UPPER_TEETH, self._upper_lip), (LOWER_TEETH, self._lower_lip)):
             rest[teeth] += (landmarks[lip, :2] - rest[lip]).mean(axis=0)
@@ -141,15 +141,14 @@ class MouthDubber:
         draw_mouth(out, points, unit=unit, palette=self._palette, tongue_out=tongue, opacity=opacity)
         return _blend(frame, out, points, rest, unit)
 
-    def _steady_residual(self, landmarks: np.ndarray, own_moves: np.ndarray, pose: np.ndarray) -> np.ndarray:
+    def _steady_residual(self, residual: np.ndarray) -> np.ndarray:
         """Per landmark, the move that replaces the mouth's fast unexplained motion with its slow part.
 
-        What the rig does not explain of the tracked mouth (the landmarks' jitter, lip shapes
-        the rig has no channel for, the original speech's traces) would ride on the new mouth;
-        there only its running average is kept (the person's own mouth shape).
+        ``residual`` is what the rig does not explain of the tracked mouth (the landmarks'
+        jitter, lip shapes the rig has no channel for, the original speech's traces), which
+        would ride on the new mouth; there only its running average is kept (the person's
+        own mouth shape).
         """
-        modelled = (self._rest[: lm.LANDMARK_COUNT, :2] + own_moves[: lm.LANDMARK_COUNT, :2]) @ pose[:, :2].T
-        residual = landmarks[:, :2] - (modelled + pose[:, 2])
         if self._residual is None:
             self._residual = residual.copy()
         else:
@@ -159,8 +158,7 @@ class MouthDubber:
     def _follow_amplitude(self, landmarks: np.ndarray, values: np.ndarray) -> None:
         """Scale the new speech to open the mouth as wide as this person opens it in the video
         (both measured over the frames so far)."""
-        upper, lower = landmarks[self._middle, :2]
-        self._seen.append(float(np.hypot(*(lower - upper))) / max(lm.eye_distance(landmarks), 1e-6))
+        self._seen.append(mouth_opening(landmarks))
         self._planned.append(float(values @ self._parting))
         seen = len(self._seen)
         if seen >= AMPLITUDE_MIN_FRAMES and seen % AMPLITUDE_EVERY == 0:
