@@ -253,7 +253,11 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     except ImportError as e:
         raise DependencyError(f"mouthpiece serve needs the server's packages ({e.name} is missing): "
                               "pip install 'mouthpiece[serve]'.") from None  # fmt: skip
-    app = create_app(token=args.token, max_upload_mb=args.max_upload_mb, render_workers=args.render_workers)
+    app = create_app(
+        token=args.token, max_upload_mb=args.max_upload_mb, render_workers=args.render_workers,
+        stream_workers=args.stream_workers, max_streams=args.max_streams, idle_timeout=args.idle_timeout,
+        request_timeout=args.request_timeout,
+    )  # fmt: skip
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning" if args.quiet else "info")
     return 0
 
@@ -530,6 +534,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument(
         "--render-workers", type=int, default=1, help="render jobs run at once (default 1: in order of submission)"
+    )
+    serve.add_argument(
+        "--stream-workers", type=int, default=os.cpu_count() or 1,
+        help="processes that animate live streams (default: one per CPU core)",
+    )  # fmt: skip
+    serve.add_argument("--max-streams", type=int, default=40, help="live streams at once (default 40; more: 1013)")
+    serve.add_argument(
+        "--idle-timeout", type=float, default=30.0, help="seconds a live stream may send nothing (default 30)"
+    )
+    serve.add_argument(
+        "--request-timeout", type=float, default=300.0, help="seconds an HTTP request may take (default 300; then 408)"
     )
     serve.add_argument("-q", "--quiet", action="store_true", help="log warnings only")
     serve.set_defaults(run=_cmd_serve, fps=None)

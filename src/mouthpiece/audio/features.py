@@ -184,23 +184,121 @@ def voice_activity(audio: Audio, *, fps: float = 100) -> np.ndarray:
     >>> active.astype(int).tolist()
     [1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1]
     """
-    level = loudness(audio, fps=fps)
-    floor, high = np.percentile(level, [VAD_FLOOR_PERCENTILE, 100 - VAD_FLOOR_PERCENTILE])
-    if high - floor >= VAD_MIN_MODULATION_DB:
-        # A loud sound that rises and falls like syllables may be speech without pauses,
-        # whose 10th percentile is speech too, not noise: the floor estimate is capped.
-        floor = min(floor, VAD_MAX_FLOOR_DB)
-    loud = level > max(VAD_MIN_DB, floor + VAD_MARGIN_DB)
-    min_frames = max(1, round(VAD_MIN_SPEECH * fps))
-    if min_frames > 1:
-        from scipy.ndimage import binary_opening
+    return active_frames(loudness(audio, fps=fps), fps=fps)
 
-        loud = binary_opening(loud, structure=np.ones(min_frames, bool))
+
+def active_frames(level: np.ndarray, *, fps: float, floor_db: float | None = None) -> np.ndarray:
+    """Voice activity (see :func:`voice_activity`) of frames with these loudness levels.
+
+    Parameters
+    ----------
+    level : np.ndarray [shape=(T,)], dBFS per frame (:func:`loudness`)
+    fps : float > 0, frames per second
+    floor_db : float or None
+        The noise floor; by default :func:`noise_floor` of ``level``. A live stream
+        passes the floor of all it has heard while it judges its latest frames.
+
+    Returns
+    -------
+    active : np.ndarray [shape=(T,), dtype=bool]
+    """
+    floor = noise_floor(level) if floor_db is None else floor_db
+    loud = level > max(VAD_MIN_DB, floor + VAD_MARGIN_DB)
+    loud = _without_short_runs(loud, max(1, round(VAD_MIN_SPEECH * fps)))
     # Hangover: a frame is active if any of the last `hold` frames (itself included) was loud.
     hold = max(1, round(VAD_HANGOVER * fps)) + 1
     count = np.concatenate([[0], np.cumsum(loud)])
     index = np.arange(len(loud))
     return (count[index + 1] - count[np.maximum(index + 1 - hold, 0)]) > 0
+
+
+def _without_short_runs(flags: np.ndarray, shortest: int) -> np.ndarray:
+    """``flags`` with the runs of True shorter than ``shortest`` frames cleared (a binary
+    opening).
+
+    >>> _without_short_runs(np.array([1, 0, 1, 1, 1, 0, 1, 1], bool), 2).astype(int).tolist()
+    [0, 0, 1, 1, 1, 0, 1, 1]
+    """
+    if shortest <= 1 or not flags.any():
+        return flags
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], flags.astype(np.int8), [0]])))
+    starts, ends = edges[::2], edges[1::2]
+    out = np.zeros_like(flags)
+    for start, end in zip(starts[ends - starts >= shortest], ends[ends - starts >= shortest]):
+        out[start:end] = True
+    return out
+
+
+def noise_floor(level: np.ndarray) -> float:
+    """The noise floor under frames with these loudness levels, dBFS: their 10th percentile,
+    at most ``VAD_MAX_FLOOR_DB`` when they rise and fall like syllables."""
+    if len(level) == 0:
+        return FLOOR_DB
+    floor, high = np.percentile(level, [VAD_FLOOR_PERCENTILE, 100 - VAD_FLOOR_PERCENTILE])
+    if high - floor >= VAD_MIN_MODULATION_DB:
+        # A loud sound that rises and falls like syllables may be speech without pauses,
+        # whose 10th percentile is speech too, not noise: the floor estimate is capped.
+        floor = min(floor, VAD_MAX_FLOOR_DB)
+    return float(floor)
+
+
+class LevelMeter:
+    """Loudness of a live stream at ``fps``, measured as its samples arrive: the values of
+    :func:`loudness` on the whole stream, each known once its window has arrived (12.5 ms
+    after the frame's middle at 100 fps), the last ones when the stream ends.
+
+    Attributes
+    ----------
+    levels : np.ndarray, dBFS of the last ``keep_seconds`` of frames measured
+    first : int, index in the stream of ``levels[0]``
+    """
+
+    def __init__(self, *, fps: float = 100, sample_rate: int = 16_000, keep_seconds: float = 60.0) -> None:
+        self.fps, self.sample_rate = fps, sample_rate
+        self._half = max(1 / fps, LOUDNESS_WINDOW) * sample_rate / 2
+        self._keep = max(1, round(keep_seconds * fps))
+        self._buffer = np.zeros(0, np.float32)  # the samples from `_buffer_start` on
+        self._buffer_start = 0
+        self._received = 0
+        self.levels = np.zeros(0, np.float32)
+        self.first = 0
+
+    @property
+    def measured(self) -> int:
+        """Frames measured so far."""
+        return self.first + len(self.levels)
+
+    def add(self, samples: np.ndarray) -> None:
+        """Take the next samples and measure the frames whose windows they complete."""
+        self._buffer = np.concatenate([self._buffer, np.asarray(samples, np.float32)])
+        self._received += len(samples)
+        ready = int(np.floor((self._received - self._half) * self.fps / self.sample_rate - 0.5))  # last whole window
+        self._measure(ready + 1)
+
+    def finish(self) -> None:
+        """Measure the frames up to the end of the stream, their windows cut short there."""
+        self._measure(frame_count(self._received / self.sample_rate, fps=self.fps) if self._received else 0)
+
+    def _measure(self, until: int) -> None:
+        start = self.measured
+        if until <= start:
+            return
+        centres = (np.arange(start, until) + 0.5) * self.sample_rate / self.fps
+        lo = np.clip(np.round(centres - self._half), 0, self._received).astype(np.int64) - self._buffer_start
+        hi = np.clip(np.round(centres + self._half), 0, self._received).astype(np.int64) - self._buffer_start
+        energy = np.zeros(len(self._buffer) + 1)
+        np.cumsum(np.square(self._buffer, dtype=np.float64), out=energy[1:])
+        power = np.maximum(energy[hi] - energy[lo], 0.0) / np.maximum(hi - lo, 1)
+        new = (10 * np.log10(np.maximum(power, 10 ** (FLOOR_DB / 10)))).astype(np.float32)
+        self.levels = np.concatenate([self.levels, new])
+        if len(self.levels) > self._keep:
+            self.first += len(self.levels) - self._keep
+            self.levels = self.levels[-self._keep :]
+        # keep the samples the next frame's window starts at
+        next_lo = max(0, int(np.round((until + 0.5) * self.sample_rate / self.fps - self._half)))
+        drop = min(max(0, next_lo - self._buffer_start), len(self._buffer))
+        self._buffer = self._buffer[drop:]
+        self._buffer_start += drop
 
 
 def _check(audio: Audio, fps: float) -> None:

@@ -143,7 +143,7 @@ def align_words(audio: Audio, words: list[str]) -> PhoneTrack:
     Tries each of ``ALIGN_PASSES`` in turn; words missing from the dictionary are added.
     """
     decoders = [sphinx.decoder("align", **options) for options in ALIGN_PASSES]
-    raw = sphinx.pcm16(audio)
+    raw = sphinx.pcm16(audio.samples)
     with sphinx.lock():
         ensure_in_dictionary(decoders, words)
         for decoder in decoders:

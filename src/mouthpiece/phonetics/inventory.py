@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import cache
 
 from ..errors import InputError
 from ..vocabulary import PHONES, SILENCE
@@ -171,6 +172,7 @@ def ipa_to_arpabet(phoneme: str) -> list[str]:
     return phones
 
 
+@cache  # called for every segment of every partial result of a live stream
 def cmu_to_arpabet(label: str) -> str:
     """The inventory label of a CMU/pocketsphinx phone label: stress digits stripped.
 

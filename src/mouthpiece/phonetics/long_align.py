@@ -47,7 +47,7 @@ def _share_of_chunk(chunk: Audio, candidates: list[str], required: int) -> list[
     try:
         decoder.add_jsgf_string("chunk", f"#JSGF V1.0;\ngrammar chunk;\npublic <s> = {grammar.strip()};\n")
         decoder.activate_search("chunk")
-        sphinx.decode(decoder, sphinx.pcm16(chunk))
+        sphinx.decode(decoder, sphinx.pcm16(chunk.samples))
         hypothesis = decoder.hyp()
     except RuntimeError:
         hypothesis = None

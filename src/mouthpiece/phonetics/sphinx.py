@@ -8,23 +8,47 @@ fillers (``SIL``, ``+NSN+``, ...) become silence (``inventory.cmu_to_arpabet``).
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import cache
 from typing import Any
 
 import numpy as np
 from pocketsphinx import Decoder, get_model_path, set_loglevel
 
-from ..types import Audio, Phone
+from ..types import Phone
 from .inventory import cmu_to_arpabet
 
 FRAME_RATE = 100  # frames/s of pocketsphinx's features
 _lock = threading.Lock()
+_idle: dict[tuple[str, tuple[tuple[str, Any], ...]], list[Decoder]] = {}  # decoders not borrowed, by setup
 
 
 @cache
 def decoder(kind: str, **options: Any) -> Decoder:
     """A cached decoder: ``kind`` 'phones' (phone loop), 'words' (word recognition, give
     ``lm``) or 'align' (forced alignment)."""
+    return _new_decoder(kind, **options)
+
+
+@contextmanager
+def borrowed(kind: str, **options: Any) -> Iterator[Decoder]:
+    """A decoder of its own for the caller (:func:`decoder`'s arguments) while the block runs:
+    for decoding that spans many calls, like a live stream, beside other such decodings. It
+    goes back to a pool on exit, so creating one (~0.1 s) is paid once per concurrent use."""
+    key = (kind, tuple(sorted(options.items())))
+    with _lock:
+        idle = _idle.setdefault(key, [])
+        taken = idle.pop() if idle else None
+    taken = taken or _new_decoder(kind, **options)
+    try:
+        yield taken
+    finally:
+        with _lock:
+            _idle[key].append(taken)
+
+
+def _new_decoder(kind: str, **options: Any) -> Decoder:
     set_loglevel("FATAL")
     if kind == "phones":
         config = {"allphone": get_model_path("en-us/en-us-phone.lm.bin"), "lm": None, "loglevel": "FATAL", **options}
@@ -35,9 +59,9 @@ def decoder(kind: str, **options: Any) -> Decoder:
     return Decoder(**config)
 
 
-def pcm16(audio: Audio) -> bytes:
-    """The samples as 16-bit little-endian PCM, what pocketsphinx reads."""
-    return (np.clip(audio.samples, -1.0, 1.0) * 32767.0).astype("<i2").tobytes()
+def pcm16(samples: np.ndarray) -> bytes:
+    """Float samples in [-1, 1] as 16-bit little-endian PCM, what pocketsphinx reads."""
+    return (np.clip(samples, -1.0, 1.0) * 32767.0).astype("<i2").tobytes()
 
 
 def segment_phone(start_frame: int, end_frame: int, name: str) -> Phone:

@@ -53,7 +53,7 @@ def recognize_words(audio: Audio, *, model: str = "small") -> PhoneTrack:
         return PhoneTrack((Phone(0.0, audio.duration, SILENCE),), audio.duration)
     decoder = sphinx.decoder("words", lm=language_model.path(model), **WORD_DECODER_OPTIONS[model])
     with sphinx.lock():
-        sphinx.decode(decoder, sphinx.pcm16(audio))
+        sphinx.decode(decoder, sphinx.pcm16(audio.samples))
         hypothesis = decoder.hyp()
     words = [w for w in (hypothesis.hypstr.split() if hypothesis else []) if not w.startswith(("<", "["))]
     if not words:

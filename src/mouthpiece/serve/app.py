@@ -12,16 +12,19 @@ Routes (all under ``/v1``; OpenAPI docs at ``/docs``):
 - ``POST /v1/render``: a portrait and speech (``audio``, or ``text`` to be spoken) -> a job
   (202); ``GET /v1/jobs/{id}`` its status and progress, ``GET /v1/jobs/{id}/result`` the
   MP4 once done (409 before). Jobs run in a bounded pool (:mod:`.jobs`) and expire.
+- ``WS /v1/stream``: live speech in, Animation frames out as soon as known (:mod:`.streams`).
 
 Safety: an upload is written, as it arrives, to a file with a random name in a private
 temporary folder (nothing a client sends is used as a path) and refused with 413 once it
 passes the size limit; a file that does not decode as audio gets 415; with a token every
 route but health needs ``Authorization: Bearer <token>`` (401 otherwise). Each request's
-files are removed when it ends.
+files are removed when it ends. A request that takes longer than the request timeout
+gets 408; a stream silent for the idle timeout is closed.
 """
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import contextlib
 import hmac
@@ -36,7 +39,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import FastAPI, File, Form, HTTPException, Query, Request, UploadFile
+from fastapi import FastAPI, File, Form, HTTPException, Query, Request, UploadFile, WebSocket
 from fastapi.responses import FileResponse, JSONResponse, PlainTextResponse, Response
 from pydantic import BaseModel, Field
 
@@ -45,10 +48,12 @@ from ..audio import save
 from ..errors import InputError, NoFaceError, UnknownFormatError
 from ..export import EXPORTERS
 from .jobs import Job, JobStore
+from .streams import DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_STREAMS, StreamWorkers, serve_stream
 
 UPLOAD_CHUNK = 1 << 20  # bytes read from an upload at a time
 DEFAULT_MAX_UPLOAD_MB = 50
 RESULT_TTL = 3600.0  # seconds a finished render's video is kept
+DEFAULT_REQUEST_TIMEOUT = 300.0  # seconds an HTTP request may take, upload included
 MEDIA_TYPES = {".json": "application/json", ".xml": "application/xml", ".csv": "text/csv"}
 # The page and its sample portrait hold nothing private: a browser fetches them before it has
 # a token to send (the page asks for one and sends it with its API calls).
@@ -68,6 +73,10 @@ def create_app(
     max_upload_mb: float = DEFAULT_MAX_UPLOAD_MB,
     render_workers: int = 1,
     result_ttl: float = RESULT_TTL,
+    stream_workers: int = 2,
+    max_streams: int = DEFAULT_MAX_STREAMS,
+    idle_timeout: float = DEFAULT_IDLE_TIMEOUT,
+    request_timeout: float = DEFAULT_REQUEST_TIMEOUT,
 ) -> FastAPI:
     """The server's application; ``uvicorn.run(create_app(), host=..., port=...)`` serves it."""
     limit = int(max_upload_mb * 2**20)
@@ -76,10 +85,13 @@ def create_app(
 
     jobs = JobStore(folder / "jobs", workers=render_workers, ttl=result_ttl)
     (folder / "jobs").mkdir()
+    streams = StreamWorkers(stream_workers, max_streams=max_streams)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await streams.start()
         yield
+        await streams.stop()  # open streams get an error message and close
         jobs.close()  # queued renders cancelled, running ones finished
         shutil.rmtree(folder, ignore_errors=True)  # nothing left behind on shutdown
 
@@ -95,7 +107,14 @@ def create_app(
             if not hmac.compare_digest(given.encode(), f"Bearer {token}".encode()):
                 return JSONResponse({"detail": "Missing or wrong bearer token."}, status_code=401,
                                     headers={"WWW-Authenticate": "Bearer"})  # fmt: skip
-        return await call_next(request)
+        try:
+            return await asyncio.wait_for(call_next(request), request_timeout)
+        except asyncio.TimeoutError:
+            return JSONResponse({"detail": f"The request took longer than {request_timeout:g} s."}, status_code=408)
+
+    @app.websocket("/v1/stream")
+    async def stream(ws: WebSocket) -> None:
+        await serve_stream(ws, streams, token=token, folder=folder, idle_timeout=idle_timeout, max_bytes=limit)
 
     @app.get("/", include_in_schema=False)
     def page() -> FileResponse:

@@ -1,0 +1,135 @@
+"""The pipeline on a live stream: blocks of speech in, Animation frames out as soon as known.
+
+    with LiveAnimator(fps=60) as live:
+        for block in microphone():              # 16 kHz float samples, any block size
+            frames = live.hear(block)           # the frames now known, each given once
+            send(frames.first, frames.values, frames.visemes)
+        send(*live.finish())                    # the rest, at the end of the speech
+
+It runs the stages of :func:`mouthpiece.api.animate` with the phone loop recognizer on
+what has arrived: a :class:`~mouthpiece.phonetics.phone_loop.PhoneLoop` (the same code
+that recognizes a file), a :class:`~mouthpiece.audio.features.LevelMeter` for the jaw's
+loudness and the voice activity, and the motion stage on a short window of phones
+around the new frames. A frame is given once the speech ``lookahead`` seconds past it
+has arrived: the recognizer's last phones are guesses until more speech confirms them,
+so a longer lookahead gives frames closer to the whole file's, later.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import motion
+from .audio.features import LevelMeter, active_frames, noise_floor
+from .motion.prosody import typical_level
+from .phonetics.phone_loop import PhoneLoop, silence_where_quiet, tidy
+from .phonetics.sphinx import FRAME_RATE
+from .timebase import frame_count, frames_to_time
+from .types import SAMPLE_RATE, Phone
+from .vocabulary import CHANNELS, VISEMES
+
+DEFAULT_LOOKAHEAD = 0.06  # s of speech heard past a frame before it is given
+CONTEXT = 0.3  # s before the new frames whose phones shape them (coarticulation's reach)
+VAD_CONTEXT = 0.3  # s of levels before the new frames that voice activity looks at (its hangover)
+REESTIMATE = 1.0  # s between estimates of the noise floor and typical speech level
+KEEP = 60.0  # s of levels the floor and typical level are estimated from
+
+
+@dataclass(frozen=True)
+class LiveFrames:
+    """Consecutive Animation frames: ``values[i]`` is frame ``first + i``, shown at
+    ``(first + i) / fps`` seconds from the stream's start, with viseme ``visemes[i]``."""
+
+    first: int
+    values: np.ndarray  # [n, len(vocabulary.CHANNELS)], float32
+    visemes: tuple[str, ...]
+
+    def __len__(self) -> int:
+        return len(self.values)
+
+
+class LiveAnimator:
+    """Animation frames of speech that arrives a block at a time (see the module's example).
+
+    Parameters
+    ----------
+    fps : float in [1, 240], frames per second
+    lookahead : float >= 0, seconds of speech heard past a frame before it is given
+    """
+
+    def __init__(self, *, fps: float = motion.DEFAULT_FPS, lookahead: float = DEFAULT_LOOKAHEAD) -> None:
+        self.fps, self.lookahead = fps, lookahead
+        self._loop = PhoneLoop()
+        self._meter = LevelMeter(fps=FRAME_RATE, sample_rate=SAMPLE_RATE, keep_seconds=KEEP)
+        self._next = 0  # the next frame to give
+        self._estimated_at = -1  # meter frame of the last floor and typical level estimate
+        self._floor = self._typical = 0.0
+
+    def __enter__(self) -> LiveAnimator:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def heard(self) -> float:
+        """Seconds of speech heard so far."""
+        return self._loop.samples / SAMPLE_RATE
+
+    def hear(self, samples: np.ndarray) -> LiveFrames:
+        """Take the next block of speech (float samples in [-1, 1] at 16 kHz); the frames
+        that are now known (maybe none)."""
+        samples = np.asarray(samples, np.float32)
+        self._loop.hear(samples)
+        self._meter.add(samples)
+        ready = int(np.ceil((self.heard - self.lookahead) * self.fps - 1e-9))
+        return self._frames_until(ready, self._loop.heard())
+
+    def finish(self) -> LiveFrames:
+        """The frames left, up to the end of the speech, from the recognizer's final phones."""
+        self._meter.finish()
+        phones = self._loop.finish()
+        return self._frames_until(frame_count(self.heard, fps=self.fps) if self.heard else 0, phones)
+
+    def close(self) -> None:
+        """Give back the recognizer (a stream abandoned before :meth:`finish`)."""
+        self._loop.close()
+
+    def _frames_until(self, last: int, phones: list[Phone]) -> LiveFrames:
+        first = self._next
+        if last <= first:
+            return LiveFrames(first, np.zeros((0, len(CHANNELS)), np.float32), ())
+        origin = max(0, first - int(np.ceil(CONTEXT * self.fps)))
+        start = float(frames_to_time(origin, fps=self.fps))
+        end = max(self.heard, float(frames_to_time(last, fps=self.fps)))
+        nearby = [p for p in phones if p.end > start]
+        if nearby:  # the last phone lasts until something else is heard
+            nearby[-1] = nearby[-1]._replace(end=max(nearby[-1].end, self.heard))
+        nearby = self._silence_where_quiet(nearby, start)
+        track = tidy([p._replace(start=p.start - start, end=p.end - start) for p in nearby], end - start)
+        values, weights = motion.to_curves(motion.to_visemes(track), fps=self.fps)
+        values, weights = values[first - origin : last - origin], weights[first - origin : last - origin]
+        times = np.asarray(frames_to_time(np.arange(first, last), fps=self.fps))
+        values = motion.modulate_jaw(values, self._level_at(times), typical_db=self._typical)
+        self._next = last
+        self._loop.forget_before(start - CONTEXT)
+        return LiveFrames(first, values, tuple(VISEMES[i] for i in weights.argmax(1)))
+
+    def _silence_where_quiet(self, phones: list[Phone], start: float) -> list[Phone]:
+        meter = self._meter
+        due = self._estimated_at < 0 or meter.measured - self._estimated_at >= REESTIMATE * FRAME_RATE
+        if due and len(meter.levels):
+            self._floor, self._typical = noise_floor(meter.levels), typical_level(meter.levels)
+            self._estimated_at = meter.measured
+        since = max(meter.first, int((start - VAD_CONTEXT) * FRAME_RATE))
+        levels = meter.levels[since - meter.first :]
+        return silence_where_quiet(phones, active_frames(levels, fps=FRAME_RATE, floor_db=self._floor), start=since)
+
+    def _level_at(self, times: np.ndarray) -> np.ndarray:
+        meter = self._meter
+        if len(meter.levels) == 0:
+            return np.full(len(times), self._typical, np.float32)
+        level_times = (meter.first + np.arange(len(meter.levels))) / FRAME_RATE
+        return np.interp(times, level_times, meter.levels).astype(np.float32)

@@ -1,0 +1,166 @@
+"""A process that animates live streams for the server: :class:`~mouthpiece.live.LiveAnimator`
+per stream, and optionally a portrait's frames as JPEG.
+
+pocketsphinx holds Python's GIL while it decodes, so streams are animated in processes of
+their own (a plain ``python -c`` child, as in :mod:`mouthpiece.phonetics.ahead`), and the
+server's process only moves messages. Each child serves many streams, one message at a
+time, in order.
+
+Messages are length-prefixed pickles (:func:`write_message`, :func:`read_message`). In:
+``(op, stream, payload)`` with op ``open`` (payload: the options), ``audio`` (PCM16 bytes),
+``end`` or ``close``. Out: ``(stream, kind, payload)`` where kind is ``ready``, ``frames``
+(the JSON text of a frames message), ``image`` (a binary message: the frame index as
+4 bytes little-endian, then a JPEG), ``done`` (the JSON text of the end message) or
+``error`` (a sentence; the stream is over).
+"""
+
+from __future__ import annotations
+
+import json
+import pickle
+import struct
+import sys
+from dataclasses import dataclass
+from typing import Any, BinaryIO
+
+import numpy as np
+
+from ..errors import InputError, NoFaceError
+from ..live import LiveAnimator, LiveFrames
+from ..timebase import frames_to_time, time_to_frames
+from ..vocabulary import CHANNELS
+
+CHILD = "from mouthpiece.serve.live_worker import serve; serve()"
+JPEG_QUALITY = 80
+_HEADER = struct.Struct("<I")
+
+
+def write_message(stream: BinaryIO, message: Any) -> None:
+    data = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
+    stream.write(_HEADER.pack(len(data)) + data)
+    stream.flush()
+
+
+def read_message(stream: BinaryIO) -> Any:
+    """The next message, or None at the end of the stream."""
+    header = stream.read(_HEADER.size)
+    if len(header) < _HEADER.size:
+        return None
+    return pickle.loads(stream.read(_HEADER.unpack(header)[0]))
+
+
+def encode_message(message: Any) -> bytes:
+    data = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
+    return _HEADER.pack(len(data)) + data
+
+
+@dataclass
+class _Stream:
+    animator: LiveAnimator
+    portrait: Any = None  # a PortraitRenderer, or None
+    video_fps: float = 25.0
+    next_image: int = 0
+    sent: int = 0
+
+
+def serve() -> None:
+    """The worker process's loop: messages in on stdin, replies out on stdout."""
+    out = sys.stdout.buffer
+    sys.stdout = sys.stderr  # nothing else may write to the message pipe
+    streams: dict[str, _Stream] = {}
+    while (message := read_message(sys.stdin.buffer)) is not None:
+        op, sid, payload = message
+        try:
+            for reply in _handle(streams, op, sid, payload):
+                write_message(out, reply)
+        except Exception as e:  # one stream's failure ends that stream, not the others
+            stream = streams.pop(sid, None)
+            if stream is not None:
+                stream.animator.close()
+            sentence = str(e) if isinstance(e, InputError) else f"The stream failed: {type(e).__name__}: {e}"
+            write_message(out, (sid, "error", sentence))
+
+
+def _handle(streams: dict[str, _Stream], op: str, sid: str, payload: Any) -> list[tuple[str, str, Any]]:
+    if op == "open":
+        streams[sid] = _open(payload)
+        return [(sid, "ready", None)]
+    stream = streams.get(sid)
+    if stream is None:
+        return []
+    if op == "audio":
+        samples = np.frombuffer(payload, "<i2").astype(np.float32) / 32768.0
+        return _replies(sid, stream, stream.animator.hear(samples))
+    if op == "end":
+        del streams[sid]
+        replies = _replies(sid, stream, stream.animator.finish())
+        end = {"type": "end", "frames": stream.sent, "duration": round(stream.animator.heard, 4)}
+        return [*replies, (sid, "done", json.dumps(end))]
+    if op == "close":
+        del streams[sid]
+        stream.animator.close()
+        return []
+    raise ValueError(f"unknown operation {op!r}")
+
+
+def _open(options: dict[str, Any]) -> _Stream:
+    stream = _Stream(LiveAnimator(fps=options["fps"], lookahead=options["lookahead"]))
+    if options.get("portrait") is not None:
+        from ..api import load_portrait
+        from ..render.portrait import PortraitRenderer
+
+        try:
+            size = options["size"]
+            portrait = load_portrait(options["portrait"], size=(size, size))
+        except NoFaceError:
+            stream.animator.close()
+            raise InputError("The portrait has no face that could be found.") from None
+        except InputError:
+            stream.animator.close()
+            raise InputError("The portrait is not an image this server can read.") from None
+        stream.portrait = PortraitRenderer(
+            portrait.image, portrait.landmarks, channels=CHANNELS, output_size=portrait.size
+        )
+        stream.video_fps = options["video_fps"]
+    return stream
+
+
+def _replies(sid: str, stream: _Stream, frames: LiveFrames) -> list[tuple[str, str, Any]]:
+    if not len(frames):
+        return []
+    fps = stream.animator.fps
+    stream.sent += len(frames)
+    message = {
+        "type": "frames",
+        "heard": round(stream.animator.heard, 4),
+        "frames": [
+            {"index": frames.first + i, "time": round(float(frames_to_time(frames.first + i, fps=fps)), 5),
+             "viseme": viseme, "values": np.round(values, 4).tolist()}
+            for i, (values, viseme) in enumerate(zip(frames.values, frames.visemes))
+        ],
+    }  # fmt: skip
+    replies: list[tuple[str, str, Any]] = [(sid, "frames", json.dumps(message, separators=(",", ":")))]
+    if stream.portrait is not None:
+        replies += _images(sid, stream, frames)
+    return replies
+
+
+def _images(sid: str, stream: _Stream, frames: LiveFrames) -> list[tuple[str, str, Any]]:
+    """JPEG video frames for the video frame times the new animation frames reach: video
+    frame j shows the animation frame showing at j / video_fps."""
+    import cv2
+
+    fps, video_fps = stream.animator.fps, stream.video_fps
+    end = frames.first + len(frames)  # animation frames known: [0, end)
+    replies = []
+    while True:
+        j = stream.next_image
+        k = int(time_to_frames(j / video_fps, fps=fps))
+        if k >= end:
+            break
+        values = frames.values[max(k - frames.first, 0)]
+        image = stream.portrait.render(values)
+        ok, jpeg = cv2.imencode(".jpg", image[:, :, ::-1], [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
+        replies.append((sid, "image", _HEADER.pack(j) + jpeg.tobytes()))
+        stream.next_image += 1
+    return replies

@@ -1,0 +1,317 @@
+"""``WS /v1/stream``: live speech in, Animation frames (and optionally a portrait's video
+frames) out, as soon as they are known.
+
+The protocol, in order:
+
+1. The client sends a JSON start message::
+
+       {"type": "start", "fps": 60, "lookahead_ms": 60,
+        "portrait": null | "sample" | "data:image/png;base64,...", "size": 256, "video_fps": 25}
+
+   (all optional but ``type``). Browsers, which cannot set headers on a WebSocket, may
+   give the server's token as ``?token=`` instead of ``Authorization: Bearer``.
+2. The server answers ``{"type": "ready", "fps", "lookahead_ms", "channels": [...]}``.
+3. The client sends its speech as binary messages: 16 kHz mono PCM16 little-endian,
+   typically 20-100 ms each (at most 1 s), at the pace it is spoken.
+4. The server sends, as soon as each is known, ``{"type": "frames", "heard": s,
+   "frames": [{"index", "time", "viseme", "values": [one weight per channel]}]}``: every
+   frame once, in order; with a portrait also binary messages, a video frame each (its
+   index as 4 bytes little-endian, then a JPEG).
+5. The client sends ``{"type": "end"}``; the server sends the last frames, then
+   ``{"type": "end", "frames": n, "duration": s}`` and closes the socket (1000).
+
+A bad message gets ``{"type": "error", "message": ...}`` and the socket closes (1008;
+1009 for an oversized chunk); so does a stream silent for the idle timeout (1001). When
+all stream slots are taken the server closes at once with 1013 (try again later).
+
+Streams are animated in worker processes (:mod:`.live_worker`), least busy first.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import hmac
+import json
+import os
+import secrets
+import sys
+from contextlib import suppress
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from fastapi import WebSocket, WebSocketDisconnect
+
+from ..live import DEFAULT_LOOKAHEAD
+from ..vocabulary import CHANNELS
+from .live_worker import CHILD, encode_message
+
+SAMPLE_RATE = 16_000
+MAX_CHUNK_BYTES = 2 * SAMPLE_RATE  # one second of PCM16
+DEFAULT_IDLE_TIMEOUT = 30.0  # s a stream may stay silent
+DEFAULT_MAX_STREAMS = 40
+_HEADER_SIZE = 4
+
+
+class StreamError(Exception):
+    """A client's mistake: the sentence goes to the client, then the socket closes."""
+
+    def __init__(self, message: str, code: int = 1008):
+        super().__init__(message)
+        self.code = code
+
+
+@dataclass
+class _Worker:
+    process: asyncio.subprocess.Process
+    streams: dict[str, asyncio.Queue[tuple[str, Any]]] = field(default_factory=dict)
+    reader: asyncio.Task[None] | None = None
+
+
+class StreamWorkers:
+    """The worker processes of a server's live streams (start them in the server's lifespan)."""
+
+    def __init__(self, count: int, *, max_streams: int = DEFAULT_MAX_STREAMS):
+        self.count, self.max_streams = count, max_streams
+        self._workers: list[_Worker] = []
+
+    @property
+    def open_streams(self) -> int:
+        return sum(len(w.streams) for w in self._workers)
+
+    async def start(self) -> None:
+        self._workers = [await self._spawn() for _ in range(self.count)]
+
+    async def stop(self) -> None:
+        for worker in self._workers:
+            for queue in worker.streams.values():
+                queue.put_nowait(("error", "The server is shutting down."))
+            if worker.process.stdin is not None:
+                worker.process.stdin.close()
+            with suppress(ProcessLookupError):
+                worker.process.kill()
+            await worker.process.wait()
+            if worker.reader is not None:
+                worker.reader.cancel()
+        self._workers = []
+
+    async def open(self, options: dict[str, Any]) -> LiveStream:
+        """A new stream on the least busy worker; StreamError (1013) when all slots are taken,
+        (1008) when its options are refused (a portrait without a face, say)."""
+        if self.open_streams >= self.max_streams:
+            raise StreamError(
+                f"The server is animating its limit of {self.max_streams} streams; try again later.", 1013
+            )
+        index = min(range(len(self._workers)), key=lambda i: len(self._workers[i].streams))
+        if self._workers[index].process.returncode is not None:  # it died: replace it
+            self._workers[index] = await self._spawn()
+        worker = self._workers[index]
+        stream = LiveStream(worker, secrets.token_hex(8))
+        worker.streams[stream.id] = stream.queue
+        await stream.send("open", options)
+        kind, payload = await stream.queue.get()
+        if kind != "ready":
+            worker.streams.pop(stream.id, None)
+            raise StreamError(payload)
+        return stream
+
+    async def _spawn(self) -> _Worker:
+        package_root = str(Path(__file__).resolve().parents[2])  # so the child finds this mouthpiece
+        path = os.pathsep.join(p for p in (package_root, os.environ.get("PYTHONPATH")) if p)
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-c", CHILD, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+            env={**os.environ, "PYTHONPATH": path}, limit=2**24,
+        )  # fmt: skip
+        worker = _Worker(process)
+        worker.reader = asyncio.create_task(_read_replies(worker))
+        return worker
+
+
+class LiveStream:
+    """One client's stream in a worker: send it audio, read its replies from ``queue``."""
+
+    def __init__(self, worker: _Worker, stream_id: str):
+        self.id, self._worker = stream_id, worker
+        self.queue: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
+
+    async def send(self, op: str, payload: Any = None) -> None:
+        stdin = self._worker.process.stdin
+        if stdin is None or stdin.is_closing():
+            raise StreamError("The stream's worker has stopped.", 1011)
+        stdin.write(encode_message((op, self.id, payload)))
+        await stdin.drain()
+
+    async def close(self) -> None:
+        if self._worker.streams.pop(self.id, None) is not None:
+            with suppress(StreamError, ConnectionError):
+                await self.send("close")
+
+    def forget(self) -> None:
+        self._worker.streams.pop(self.id, None)
+
+
+async def _read_replies(worker: _Worker) -> None:
+    import pickle
+
+    stdout = worker.process.stdout
+    assert stdout is not None
+    try:
+        while True:
+            header = await stdout.readexactly(_HEADER_SIZE)
+            sid, kind, payload = pickle.loads(await stdout.readexactly(int.from_bytes(header, "little")))
+            queue = worker.streams.get(sid)
+            if queue is not None:
+                queue.put_nowait((kind, payload))
+    except (asyncio.IncompleteReadError, ConnectionError):
+        for queue in worker.streams.values():
+            queue.put_nowait(("error", "The stream's worker process stopped."))
+        worker.streams.clear()
+
+
+async def serve_stream(
+    ws: WebSocket, workers: StreamWorkers, *, token: str | None, folder: Path, idle_timeout: float, max_bytes: int
+) -> None:
+    """Run one client's stream (see the module's protocol)."""
+    if token is not None and not _authorized(ws, token):
+        await ws.close(code=1008, reason="Missing or wrong bearer token.")
+        return
+    await ws.accept()
+    stream: LiveStream | None = None
+    sender: asyncio.Task[None] | None = None
+    try:
+        options = await _start_options(ws, folder, idle_timeout, max_bytes)
+        try:
+            stream = await workers.open(options)
+        finally:
+            if options.get("portrait") and options.get("uploaded"):
+                Path(options["portrait"]).unlink(missing_ok=True)
+        ready = {
+            "type": "ready",
+            "fps": options["fps"],
+            "lookahead_ms": options["lookahead"] * 1000,
+            "channels": list(CHANNELS),
+            "video_fps": options["video_fps"] if options["portrait"] else None,
+        }
+        await ws.send_json(ready)
+        sender = asyncio.create_task(_forward(stream, ws))
+        await _receive_speech(ws, stream, sender, idle_timeout)
+    except StreamError as e:
+        with suppress(Exception):
+            await ws.send_json({"type": "error", "message": str(e)})
+            await ws.close(code=e.code, reason=str(e)[:120])
+    except WebSocketDisconnect:
+        pass
+    finally:
+        if sender is not None and not sender.done():
+            sender.cancel()
+        if stream is not None:
+            await stream.close()
+
+
+async def _start_options(ws: WebSocket, folder: Path, idle_timeout: float, max_bytes: int) -> dict[str, Any]:
+    message = await _next_message(ws, idle_timeout)
+    if message.get("text") is None:
+        raise StreamError("Send a JSON start message first, then the audio.")
+    start = _json(message["text"])
+    if start.get("type") != "start":
+        raise StreamError('The first message must be {"type": "start", ...}.')
+    fps = _number(start, "fps", 60.0, 1, 240)
+    lookahead = _number(start, "lookahead_ms", DEFAULT_LOOKAHEAD * 1000, 0, 2000) / 1000
+    size = int(_number(start, "size", 256, 64, 1024)) // 2 * 2
+    video_fps = _number(start, "video_fps", 25.0, 1, 60)
+    portrait = start.get("portrait")
+    options: dict[str, Any] = {"fps": fps, "lookahead": lookahead, "size": size, "video_fps": video_fps,
+                               "portrait": None, "uploaded": False}  # fmt: skip
+    if portrait == "sample":
+        options["portrait"] = str(resources.files("mouthpiece") / "data" / "astronaut.png")
+    elif isinstance(portrait, str) and portrait.startswith("data:image/"):
+        try:
+            image = base64.b64decode(portrait.partition(",")[2], validate=True)
+        except (binascii.Error, ValueError):
+            raise StreamError("The portrait is not valid base64 image data.") from None
+        if len(image) > max_bytes:
+            raise StreamError(f"The portrait is larger than the server's limit of {max_bytes / 2**20:g} MB.", 1009)
+        path = folder / secrets.token_hex(16)
+        path.write_bytes(image)
+        options.update(portrait=str(path), uploaded=True)
+    elif portrait is not None:
+        raise StreamError('"portrait" must be null, "sample" or a data:image/... URL.')
+    return options
+
+
+async def _receive_speech(ws: WebSocket, stream: LiveStream, sender: asyncio.Task[None], idle_timeout: float) -> None:
+    while True:
+        message = await _next_message(ws, idle_timeout, sender)
+        if message.get("bytes") is not None:
+            chunk = message["bytes"]
+            if len(chunk) % 2 or not chunk:
+                raise StreamError("Audio messages must hold 16-bit samples: an even, non-zero number of bytes.")
+            if len(chunk) > MAX_CHUNK_BYTES:
+                raise StreamError("An audio message may hold at most one second of speech.", 1009)
+            await stream.send("audio", chunk)
+            continue
+        request = _json(message.get("text") or "")
+        if request.get("type") == "end":
+            await stream.send("end")
+            await sender  # the last frames, then the end message
+            stream.forget()
+            await ws.close(code=1000)
+            return
+        raise StreamError(f'Unknown message type {request.get("type")!r}; send audio bytes or {{"type": "end"}}.')
+
+
+async def _next_message(ws: WebSocket, idle_timeout: float, sender: asyncio.Task[None] | None = None) -> Any:
+    if sender is not None and sender.done():  # the worker ended the stream (an error was sent)
+        raise WebSocketDisconnect(1011)
+    try:
+        message = await asyncio.wait_for(ws.receive(), idle_timeout)
+    except asyncio.TimeoutError:
+        raise StreamError(f"The stream sent nothing for {idle_timeout:g} s.", 1001) from None
+    if message["type"] == "websocket.disconnect":
+        raise WebSocketDisconnect(message.get("code", 1000))
+    return message
+
+
+async def _forward(stream: LiveStream, ws: WebSocket) -> None:
+    while True:
+        kind, payload = await stream.queue.get()
+        if kind == "frames" or kind == "done":
+            await ws.send_text(payload)
+            if kind == "done":
+                return
+        elif kind == "image":
+            await ws.send_bytes(payload)
+        elif kind == "error":
+            stream.forget()
+            await ws.send_json({"type": "error", "message": payload})
+            await ws.close(code=1011, reason=payload[:120])
+            return
+
+
+def _authorized(ws: WebSocket, token: str) -> bool:
+    given = ws.headers.get("authorization", "")
+    if given.startswith("Bearer "):
+        given = given[len("Bearer ") :]
+    else:
+        given = ws.query_params.get("token", "")
+    return hmac.compare_digest(given.encode(), token.encode())
+
+
+def _json(text: str) -> dict[str, Any]:
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError:
+        raise StreamError("Text messages must be JSON objects.") from None
+    if not isinstance(value, dict):
+        raise StreamError("Text messages must be JSON objects.")
+    return value
+
+
+def _number(start: dict[str, Any], key: str, default: float, low: float, high: float) -> float:
+    value = start.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value <= high:
+        raise StreamError(f'"{key}" must be a number from {low:g} to {high:g}.')
+    return float(value)
