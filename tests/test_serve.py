@@ -252,6 +252,172 @@ def test_a_finished_render_expires():
 
 
 CHROMIUM = "/usr/bin/chromium"
+
+
+def _pcm16(samples: np.ndarray) -> bytes:
+    return (np.clip(samples, -1, 1) * 32767).astype("<i2").tobytes()
+
+
+def _ws_url(server: Server, query: str = "") -> str:
+    return server.url.replace("http://", "ws://") + "/v1/stream" + query
+
+
+def _stream_speech(server: Server, samples: np.ndarray, start: dict, *, chunk: int = 640, query: str = "",
+                   headers: dict | None = None) -> tuple[dict, list[dict], list[bytes], dict]:  # fmt: skip
+    """Send ``samples`` in chunks (as fast as the server takes them); the ready message, every
+    frame, every image and the end message."""
+    from websockets.sync.client import connect
+
+    frames, images = [], []
+    with connect(_ws_url(server, query), additional_headers=headers, max_size=2**24) as ws:
+        ws.send(json.dumps({"type": "start", **start}))
+        ready = json.loads(ws.recv(timeout=60))
+        pcm = _pcm16(samples)
+        for i in range(0, len(pcm), chunk):
+            ws.send(pcm[i : i + chunk])
+        ws.send(json.dumps({"type": "end"}))
+        while True:
+            message = ws.recv(timeout=60)
+            if isinstance(message, bytes):
+                images.append(message)
+                continue
+            reply = json.loads(message)
+            if reply["type"] == "frames":
+                frames.extend(reply["frames"])
+            else:
+                return ready, frames, images, reply
+
+
+def _refusal(server: Server, messages: list, *, query: str = "") -> tuple[dict | None, int | None]:
+    """Send ``messages`` (JSON-able dicts, text or bytes) and read until the server closes:
+    its error message and close code."""
+    from websockets.exceptions import ConnectionClosed
+    from websockets.sync.client import connect
+
+    error = None
+    with connect(_ws_url(server, query)) as ws:
+        for message in messages:
+            ws.send(json.dumps(message) if isinstance(message, dict) else message)
+        try:
+            while True:
+                reply = ws.recv(timeout=30)
+                if isinstance(reply, str) and json.loads(reply)["type"] == "error":
+                    error = json.loads(reply)
+        except ConnectionClosed:
+            pass
+        return error, ws.close_code
+
+
+def test_a_stream_gives_every_frame_once_in_order(server):
+    speech, _ = api.say("Bob bought a big blue map.")
+    offline = api.animate(speech, recognizer="phones", fps=30)
+    ready, frames, images, end = _stream_speech(server, speech.samples, {"fps": 30, "lookahead_ms": 1000})
+    assert ready["type"] == "ready" and ready["fps"] == 30 and len(ready["channels"]) == offline.values.shape[1]
+    assert [f["index"] for f in frames] == list(range(len(offline.values))) and not images
+    assert end == {"type": "end", "frames": len(frames), "duration": pytest.approx(speech.duration, abs=1e-3)}
+    assert all(f["time"] == pytest.approx(f["index"] / 30, abs=1e-4) for f in frames)
+    jaw = ready["channels"].index("JawOpen")
+    streamed = np.array([f["values"] for f in frames])
+    assert np.corrcoef(streamed[:, jaw], offline.values[:, jaw])[0, 1] > 0.99
+    assert {f["viseme"] for f in frames} >= {"sil", "PP", "aa"}
+
+
+def test_a_stream_with_a_portrait_sends_its_video_frames(server):
+    cv2 = pytest.importorskip("cv2")
+    speech, _ = api.say("Bob bought a big blue map.")
+    start = {"portrait": "sample", "size": 128, "video_fps": 20, "lookahead_ms": 80}
+    ready, frames, images, end = _stream_speech(server, speech.samples, start)
+    assert ready["video_fps"] == 20
+    assert len(images) == int(np.ceil(speech.duration * 20 - 1e-9))
+    indices = [int.from_bytes(m[:4], "little") for m in images]
+    assert indices == list(range(len(images)))
+    pictures = [cv2.imdecode(np.frombuffer(m[4:], np.uint8), cv2.IMREAD_COLOR) for m in images]
+    assert all(p.shape == (128, 128, 3) for p in pictures)
+    jaw = ready["channels"].index("JawOpen")
+    opening = [frames[int(i / 20 * 60)]["values"][jaw] for i in range(len(images))]
+    shut, wide = pictures[int(np.argmin(opening))], pictures[int(np.argmax(opening))]
+    assert np.abs(shut.astype(int) - wide.astype(int)).max() > 60  # the mouth moved in the pictures
+
+
+@pytest.mark.parametrize(
+    ("messages", "code", "says"),
+    [
+        ([b"\0\0" * 320], 1008, "start message"),
+        (["not json"], 1008, "JSON"),
+        ([{"type": "begin"}], 1008, "first message"),
+        ([{"type": "start", "fps": 0}], 1008, "fps"),
+        ([{"type": "start", "lookahead_ms": "soon"}], 1008, "lookahead_ms"),
+        ([{"type": "start", "portrait": "/etc/passwd"}], 1008, "portrait"),
+        ([{"type": "start", "portrait": "data:image/png;base64,!!!"}], 1008, "base64"),
+        ([{"type": "start", "portrait": "data:image/png;base64," + base64.b64encode(b"GIF89a nonsense").decode()}],
+         1008, "image"),
+        ([{"type": "start"}, b"\0\0\0"], 1008, "even"),
+        ([{"type": "start"}, b"\0\0" * 16_001], 1009, "one second"),
+        ([{"type": "start"}, {"type": "pause"}], 1008, "Unknown message type"),
+    ],
+)  # fmt: skip
+def test_a_stream_refuses_bad_messages_with_a_sentence(server, messages, code, says):
+    error, close_code = _refusal(server, messages)
+    assert close_code == code
+    assert error is not None and says in error["message"]
+
+
+def test_a_portrait_without_a_face_is_refused(server):
+    blank = io.BytesIO()
+    from PIL import Image
+
+    Image.new("RGB", (200, 200), (120, 160, 200)).save(blank, format="PNG")
+    portrait = "data:image/png;base64," + base64.b64encode(blank.getvalue()).decode()
+    error, code = _refusal(server, [{"type": "start", "portrait": portrait}])
+    assert code == 1008 and "no face" in error["message"]
+
+
+def test_a_token_guards_the_stream(guarded):
+    from websockets.exceptions import InvalidStatus
+
+    speech, _ = api.say("Hello.")
+    with pytest.raises(InvalidStatus):
+        _stream_speech(guarded, speech.samples, {})
+    with pytest.raises(InvalidStatus):
+        _stream_speech(guarded, speech.samples, {}, query="?token=wrong")
+    for options in ({"query": f"?token={TOKEN}"}, {"headers": {"Authorization": f"Bearer {TOKEN}"}}):
+        _, frames, _, end = _stream_speech(guarded, speech.samples, {}, **options)
+        assert end["frames"] == len(frames) > 0
+
+
+@pytest.fixture(scope="module")
+def strict() -> Iterator[Server]:
+    yield from _serve(None, max_upload_mb=1.0, idle_timeout=0.5, request_timeout=1.0, max_streams=1, stream_workers=1)
+
+
+def test_a_silent_stream_is_closed_after_the_idle_timeout(strict):
+    start = time.monotonic()
+    error, code = _refusal(strict, [{"type": "start"}, b"\0\0" * 320])
+    assert code == 1001 and "sent nothing" in error["message"]
+    assert time.monotonic() - start < 10
+
+
+def test_streams_past_the_limit_are_told_to_come_back_later(strict):
+    from websockets.sync.client import connect
+
+    with connect(_ws_url(strict)) as first:
+        first.send(json.dumps({"type": "start"}))
+        assert json.loads(first.recv(timeout=30))["type"] == "ready"
+        error, code = _refusal(strict, [{"type": "start"}])
+        assert code == 1013 and "try again later" in error["message"]
+
+
+def test_a_request_slower_than_the_timeout_gets_408(strict):
+    import socket
+
+    port = int(strict.url.rsplit(":", 1)[1])
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as connection:
+        head = "POST /v1/animate HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; boundary=b\r\n"
+        connection.sendall((head + "Content-Length: 100000\r\n\r\n--b\r\n").encode())
+        reply = connection.recv(4096).decode(errors="replace")  # the server answers while the body is unsent
+    assert reply.startswith("HTTP/1.1 408")
+
+
 CHROMIUM_ARGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
     "--disable-component-update", "--disable-sync", "--no-first-run", "--autoplay-policy=no-user-gesture-required",
