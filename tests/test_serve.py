@@ -255,7 +255,7 @@ CHROMIUM = "/usr/bin/chromium"
 
 
 def _pcm16(samples: np.ndarray) -> bytes:
-    return (np.clip(samples, -1, 1) * 32767).astype("<i2").tobytes()
+    return (np.clip(np.round(samples * 32768), -32768, 32767)).astype("<i2").tobytes()
 
 
 def _ws_url(server: Server, query: str = "") -> str:
@@ -457,3 +457,45 @@ def test_the_web_page_speaks_typed_text_in_a_browser(server, tmp_path):
     assert size[:2] == [256, 256] and size[2] > 1.0
     assert inked > 0.02
     assert (tmp_path / "page.png").stat().st_size > 10_000
+
+
+def test_the_web_page_streams_the_microphone_live(server, tmp_path):
+    """Chromium's fake microphone plays espeak speech; the page streams it and draws the
+    portrait's frames and the curves live, then stops."""
+    sync_api = pytest.importorskip("playwright.sync_api")
+    if not Path(CHROMIUM).exists():
+        pytest.skip("Debian's chromium is not installed (make install installs it)")
+    speech, _ = api.say("Bob bought a big blue map. Please pass the plums.")
+    wav = tmp_path / "microphone.wav"
+    save(speech, wav)
+    args = [*CHROMIUM_ARGS, "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
+            f"--use-file-for-fake-audio-capture={wav}"]  # fmt: skip
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=args)
+        try:
+            page = browser.new_page(viewport={"width": 900, "height": 1300})
+            errors: list[str] = []
+            page.on("pageerror", lambda error: errors.append(str(error)))
+            page.goto(server.url + "/")
+            page.click("#live-start")
+            page.wait_for_function("window.liveStats.images >= 50 && window.liveStats.frames >= 120", timeout=60_000)
+            live = page.evaluate(
+                "() => { const c = document.getElementById('live');"
+                " const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;"
+                " let lit = 0; for (let i = 0; i < d.length; i += 4) if (d[i] + d[i + 1] + d[i + 2] > 60) lit++;"
+                " return lit / (d.length / 4); }"
+            )
+            page.screenshot(path=str(tmp_path / "live.png"), full_page=True)
+            if os.environ.get("MOUTHPIECE_KEEP_SCREENSHOT"):
+                page.screenshot(path=os.environ["MOUTHPIECE_KEEP_SCREENSHOT"].replace(".png", "-live.png"),
+                                full_page=True)  # fmt: skip
+            page.click("#live-stop")
+            page.wait_for_function("window.liveStats.ended", timeout=30_000)
+            stats = page.evaluate("() => window.liveStats")
+            status = page.inner_text("#status")
+        finally:
+            browser.close()
+    assert not errors, errors
+    assert live > 0.5  # the portrait is drawn on the canvas
+    assert stats["maxJaw"] > 0.2  # the speech opened the mouth
+    assert status.startswith("Stream ended:")

@@ -42,8 +42,14 @@ def save(audio: Audio, path: str | os.PathLike[str]) -> None:
             _write_encoded(audio, temp, CODECS[extension])
 
 
-def _pcm16(audio: Audio) -> np.ndarray:
-    return (np.clip(audio.samples, -1.0, 1.0) * 32767.0).round().astype("<i2")
+def to_pcm16(samples: np.ndarray) -> np.ndarray:
+    """Float samples as 16-bit integers, the inverse of decoding (which divides by 32768):
+    16-bit audio that was decoded comes back exactly.
+
+    >>> to_pcm16(np.array([-1.0, -0.5, 0.0, 0.5, 1.0, 12 / 32768])).tolist()
+    [-32768, -16384, 0, 16384, 32767, 12]
+    """
+    return np.clip(np.round(np.asarray(samples, np.float64) * 32768.0), -32768, 32767).astype("<i2")
 
 
 def _write_wav(audio: Audio, path: str) -> None:
@@ -51,7 +57,7 @@ def _write_wav(audio: Audio, path: str) -> None:
         w.setnchannels(1)
         w.setsampwidth(2)
         w.setframerate(audio.sample_rate)
-        w.writeframes(_pcm16(audio).tobytes())
+        w.writeframes(to_pcm16(audio.samples).tobytes())
 
 
 def _write_encoded(audio: Audio, path: str, codec: str) -> None:

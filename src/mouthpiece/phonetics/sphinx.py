@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 from pocketsphinx import Decoder, get_model_path, set_loglevel
 
+from ..audio.save import to_pcm16
 from ..types import Phone
 from .inventory import cmu_to_arpabet
 
@@ -61,7 +62,7 @@ def _new_decoder(kind: str, **options: Any) -> Decoder:
 
 def pcm16(samples: np.ndarray) -> bytes:
     """Float samples in [-1, 1] as 16-bit little-endian PCM, what pocketsphinx reads."""
-    return (np.clip(samples, -1.0, 1.0) * 32767.0).astype("<i2").tobytes()
+    return to_pcm16(samples).tobytes()
 
 
 def segment_phone(start_frame: int, end_frame: int, name: str) -> Phone:
