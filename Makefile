@@ -34,6 +34,7 @@ bench: install
 	$(PY) benchmarks/speed.py --corpus ../shared/eval/dev --hour
 	$(PY) benchmarks/portrait.py
 	$(PY) benchmarks/dub.py
+	$(PY) benchmarks/stream.py
 
 lint: install
 	$(VENV)/bin/ruff check src tests benchmarks
