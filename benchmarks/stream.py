@@ -126,7 +126,9 @@ class Server:
         self.process.wait(30)
 
 
-async def stream(url: str, audio: Audio, *, chunk_ms: float, lookahead_ms: float, realtime: bool) -> dict:
+async def stream(
+    url: str, audio: Audio, *, chunk_ms: float, lookahead_ms: float, max_lookahead_ms: float, realtime: bool
+) -> dict:
     """Send ``audio`` as a live client would; per-frame latencies, order check, values."""
     import websockets
 
@@ -135,7 +137,7 @@ async def stream(url: str, audio: Audio, *, chunk_ms: float, lookahead_ms: float
     sent: list[float] = []
     received: list[tuple[int, float, float, list[float]]] = []  # index, time, when, values
     async with websockets.connect(url.replace("http", "ws") + "/v1/stream", max_size=2**24) as ws:
-        await ws.send(json.dumps({"type": "start", "lookahead_ms": lookahead_ms}))
+        await ws.send(json.dumps({"type": "start", "lookahead_ms": lookahead_ms, "max_lookahead_ms": max_lookahead_ms}))
         ready = json.loads(await ws.recv())
 
         async def read() -> dict:
@@ -168,12 +170,16 @@ async def stream(url: str, audio: Audio, *, chunk_ms: float, lookahead_ms: float
     }
 
 
+def _lookaheads(args: argparse.Namespace) -> dict[str, float]:
+    return {"chunk_ms": args.chunk_ms, "lookahead_ms": args.lookahead_ms, "max_lookahead_ms": args.max_lookahead_ms}
+
+
 def figure_latency(server: Server, args: argparse.Namespace) -> None:
     audio = long_speech(30.0)
-    result = asyncio.run(stream(server.url, audio, chunk_ms=args.chunk_ms, lookahead_ms=args.lookahead_ms,
-                                realtime=True))  # fmt: skip
+    result = asyncio.run(stream(server.url, audio, realtime=True, **_lookaheads(args)))
     lat = result["latency_ms"]
-    print(f"latency, 1 stream, {audio.duration:.0f} s, {args.chunk_ms:g} ms chunks, lookahead {args.lookahead_ms:g} ms:"
+    print(f"latency, 1 stream, {audio.duration:.0f} s, {args.chunk_ms:g} ms chunks, "
+          f"lookahead {args.lookahead_ms:g}-{args.max_lookahead_ms:g} ms:"
           f" p50 {np.percentile(lat, 50):.1f} ms, p95 {np.percentile(lat, 95):.1f} ms, max {lat.max():.1f} ms"
           f" (targets 80 / 150); first frame {result['first_ms']:.1f} ms after the first chunk (target 150);"
           f" frames once and in order: {result['in_order']}")  # fmt: skip
@@ -192,13 +198,12 @@ def figure_match(server: Server, args: argparse.Namespace) -> None:
                                 "-f", "anim-json", "--recognizer", recognizer, "-q"], check=True)  # fmt: skip
                 animation = json.loads(out.read_text())
                 offline[recognizer] = np.array(animation["values"])[:, animation["channels"].index("JawOpen")]
-            result = asyncio.run(stream(server.url, audio, chunk_ms=args.chunk_ms, lookahead_ms=args.lookahead_ms,
-                                        realtime=False))  # fmt: skip
+            result = asyncio.run(stream(server.url, audio, realtime=False, **_lookaheads(args)))
             jaw = result["jaw"]
             r = {k: float(np.corrcoef(jaw[: len(v)], v[: len(jaw)])[0, 1]) for k, v in offline.items()}
             rows.append(r)
             print(f"  {name:9} {audio.duration:5.1f} s  r vs phones {r['phones']:.3f}  vs words {r['words']:.3f}")
-    print(f"match, lookahead {args.lookahead_ms:g} ms: mean r of JawOpen vs offline phones "
+    print(f"match, lookahead {args.lookahead_ms:g}-{args.max_lookahead_ms:g} ms: mean r of JawOpen vs offline phones "
           f"{np.mean([r['phones'] for r in rows]):.3f}, vs offline words {np.mean([r['words'] for r in rows]):.3f}"
           " (target 0.9)")  # fmt: skip
 
@@ -215,7 +220,8 @@ def figure_load(server: Server, args: argparse.Namespace) -> None:
     async def run() -> list[dict]:
         sampler = asyncio.create_task(sample_memory())
         offsets = [Audio(np.roll(audio.samples, i * 37_000)) for i in range(args.streams)]
-        options = {"chunk_ms": args.load_chunk_ms, "lookahead_ms": args.lookahead_ms, "realtime": True}
+        options = {"chunk_ms": args.load_chunk_ms, "lookahead_ms": args.lookahead_ms,
+                   "max_lookahead_ms": args.max_lookahead_ms, "realtime": True}  # fmt: skip
         results = await asyncio.gather(*(stream(server.url, a, **options) for a in offsets))
         sampler.cancel()
         return results
@@ -285,7 +291,8 @@ def main() -> None:
     parser.add_argument("--only", choices=FIGURES, action="append")
     parser.add_argument("--chunk-ms", type=float, default=20.0, help="chunk length for latency and match")
     parser.add_argument("--load-chunk-ms", type=float, default=100.0, help="chunk length of the load test's streams")
-    parser.add_argument("--lookahead-ms", type=float, default=60.0)
+    parser.add_argument("--lookahead-ms", type=float, default=60.0, help="shortest lookahead (see mouthpiece.live)")
+    parser.add_argument("--max-lookahead-ms", type=float, default=140.0, help="longest lookahead")
     parser.add_argument("--streams", type=int, default=20)
     parser.add_argument("--seconds", type=float, default=120.0)
     args = parser.parse_args()

@@ -84,9 +84,9 @@ def test_a_long_stream_is_decoded_in_utterances_cut_at_pauses(spoken):
     assert phones[-1].end == pytest.approx(len(samples) / 16_000, abs=0.1)  # tidy() fills the rest
 
 
-def _stream(audio: Audio, *, block: int, lookahead: float, fps: float = 60.0):
+def _stream(audio: Audio, *, block: int, lookahead: float, fps: float = 60.0, max_lookahead: float | None = None):
     parts = []
-    with LiveAnimator(fps=fps, lookahead=lookahead) as live:
+    with LiveAnimator(fps=fps, lookahead=lookahead, max_lookahead=max_lookahead) as live:
         for piece in _blocks(audio.samples, block):
             parts.append((live.heard, live.hear(piece)))
         parts.append((live.heard, live.finish()))
@@ -104,6 +104,18 @@ def test_each_frame_is_given_once_in_order_when_the_lookahead_has_arrived(spoken
         if len(part):  # given as soon as `lookahead` of speech past it had arrived
             last_time = (part.first + len(part) - 1) / fps
             assert last_time < heard - lookahead + 1e-9 <= last_time + 1 / fps + 0.02 + 1e-9
+
+
+def test_frames_go_between_the_shortest_and_longest_lookahead_sooner_where_settled(spoken):
+    fps, shortest, longest = 60.0, 0.06, 0.14
+    parts = _stream(spoken.audio, block=320, lookahead=shortest, max_lookahead=longest, fps=fps)
+    assert [p.first for _, p in parts if len(p)] == list(np.cumsum([0, *[len(p) for _, p in parts if len(p)][:-1]]))
+    waits = []
+    for (_, part), heard in zip(parts[:-1], [h for h, _ in parts[1:]]):
+        waits += [heard - (part.first + i) / fps for i in range(len(part))]
+    waits = np.array(waits)
+    assert np.all(waits >= shortest - 1e-9) and np.all(waits <= longest + 0.02 + 1e-9)
+    assert 0.3 < np.mean(waits < shortest + 0.02) < 0.95  # many go at once, the unsettled wait
 
 
 def test_with_a_long_lookahead_the_stream_is_the_files_animation(spoken):

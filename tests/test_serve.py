@@ -347,6 +347,7 @@ def test_a_stream_with_a_portrait_sends_its_video_frames(server):
         ([{"type": "begin"}], 1008, "first message"),
         ([{"type": "start", "fps": 0}], 1008, "fps"),
         ([{"type": "start", "lookahead_ms": "soon"}], 1008, "lookahead_ms"),
+        ([{"type": "start", "lookahead_ms": 100, "max_lookahead_ms": 50}], 1008, "at least"),
         ([{"type": "start", "portrait": "/etc/passwd"}], 1008, "portrait"),
         ([{"type": "start", "portrait": "data:image/png;base64,!!!"}], 1008, "base64"),
         ([{"type": "start", "portrait": "data:image/png;base64," + base64.b64encode(b"GIF89a nonsense").decode()}],

@@ -104,7 +104,8 @@ def _handle(streams: dict[str, _Stream], op: str, sid: str, payload: Any) -> lis
 
 
 def _open(options: dict[str, Any]) -> _Stream:
-    stream = _Stream(LiveAnimator(fps=options["fps"], lookahead=options["lookahead"]))
+    animator = LiveAnimator(fps=options["fps"], lookahead=options["lookahead"], max_lookahead=options["max_lookahead"])
+    stream = _Stream(animator)
     if options.get("portrait") is not None:
         from ..api import load_portrait
         from ..render.portrait import PortraitRenderer

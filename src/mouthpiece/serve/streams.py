@@ -5,10 +5,12 @@ The protocol, in order:
 
 1. The client sends a JSON start message::
 
-       {"type": "start", "fps": 60, "lookahead_ms": 60,
+       {"type": "start", "fps": 60, "lookahead_ms": 60, "max_lookahead_ms": 140,
         "portrait": null | "sample" | "data:image/png;base64,...", "size": 256, "video_fps": 25}
 
-   (all optional but ``type``). Browsers, which cannot set headers on a WebSocket, may
+   (all optional but ``type``; see :mod:`mouthpiece.live` for the lookaheads: a frame
+   goes once that much speech past it has arrived, at the earliest and at the latest).
+   Browsers, which cannot set headers on a WebSocket, may
    give the server's token as ``?token=`` instead of ``Authorization: Bearer``.
 2. The server answers ``{"type": "ready", "fps", "lookahead_ms", "channels": [...]}``.
 3. The client sends its speech as binary messages: 16 kHz mono PCM16 little-endian,
@@ -45,7 +47,7 @@ from typing import Any
 
 from fastapi import WebSocket, WebSocketDisconnect
 
-from ..live import DEFAULT_LOOKAHEAD
+from ..live import DEFAULT_LOOKAHEAD, DEFAULT_MAX_LOOKAHEAD
 from ..vocabulary import CHANNELS
 from .live_worker import CHILD, encode_message
 
@@ -192,6 +194,7 @@ async def serve_stream(
             "type": "ready",
             "fps": options["fps"],
             "lookahead_ms": options["lookahead"] * 1000,
+            "max_lookahead_ms": options["max_lookahead"] * 1000,
             "channels": list(CHANNELS),
             "video_fps": options["video_fps"] if options["portrait"] else None,
         }
@@ -220,11 +223,14 @@ async def _start_options(ws: WebSocket, folder: Path, idle_timeout: float, max_b
         raise StreamError('The first message must be {"type": "start", ...}.')
     fps = _number(start, "fps", 60.0, 1, 240)
     lookahead = _number(start, "lookahead_ms", DEFAULT_LOOKAHEAD * 1000, 0, 2000) / 1000
+    max_lookahead = _number(start, "max_lookahead_ms", max(lookahead, DEFAULT_MAX_LOOKAHEAD) * 1000, 0, 2000) / 1000
+    if max_lookahead < lookahead:
+        raise StreamError('"max_lookahead_ms" must be at least "lookahead_ms".')
     size = int(_number(start, "size", 256, 64, 1024)) // 2 * 2
     video_fps = _number(start, "video_fps", 25.0, 1, 60)
     portrait = start.get("portrait")
-    options: dict[str, Any] = {"fps": fps, "lookahead": lookahead, "size": size, "video_fps": video_fps,
-                               "portrait": None, "uploaded": False}  # fmt: skip
+    options: dict[str, Any] = {"fps": fps, "lookahead": lookahead, "max_lookahead": max_lookahead, "size": size,
+                               "video_fps": video_fps, "portrait": None, "uploaded": False}  # fmt: skip
     if portrait == "sample":
         options["portrait"] = str(resources.files("mouthpiece") / "data" / "astronaut.png")
     elif isinstance(portrait, str) and portrait.startswith("data:image/"):
