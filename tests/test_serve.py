@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import io
 import json
 import os
@@ -15,6 +16,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -34,6 +36,7 @@ TOKEN = "s3cret-token"
 class Server:
     url: str
     token: str | None
+    app: Any = None
 
     def request(
         self, method: str, path: str, *, body: bytes | None = None, headers: dict[str, str] | None = None,
@@ -77,7 +80,7 @@ def _serve(token: str | None, max_upload_mb: float, **options: float) -> Iterato
         assert time.monotonic() < deadline, "the server did not start"
         time.sleep(0.02)
     port = server.servers[0].sockets[0].getsockname()[1]
-    yield Server(f"http://127.0.0.1:{port}", token)
+    yield Server(f"http://127.0.0.1:{port}", token, app)
     server.should_exit = True
     thread.join(10)
 
@@ -425,35 +428,46 @@ CHROMIUM_ARGS = [
 ]  # fmt: skip
 
 
-def test_the_web_page_speaks_typed_text_in_a_browser(server, tmp_path):
-    """Load the page in headless Chromium, submit text, wait for the video, play it, look at it."""
+@contextlib.contextmanager
+def _page_in_chromium(url: str, *, extra_args: tuple[str, ...] = (), height: int = 1100):
+    """The page at ``url`` in headless Chromium, and the list its script errors go to."""
     sync_api = pytest.importorskip("playwright.sync_api")
     if not Path(CHROMIUM).exists():
         pytest.skip("Debian's chromium is not installed (make install installs it)")
     with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=[*CHROMIUM_ARGS, *extra_args])
         try:
-            page = browser.new_page(viewport={"width": 900, "height": 1100})
+            page = browser.new_page(viewport={"width": 900, "height": height})
             errors: list[str] = []
             page.on("pageerror", lambda error: errors.append(str(error)))
-            page.goto(server.url + "/")
-            page.fill("#text", "Bob bought a big blue map.")
-            page.click("#speak")
-            page.wait_for_function("document.getElementById('status').textContent.startsWith('Done')", timeout=120_000)
-            page.evaluate("() => { const v = document.getElementById('video'); v.muted = true; return v.play(); }")
-            page.wait_for_function("document.getElementById('video').currentTime > 0.5", timeout=30_000)
-            size = page.evaluate("() => [video.videoWidth, video.videoHeight, video.duration]")
-            # the timeline is drawn: some of its pixels are not blank
-            inked = page.evaluate(
-                "() => { const c = document.getElementById('timeline');"
-                " const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;"
-                " let n = 0; for (let i = 3; i < d.length; i += 4) if (d[i]) n++; return n / (d.length / 4); }"
-            )
-            page.screenshot(path=str(tmp_path / "page.png"), full_page=True)
-            if os.environ.get("MOUTHPIECE_KEEP_SCREENSHOT"):
-                page.screenshot(path=os.environ["MOUTHPIECE_KEEP_SCREENSHOT"], full_page=True)
+            page.goto(url)
+            yield page, errors
         finally:
             browser.close()
+
+
+def _screenshot(page, path: Path, suffix: str = "") -> None:
+    page.screenshot(path=str(path), full_page=True)
+    if os.environ.get("MOUTHPIECE_KEEP_SCREENSHOT"):
+        page.screenshot(path=os.environ["MOUTHPIECE_KEEP_SCREENSHOT"].replace(".png", f"{suffix}.png"), full_page=True)
+
+
+def test_the_web_page_speaks_typed_text_in_a_browser(server, tmp_path):
+    """Load the page in headless Chromium, submit text, wait for the video, play it, look at it."""
+    with _page_in_chromium(server.url + "/") as (page, errors):
+        page.fill("#text", "Bob bought a big blue map.")
+        page.click("#speak")
+        page.wait_for_function("document.getElementById('status').textContent.startsWith('Done')", timeout=120_000)
+        page.evaluate("() => { const v = document.getElementById('video'); v.muted = true; return v.play(); }")
+        page.wait_for_function("document.getElementById('video').currentTime > 0.5", timeout=30_000)
+        size = page.evaluate("() => [video.videoWidth, video.videoHeight, video.duration]")
+        # the timeline is drawn: some of its pixels are not blank
+        inked = page.evaluate(
+            "() => { const c = document.getElementById('timeline');"
+            " const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;"
+            " let n = 0; for (let i = 3; i < d.length; i += 4) if (d[i]) n++; return n / (d.length / 4); }"
+        )
+        _screenshot(page, tmp_path / "page.png")
     assert not errors, errors
     assert size[:2] == [256, 256] and size[2] > 1.0
     assert inked > 0.02
@@ -463,40 +477,52 @@ def test_the_web_page_speaks_typed_text_in_a_browser(server, tmp_path):
 def test_the_web_page_streams_the_microphone_live(server, tmp_path):
     """Chromium's fake microphone plays espeak speech; the page streams it and draws the
     portrait's frames and the curves live, then stops."""
-    sync_api = pytest.importorskip("playwright.sync_api")
-    if not Path(CHROMIUM).exists():
-        pytest.skip("Debian's chromium is not installed (make install installs it)")
     speech, _ = api.say("Bob bought a big blue map. Please pass the plums.")
     wav = tmp_path / "microphone.wav"
     save(speech, wav)
-    args = [*CHROMIUM_ARGS, "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
-            f"--use-file-for-fake-audio-capture={wav}"]  # fmt: skip
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=args)
-        try:
-            page = browser.new_page(viewport={"width": 900, "height": 1300})
-            errors: list[str] = []
-            page.on("pageerror", lambda error: errors.append(str(error)))
-            page.goto(server.url + "/")
-            page.click("#live-start")
-            page.wait_for_function("window.liveStats.images >= 50 && window.liveStats.frames >= 120", timeout=60_000)
-            live = page.evaluate(
-                "() => { const c = document.getElementById('live');"
-                " const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;"
-                " let lit = 0; for (let i = 0; i < d.length; i += 4) if (d[i] + d[i + 1] + d[i + 2] > 60) lit++;"
-                " return lit / (d.length / 4); }"
-            )
-            page.screenshot(path=str(tmp_path / "live.png"), full_page=True)
-            if os.environ.get("MOUTHPIECE_KEEP_SCREENSHOT"):
-                page.screenshot(path=os.environ["MOUTHPIECE_KEEP_SCREENSHOT"].replace(".png", "-live.png"),
-                                full_page=True)  # fmt: skip
-            page.click("#live-stop")
-            page.wait_for_function("window.liveStats.ended", timeout=30_000)
-            stats = page.evaluate("() => window.liveStats")
-            status = page.inner_text("#status")
-        finally:
-            browser.close()
+    microphone = ("--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
+                  f"--use-file-for-fake-audio-capture={wav}")  # fmt: skip
+    with _page_in_chromium(server.url + "/", extra_args=microphone, height=1300) as (page, errors):
+        page.click("#live-start")
+        page.wait_for_function("window.liveStats.images >= 50 && window.liveStats.frames >= 120", timeout=60_000)
+        live = page.evaluate(
+            "() => { const c = document.getElementById('live');"
+            " const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;"
+            " let lit = 0; for (let i = 0; i < d.length; i += 4) if (d[i] + d[i + 1] + d[i + 2] > 60) lit++;"
+            " return lit / (d.length / 4); }"
+        )
+        _screenshot(page, tmp_path / "live.png", "-live")
+        page.click("#live-stop")
+        page.wait_for_function("window.liveStats.ended", timeout=30_000)
+        stats = page.evaluate("() => window.liveStats")
+        status = page.inner_text("#status")
     assert not errors, errors
     assert live > 0.5  # the portrait is drawn on the canvas
     assert stats["maxJaw"] > 0.2  # the speech opened the mouth
     assert status.startswith("Stream ended:")
+
+
+def test_a_stream_whose_worker_dies_is_told_and_the_next_stream_gets_a_new_worker(strict):
+    import signal
+
+    from websockets.exceptions import ConnectionClosed
+    from websockets.sync.client import connect
+
+    def worker_pids() -> set[int]:
+        return set(strict.app.state.streams.pids)
+
+    speech, _ = api.say("Hello there.")
+    with connect(_ws_url(strict)) as ws:
+        ws.send(json.dumps({"type": "start"}))
+        assert json.loads(ws.recv(timeout=30))["type"] == "ready"
+        (pid,) = worker_pids()
+        os.kill(pid, signal.SIGKILL)
+        ws.send(_pcm16(speech.samples[:3200]))
+        messages = []
+        with pytest.raises(ConnectionClosed):
+            while True:
+                messages.append(json.loads(ws.recv(timeout=30)))
+        assert messages[-1]["type"] == "error" and "worker" in messages[-1]["message"]
+        assert ws.close_code == 1011
+    _, frames, _, end = _stream_speech(strict, speech.samples, {})
+    assert end["frames"] == len(frames) > 0 and worker_pids() and pid not in worker_pids()

@@ -100,6 +100,8 @@ def create_app(
         lifespan=lifespan,
     )  # fmt: skip
 
+    app.state.streams = streams
+
     @app.middleware("http")
     async def check_token(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
         if token is not None and request.url.path not in OPEN_PATHS:

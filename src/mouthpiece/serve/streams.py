@@ -84,6 +84,11 @@ class StreamWorkers:
     def open_streams(self) -> int:
         return sum(len(w.streams) for w in self._workers)
 
+    @property
+    def pids(self) -> list[int]:
+        """The worker processes' ids."""
+        return [w.process.pid for w in self._workers]
+
     async def start(self) -> None:
         self._workers = [await self._spawn() for _ in range(self.count)]
 
