@@ -420,8 +420,9 @@ def evaluate_sync(
 
     The mouth's opening and width are tracked through the video's frames; those expected
     from its audio (or ``audio``, another file) come from the speech's Animation (JawOpen,
-    and stretch and smile against pucker and funnel), or the opening from its loudness
-    where no speech is recognized, advanced by the mouth's natural lead over the sound.
+    and stretch and smile against pucker and funnel) and the opening also from its
+    loudness envelope (alone where no speech is recognized), advanced by the mouth's
+    natural lead over the sound.
     ``recognizer`` defaults to the fast phone loop: timing matters here more than phone
     identity.
 
@@ -449,11 +450,17 @@ def evaluate_sync(
             f"'{name}' has {video_seconds:.1f} s of video but {source} {audio_seconds:.1f} s: they cannot be in sync."
         )
     animation = animate(speech, fps=info.fps, recognizer=recognizer)
+    level = _resample_track(audio_stage.loudness(speech, fps=ANALYSIS_FPS), ANALYSIS_FPS, info.fps, speech.duration)
+    envelope = advance(np.clip((level - level.max() + 40.0) / 40.0, 0.0, 1.0)[:, None], NATURAL_LEAD * info.fps)
     if animation.channel("JawOpen").max() >= 0.05:
-        expected = expected_mouth(animation)
+        # The opening is compared twice: with the Animation's (which knows which sounds open
+        # the mouth) and with the loudness envelope (whose timing does not depend on
+        # recognizing phones right); the width once.
+        frames = min(len(animation.values), len(envelope))
+        expected = np.concatenate([expected_mouth(animation)[:frames], envelope[:frames]], axis=1)
+        seen = seen[:, [0, 1, 0]]
     else:  # no speech heard: the loudness envelope stands in for the opening, and the width is not compared
-        level = _resample_track(audio_stage.loudness(speech, fps=ANALYSIS_FPS), ANALYSIS_FPS, info.fps, speech.duration)
-        expected = advance(np.clip((level - level.max() + 40.0) / 40.0, 0.0, 1.0)[:, None], NATURAL_LEAD * info.fps)
+        expected = envelope
         seen = seen[:, :1]
     length = min(len(seen), len(expected))
     seen, expected = seen[:length], expected[:length]
