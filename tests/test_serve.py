@@ -325,6 +325,18 @@ def test_a_stream_gives_every_frame_once_in_order(server):
     assert {f["viseme"] for f in frames} >= {"sil", "PP", "aa"}
 
 
+def test_a_stream_with_idle_motion_blinks_and_moves_the_head(server):
+    speech, _ = api.say("Bob bought a big blue map. Please pass the plums to the man by the window.")
+    silence = np.zeros(16_000 * 4, np.float32)
+    ready, frames, _, _ = _stream_speech(server, np.concatenate([speech.samples, silence]), {"idle": True})
+    values = np.array([f["values"] for f in frames])
+    blink, yaw = values[:, ready["channels"].index("EyeBlinkLeft")], values[:, ready["channels"].index("HeadYaw")]
+    assert blink.max() > 0.95 and 0 < np.abs(yaw).max() < 0.07
+    assert np.abs(np.diff(yaw)).max() < 0.002  # a calm drift, not jumps between messages
+    _, plain, _, _ = _stream_speech(server, speech.samples, {})
+    assert max(f["values"][ready["channels"].index("EyeBlinkLeft")] for f in plain) == 0
+
+
 def test_a_stream_with_a_portrait_sends_its_video_frames(server):
     cv2 = pytest.importorskip("cv2")
     speech, _ = api.say("Bob bought a big blue map.")
@@ -351,6 +363,7 @@ def test_a_stream_with_a_portrait_sends_its_video_frames(server):
         ([{"type": "start", "fps": 0}], 1008, "fps"),
         ([{"type": "start", "lookahead_ms": "soon"}], 1008, "lookahead_ms"),
         ([{"type": "start", "lookahead_ms": 100, "max_lookahead_ms": 50}], 1008, "at least"),
+        ([{"type": "start", "idle": "yes"}], 1008, "idle"),
         ([{"type": "start", "portrait": "/etc/passwd"}], 1008, "portrait"),
         ([{"type": "start", "portrait": "data:image/png;base64,!!!"}], 1008, "base64"),
         ([{"type": "start", "portrait": "data:image/png;base64," + base64.b64encode(b"GIF89a nonsense").decode()}],

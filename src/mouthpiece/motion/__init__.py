@@ -23,7 +23,7 @@ from ..types import Animation, PhoneTrack
 from .cues import to_cues
 from .curves import to_curves
 from .emotion import EMOTIONS, apply_emotion
-from .idle import add_idle
+from .idle import LiveIdle, add_idle
 from .prosody import modulate_jaw
 from .visemes import to_visemes
 
@@ -32,6 +32,7 @@ DEFAULT_FPS = 60.0
 __all__ = [
     "DEFAULT_FPS",
     "EMOTIONS",
+    "LiveIdle",
     "add_idle",
     "animate",
     "apply_emotion",

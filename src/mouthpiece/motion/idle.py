@@ -175,13 +175,19 @@ def add_idle(animation: Animation, audio: Audio, *, seed: int = 0) -> Animation:
     for name, weight in BROW_CHANNELS.items():
         curves[name] = weight * brow
 
-    for name, curve in curves.items():
-        if name in animation.channels:
-            column = animation.channels.index(name)
-            values[:, column] += curve.astype(np.float32)
-            if name not in POSE_CHANNELS:  # blendshapes stay in [0, 1]
-                values[:, column] = np.clip(values[:, column], 0, 1)
+    _add_curves(values, curves, animation.channels)
     return replace(animation, values=values)
+
+
+def _add_curves(values: np.ndarray, curves: dict[str, np.ndarray], channels: tuple[str, ...]) -> None:
+    """Add each curve to its channel's column of ``values`` in place (channels missing are
+    skipped); blendshapes stay in [0, 1]."""
+    for name, curve in curves.items():
+        if name in channels:
+            column = channels.index(name)
+            values[:, column] += curve.astype(values.dtype)
+            if name not in POSE_CHANNELS:
+                values[:, column] = np.clip(values[:, column], 0, 1)
 
 
 def _prosody(audio: Audio, duration: float) -> _Prosody:
@@ -321,6 +327,61 @@ def _blinks(t: np.ndarray, fps: float, duration: float, prosody: _Prosody, rng: 
     close, open_ = np.concatenate([close[keep], close[doubled]]), np.concatenate([open_[keep], open_[doubled]])
     closed = np.round(times * fps) / fps  # the closed instant on a frame: full closure shows at any fps
     return _pulses(t, fps, closed, np.ones(len(closed)), close, BLINK_HOLD, open_, combine=np.maximum)
+
+
+class LiveIdle:
+    """Blinks and the calm head drift of :func:`add_idle` for a live stream, a block of
+    frames at a time (the same curves whatever the blocks). What needs the speech ahead
+    (blinks moved to pauses, speech-driven head motion, nods, gaze, brows) is left out.
+
+    >>> idle = LiveIdle(fps=25, seed=1)
+    >>> parts = [idle.curves(0, 100), idle.curves(100, 150)]
+    >>> whole = LiveIdle(fps=25, seed=1).curves(0, 250)
+    >>> all(np.allclose(np.concatenate([a[k], b[k]]), whole[k]) for a, b in [parts] for k in whole)
+    True
+    >>> bool(whole["EyeBlinkLeft"].max() >= 0.95), bool(np.abs(whole["HeadYaw"]).max() < 0.07)
+    (True, True)
+    """
+
+    def __init__(self, *, fps: float, seed: int = 0) -> None:
+        self.fps = fps
+        blink_rng, head_rng = np.random.default_rng(seed).spawn(2)
+        self._rng = blink_rng
+        self._axis_seeds = head_rng.integers(0, 2**32, len(HEAD_MOTION))
+        self._blinks: list[tuple[float, float, float]] = []  # closed instant, closing time, opening time
+        median, spread = BLINK_INTERVAL
+        self._next_blink = float(self._rng.lognormal(math.log(median), spread) * self._rng.uniform(0.3, 1.0))
+
+    def curves(self, first: int, count: int) -> dict[str, np.ndarray]:
+        """Frames ``first`` to ``first + count`` (exclusive): EyeBlink and head channels."""
+        fps = self.fps
+        t = np.asarray(frames_to_time(np.arange(first, first + count), fps=fps))
+        start = float(frames_to_time(first, fps=fps))
+        median, spread = BLINK_INTERVAL
+        while self._next_blink < start + count / fps + max(BLINK_CLOSE):
+            closing, opening = float(self._rng.uniform(*BLINK_CLOSE)), float(self._rng.uniform(*BLINK_OPEN))
+            self._blinks.append((round(self._next_blink * fps) / fps, closing, opening))
+            if self._rng.uniform() < DOUBLE_BLINK[0]:
+                gap = self._rng.uniform(*DOUBLE_BLINK[1:])
+                self._blinks.append((round((self._next_blink + gap) * fps) / fps, closing, opening))
+            interval = self._rng.lognormal(math.log(median), spread)
+            self._next_blink += max(float(interval), BLINK_MIN_GAP)
+        self._blinks = [b for b in self._blinks if b[0] + BLINK_HOLD + b[2] >= start]
+        closed, close, open_ = (np.array([b[i] for b in self._blinks]) for i in range(3))
+        blink = _pulses(t - start, fps, closed - start, np.ones(len(closed)), close, BLINK_HOLD, open_,
+                        combine=np.maximum)  # fmt: skip
+        out = {"EyeBlinkLeft": blink, "EyeBlinkRight": blink}
+        fade = _smoothstep(t / HEAD_FADE_IN)
+        for (name, (limit, drift, _)), seed in zip(HEAD_MOTION.items(), self._axis_seeds):
+            raw = drift * _noise(t, DRIFT_BAND, np.random.default_rng(seed))
+            out[name] = np.radians(limit * np.tanh(raw / limit) * fade)
+        return out
+
+    def add_to(self, first: int, values: np.ndarray, channels: tuple[str, ...]) -> np.ndarray:
+        """``values`` (frames ``first`` on) with the idle curves added, blendshapes kept in [0, 1]."""
+        out = values.copy()
+        _add_curves(out, self.curves(first, len(values)), channels)
+        return out
 
 
 def _pulses(

@@ -20,13 +20,14 @@ import json
 import pickle
 import struct
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, BinaryIO
 
 import numpy as np
 
 from ..errors import InputError, NoFaceError
 from ..live import LiveAnimator, LiveFrames
+from ..motion import LiveIdle
 from ..timebase import frames_to_time, time_to_frames
 from ..vocabulary import CHANNELS
 
@@ -57,6 +58,7 @@ def encode_message(message: Any) -> bytes:
 @dataclass
 class _Stream:
     animator: LiveAnimator
+    idle: LiveIdle | None = None  # blinks and head drift added to the frames
     portrait: Any = None  # a PortraitRenderer, or None
     video_fps: float = 25.0
     next_image: int = 0
@@ -105,7 +107,7 @@ def _handle(streams: dict[str, _Stream], op: str, sid: str, payload: Any) -> lis
 
 def _open(options: dict[str, Any]) -> _Stream:
     animator = LiveAnimator(fps=options["fps"], lookahead=options["lookahead"], max_lookahead=options["max_lookahead"])
-    stream = _Stream(animator)
+    stream = _Stream(animator, LiveIdle(fps=options["fps"]) if options["idle"] else None)
     if options.get("portrait") is not None:
         from ..api import load_portrait
         from ..render.portrait import PortraitRenderer
@@ -129,6 +131,8 @@ def _open(options: dict[str, Any]) -> _Stream:
 def _replies(sid: str, stream: _Stream, frames: LiveFrames) -> list[tuple[str, str, Any]]:
     if not len(frames):
         return []
+    if stream.idle is not None:
+        frames = replace(frames, values=stream.idle.add_to(frames.first, frames.values, CHANNELS))
     fps = stream.animator.fps
     stream.sent += len(frames)
     message = {

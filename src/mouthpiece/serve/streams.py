@@ -6,9 +6,11 @@ The protocol, in order:
 1. The client sends a JSON start message::
 
        {"type": "start", "fps": 60, "lookahead_ms": 60, "max_lookahead_ms": 140,
-        "portrait": null | "sample" | "data:image/png;base64,...", "size": 256, "video_fps": 25}
+        "portrait": null | "sample" | "data:image/png;base64,...", "size": 256, "video_fps": 25,
+        "idle": false}
 
-   (all optional but ``type``; see :mod:`mouthpiece.live` for the lookaheads: a frame
+   (all optional but ``type``; ``idle`` adds blinks and a calm head drift to the frames;
+   see :mod:`mouthpiece.live` for the lookaheads: a frame
    goes once that much speech past it has arrived, at the earliest and at the latest).
    Browsers, which cannot set headers on a WebSocket, may
    give the server's token as ``?token=`` instead of ``Authorization: Bearer``.
@@ -234,8 +236,11 @@ async def _start_options(ws: WebSocket, folder: Path, idle_timeout: float, max_b
     size = int(_number(start, "size", 256, 64, 1024)) // 2 * 2
     video_fps = _number(start, "video_fps", 25.0, 1, 60)
     portrait = start.get("portrait")
+    idle = start.get("idle", False)
+    if not isinstance(idle, bool):
+        raise StreamError('"idle" must be true or false.')
     options: dict[str, Any] = {"fps": fps, "lookahead": lookahead, "max_lookahead": max_lookahead, "size": size,
-                               "video_fps": video_fps, "portrait": None, "uploaded": False}  # fmt: skip
+                               "video_fps": video_fps, "portrait": None, "uploaded": False, "idle": idle}  # fmt: skip
     if portrait == "sample":
         options["portrait"] = str(resources.files("mouthpiece") / "data" / "astronaut.png")
     elif isinstance(portrait, str) and portrait.startswith("data:image/"):
