@@ -539,3 +539,19 @@ def test_a_stream_whose_worker_dies_is_told_and_the_next_stream_gets_a_new_worke
         assert ws.close_code == 1011
     _, frames, _, end = _stream_speech(strict, speech.samples, {})
     assert end["frames"] == len(frames) > 0 and worker_pids() and pid not in worker_pids()
+
+
+def test_a_client_that_goes_away_mid_stream_frees_its_slot(server):
+    from websockets.sync.client import connect
+
+    speech, _ = api.say("Hello there, how are you?")
+    streams = server.app.state.streams
+    with connect(_ws_url(server)) as ws:
+        ws.send(json.dumps({"type": "start"}))
+        assert json.loads(ws.recv(timeout=30))["type"] == "ready"
+        ws.send(_pcm16(speech.samples[:8000]))
+        assert streams.open_streams == 1
+    deadline = time.monotonic() + 10  # closed without an end message
+    while streams.open_streams and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert streams.open_streams == 0
