@@ -555,3 +555,29 @@ def test_a_client_that_goes_away_mid_stream_frees_its_slot(server):
     while streams.open_streams and time.monotonic() < deadline:
         time.sleep(0.05)
     assert streams.open_streams == 0
+
+
+def test_shutdown_ends_streams_and_jobs_and_leaves_no_files():
+    from websockets.exceptions import ConnectionClosed
+    from websockets.sync.client import connect
+
+    serving = _serve(None, max_upload_mb=5.0, stream_workers=1)
+    server = next(serving)
+    portrait = (resources.files("mouthpiece") / "data" / "astronaut.png").read_bytes()
+    for i in range(3):  # one renders, two wait in the queue
+        fields = {"portrait": ("p.png", portrait), "text": f"Job number {i}.", "size": "128"}
+        assert server.upload("/v1/render", fields)[0] == 202
+    folder, pids = server.app.state.folder, server.app.state.streams.pids
+    assert any(folder.iterdir())
+    with connect(_ws_url(server)) as ws:
+        ws.send(json.dumps({"type": "start"}))
+        assert json.loads(ws.recv(timeout=30))["type"] == "ready"
+        started = time.monotonic()
+        with contextlib.suppress(StopIteration):
+            next(serving)  # stop the server
+        with pytest.raises(ConnectionClosed):
+            ws.recv(timeout=10)
+        assert ws.close_code == 1012  # "service restart"
+    assert time.monotonic() - started < 15
+    assert not folder.exists()
+    assert not any(Path(f"/proc/{pid}").exists() for pid in pids)

@@ -100,7 +100,7 @@ def create_app(
         lifespan=lifespan,
     )  # fmt: skip
 
-    app.state.streams = streams
+    app.state.streams, app.state.folder = streams, folder
 
     @app.middleware("http")
     async def check_token(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
