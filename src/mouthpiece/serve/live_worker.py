@@ -16,6 +16,7 @@ Messages are length-prefixed pickles (:func:`write_message`, :func:`read_message
 
 from __future__ import annotations
 
+import asyncio
 import json
 import pickle
 import struct
@@ -36,9 +37,13 @@ JPEG_QUALITY = 80
 _HEADER = struct.Struct("<I")
 
 
-def write_message(stream: BinaryIO, message: Any) -> None:
+def encode_message(message: Any) -> bytes:
     data = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
-    stream.write(_HEADER.pack(len(data)) + data)
+    return _HEADER.pack(len(data)) + data
+
+
+def write_message(stream: BinaryIO, message: Any) -> None:
+    stream.write(encode_message(message))
     stream.flush()
 
 
@@ -50,9 +55,10 @@ def read_message(stream: BinaryIO) -> Any:
     return pickle.loads(stream.read(_HEADER.unpack(header)[0]))
 
 
-def encode_message(message: Any) -> bytes:
-    data = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
-    return _HEADER.pack(len(data)) + data
+async def receive_message(reader: asyncio.StreamReader) -> Any:
+    """The next message from a worker's output (IncompleteReadError at its end)."""
+    header = await reader.readexactly(_HEADER.size)
+    return pickle.loads(await reader.readexactly(_HEADER.unpack(header)[0]))
 
 
 @dataclass

@@ -51,13 +51,12 @@ from fastapi import WebSocket, WebSocketDisconnect
 
 from ..live import DEFAULT_LOOKAHEAD, DEFAULT_MAX_LOOKAHEAD
 from ..vocabulary import CHANNELS
-from .live_worker import CHILD, encode_message
+from .live_worker import CHILD, encode_message, receive_message
 
 SAMPLE_RATE = 16_000
 MAX_CHUNK_BYTES = 2 * SAMPLE_RATE  # one second of PCM16
 DEFAULT_IDLE_TIMEOUT = 30.0  # s a stream may stay silent
 DEFAULT_MAX_STREAMS = 40
-_HEADER_SIZE = 4
 
 
 class StreamError(Exception):
@@ -163,14 +162,11 @@ class LiveStream:
 
 
 async def _read_replies(worker: _Worker) -> None:
-    import pickle
-
     stdout = worker.process.stdout
     assert stdout is not None
     try:
         while True:
-            header = await stdout.readexactly(_HEADER_SIZE)
-            sid, kind, payload = pickle.loads(await stdout.readexactly(int.from_bytes(header, "little")))
+            sid, kind, payload = await receive_message(stdout)
             queue = worker.streams.get(sid)
             if queue is not None:
                 queue.put_nowait((kind, payload))
