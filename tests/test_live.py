@@ -63,7 +63,7 @@ def test_the_phones_heard_so_far_grow_towards_the_final_ones(spoken):
     samples = spoken.audio.samples
     heard = list(phones_as_heard(_blocks(samples, 1600)))
     final = heard[-1]
-    assert final[-1].end == pytest.approx(spoken.audio.duration, abs=0.02)
+    assert final[-1].end == pytest.approx(spoken.audio.duration, abs=0.1)  # the last frames may go unlabelled
     reach = [phones[-1].end if phones else 0.0 for phones in heard[:-1]]
     arrived = np.minimum(np.arange(1, len(reach) + 1) * 0.1, spoken.audio.duration)
     # the recognizer's features need ~50 ms of context past a frame
