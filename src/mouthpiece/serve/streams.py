@@ -149,8 +149,11 @@ class LiveStream:
         stdin = self._worker.process.stdin
         if stdin is None or stdin.is_closing():
             raise StreamError("The stream's worker has stopped.", 1011)
-        stdin.write(encode_message((op, self.id, payload)))
-        await stdin.drain()
+        try:
+            stdin.write(encode_message((op, self.id, payload)))
+            await stdin.drain()
+        except ConnectionError:  # the worker died between two messages
+            raise StreamError("The stream's worker process stopped.", 1011) from None
 
     async def close(self) -> None:
         if self._worker.streams.pop(self.id, None) is not None:
