@@ -1,4 +1,4 @@
-"""pocketsphinx, set up once per process: the decoders and the translation of its output.
+"""pocketsphinx, set up once per process: its decoders (cached, or borrowed from a pool) and its input.
 
 pocketsphinx 5 ships its US English acoustic model, dictionary and phone language model
 inside the wheel, so nothing is downloaded. Its phone names are ARPAbet without stress;
@@ -17,8 +17,6 @@ import numpy as np
 from pocketsphinx import Decoder, get_model_path, set_loglevel
 
 from ..audio.save import to_pcm16
-from ..types import Phone
-from .inventory import cmu_to_arpabet
 
 FRAME_RATE = 100  # frames/s of pocketsphinx's features
 _lock = threading.Lock()
@@ -63,12 +61,6 @@ def _new_decoder(kind: str, **options: Any) -> Decoder:
 def pcm16(samples: np.ndarray) -> bytes:
     """Float samples in [-1, 1] as 16-bit little-endian PCM, what pocketsphinx reads."""
     return to_pcm16(samples).tobytes()
-
-
-def segment_phone(start_frame: int, end_frame: int, name: str) -> Phone:
-    """A Phone from a pocketsphinx segment (inclusive frame range). Its score is 1: the
-    one-pass searches used here give no calibrated confidence."""
-    return Phone(start_frame / FRAME_RATE, (end_frame + 1) / FRAME_RATE, cmu_to_arpabet(name))
 
 
 def decode(decoder: Decoder, raw: bytes) -> None:
