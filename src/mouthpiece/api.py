@@ -21,7 +21,7 @@ import itertools
 import os
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import replace
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 import av
 import numpy as np
@@ -38,12 +38,14 @@ from .face.track import FaceTracker, track_face
 from .motion.emotion import check_emotion
 from .phonetics.ahead import recognized_ahead
 from .prefetch import prefetch
-from .render.dub import DubCount
 from .render.portrait import FrameRenderer, Portrait, frame_portrait, render_frames
 from .render.reader import VideoInfo, probe_video, read_frames
 from .timebase import frame_count, frames_to_time
 from .types import SAMPLE_RATE, Animation, Audio, Phone, PhoneTrack, Word
 from .vocabulary import ARKIT_BLENDSHAPES, CHANNELS
+
+if TYPE_CHECKING:
+    from .render.dub import DubCount  # imported when dubbing: it brings SciPy's optimizer
 
 Progress = Callable[[float], None]  # called with the fraction of the work done, 0..1
 ANALYSIS_FPS = 100.0  # frames/s at which loudness is measured before resampling to the animation
@@ -359,7 +361,7 @@ def dub_video(
         is out of range; :class:`NoFaceError` when the face is in no frame (nothing is written).
     """
     from .audio.resample import resample
-    from .render.dub import dub_frames
+    from .render.dub import DubCount, dub_frames
     from .render.fit import arrange_audio, check_fit, fitted_frames
     from .render.video import VideoWriter
 

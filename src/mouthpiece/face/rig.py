@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
-from scipy.spatial import Delaunay
 
 from ..types import FaceRig
 from . import landmarks as lm
@@ -267,6 +266,8 @@ def _fill(points: np.ndarray, contour: tuple[int, ...], inner: tuple[int, ...]) 
         return cv2.pointPolygonTest(outline, (float(xy[0]), float(xy[1])), False) > 0
 
     ids = np.array(list(contour) + [i for i in inner if within(points[i])])
+    from scipy.spatial import Delaunay  # imported here: it costs every CLI command 0.1 s of start-up
+
     simplices = Delaunay(points[ids, :2]).simplices
     centres = points[ids[simplices], :2].mean(axis=1)
     return ids[simplices[[within(c) for c in centres]]]
