@@ -12,10 +12,9 @@
   the same audio: Pearson r of JawOpen per file, against ``--recognizer phones`` (the
   recognizer the stream runs) and the default ``words``. Target r >= 0.9.
 - **load**: ``--streams`` (20) concurrent streams at real-time rate for ``--seconds``
-  (120) in ``--load-chunk-ms`` (100) chunks: every frame received once and in order,
+  (120) in ``--load-chunk-ms`` (20) chunks: every frame received once and in order,
   latency p95 (target <= 250 ms), the resident memory of the server and its worker
-  processes each 10 s (target: flat), and the CPU cores used. (With 20 ms chunks two
-  cores cannot keep up: each stream then costs ~0.13 core; see the closing note.)
+  processes each 10 s (target: flat), and the CPU cores used.
 - **jobs**: 10 render jobs (text on the bundled portrait) queued at once: all finish, in
   order of submission, each an MP4 as long as its speech.
 
@@ -290,7 +289,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--only", choices=FIGURES, action="append")
     parser.add_argument("--chunk-ms", type=float, default=20.0, help="chunk length for latency and match")
-    parser.add_argument("--load-chunk-ms", type=float, default=100.0, help="chunk length of the load test's streams")
+    parser.add_argument("--load-chunk-ms", type=float, default=20.0, help="chunk length of the load test's streams")
     parser.add_argument("--lookahead-ms", type=float, default=60.0, help="shortest lookahead (see mouthpiece.live)")
     parser.add_argument("--max-lookahead-ms", type=float, default=140.0, help="longest lookahead")
     parser.add_argument("--streams", type=int, default=20)

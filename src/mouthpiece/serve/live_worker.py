@@ -6,7 +6,8 @@ their own (a plain ``python -c`` child, as in :mod:`mouthpiece.phonetics.ahead`)
 server's process only moves messages. Each child serves many streams, one message at a
 time, in order.
 
-Messages are length-prefixed pickles (:func:`write_message`, :func:`read_message`). In:
+Messages are length-prefixed pickles (:func:`encode_message`; read by ``_Inbox`` here and
+:func:`receive_message` in the server). In:
 ``(op, stream, payload)`` with op ``open`` (payload: the options), ``audio`` (PCM16 bytes),
 ``end`` or ``close``. Out: ``(stream, kind, payload)`` where kind is ``ready``, ``frames``
 (the JSON text of a frames message), ``image`` (a binary message: the frame index as
@@ -18,7 +19,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import pickle
+import select
 import struct
 import sys
 from dataclasses import dataclass, replace
@@ -47,14 +50,6 @@ def write_message(stream: BinaryIO, message: Any) -> None:
     stream.flush()
 
 
-def read_message(stream: BinaryIO) -> Any:
-    """The next message, or None at the end of the stream."""
-    header = stream.read(_HEADER.size)
-    if len(header) < _HEADER.size:
-        return None
-    return pickle.loads(stream.read(_HEADER.unpack(header)[0]))
-
-
 async def receive_message(reader: asyncio.StreamReader) -> Any:
     """The next message from a worker's output (IncompleteReadError at its end)."""
     header = await reader.readexactly(_HEADER.size)
@@ -72,21 +67,80 @@ class _Stream:
 
 
 def serve() -> None:
-    """The worker process's loop: messages in on stdin, replies out on stdout."""
+    """The worker process's loop: messages in on stdin, replies out on stdout.
+
+    It takes every message that has arrived at once, and hears a stream's chunks that
+    came together as one block: a worker that falls behind does less work per chunk and
+    catches up, instead of falling further behind."""
     out = sys.stdout.buffer
     sys.stdout = sys.stderr  # nothing else may write to the message pipe
     streams: dict[str, _Stream] = {}
-    while (message := read_message(sys.stdin.buffer)) is not None:
-        op, sid, payload = message
-        try:
-            for reply in _handle(streams, op, sid, payload):
-                write_message(out, reply)
-        except Exception as e:  # one stream's failure ends that stream, not the others
-            stream = streams.pop(sid, None)
-            if stream is not None:
-                stream.animator.close()
-            sentence = str(e) if isinstance(e, InputError) else f"The stream failed: {type(e).__name__}: {e}"
-            write_message(out, (sid, "error", sentence))
+    inbox = _Inbox(sys.stdin.buffer.fileno())
+    while (batch := inbox.take()) is not None:
+        for op, sid, payload in _coalesced(batch):
+            try:
+                for reply in _handle(streams, op, sid, payload):
+                    write_message(out, reply)
+            except Exception as e:  # one stream's failure ends that stream, not the others
+                stream = streams.pop(sid, None)
+                if stream is not None:
+                    stream.animator.close()
+                sentence = str(e) if isinstance(e, InputError) else f"The stream failed: {type(e).__name__}: {e}"
+                write_message(out, (sid, "error", sentence))
+
+
+class _Inbox:
+    """Messages from a pipe: :meth:`take` waits for at least one, then returns all that have arrived."""
+
+    def __init__(self, fd: int) -> None:
+        self._fd, self._buffer = fd, bytearray()
+
+    def take(self) -> list[Any] | None:
+        """The messages that have arrived (waiting for one), or None at the end of the input."""
+        messages = self._parse()
+        while not messages:
+            data = os.read(self._fd, 1 << 20)
+            if not data:
+                return None
+            self._buffer += data
+            messages = self._parse()
+        while select.select([self._fd], [], [], 0)[0]:  # and whatever else is already there
+            data = os.read(self._fd, 1 << 20)
+            if not data:
+                break
+            self._buffer += data
+            messages += self._parse()
+        return messages
+
+    def _parse(self) -> list[Any]:
+        messages = []
+        while len(self._buffer) >= _HEADER.size:
+            (length,) = _HEADER.unpack_from(self._buffer)
+            if len(self._buffer) < _HEADER.size + length:
+                break
+            messages.append(pickle.loads(bytes(self._buffer[_HEADER.size : _HEADER.size + length])))
+            del self._buffer[: _HEADER.size + length]
+        return messages
+
+
+def _coalesced(batch: list[Any]) -> list[Any]:
+    """``batch`` with each stream's consecutive audio messages joined (in order per stream).
+
+    >>> _coalesced([("audio", "a", b"1"), ("audio", "b", b"x"), ("audio", "a", b"2"), ("end", "a", None)])
+    [('audio', 'a', b'12'), ('audio', 'b', b'x'), ('end', 'a', None)]
+    """
+    out: list[Any] = []
+    open_audio: dict[str, int] = {}  # stream -> index in `out` of its audio still being joined
+    for op, sid, payload in batch:
+        if op == "audio" and sid in open_audio:
+            index = open_audio[sid]
+            out[index] = (op, sid, out[index][2] + payload)
+            continue
+        open_audio.pop(sid, None)
+        if op == "audio":
+            open_audio[sid] = len(out)
+        out.append((op, sid, payload))
+    return out
 
 
 def _handle(streams: dict[str, _Stream], op: str, sid: str, payload: Any) -> list[tuple[str, str, Any]]:
