@@ -21,6 +21,7 @@ import itertools
 import os
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import replace
+from importlib import resources
 from typing import TYPE_CHECKING, Any, TextIO
 
 import av
@@ -53,6 +54,7 @@ DEFAULT_SIZE = (512, 512)  # pixels, a talking portrait's (width, height)
 VIDEO_FPS = 25.0
 PIPELINE_CHUNK_SECONDS = 10.0  # s, chunks recognized ahead of rendering (shorter starts sooner)
 DEFAULT_INTENSITY = 0.6  # of an emotion, 0-1
+SAMPLE_PORTRAIT = str(resources.files("mouthpiece") / "data" / "astronaut.png")  # public domain: data/astronaut.md
 DUB_CRF = 12  # x264 quality of a dub: what it leaves alone stays over 40 dB from the source's decoded frames
 
 

@@ -12,7 +12,6 @@ import os
 import sys
 import warnings
 from collections.abc import Callable, Sequence
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -304,9 +303,8 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         api.export_file(animation, path, format=name, sound_file=str(wav.resolve()))
         print(f"  {name:<10} {path}")
 
-    photo = resources.files("mouthpiece") / "data" / "astronaut.png"
     video = out / "talking.mp4"
-    portrait = api.load_portrait(str(photo))
+    portrait = api.load_portrait(api.SAMPLE_PORTRAIT)
     assert animation.phones is not None  # say() keeps the phones it animated
     frames = api.add_life(api.to_animation(animation.phones, audio=speech, fps=VIDEO_FPS), speech, seed=args.seed)
     api.render_video(portrait, frames, video, audio=speech)

@@ -168,5 +168,6 @@ class LiveAnimator:
         meter = self._meter
         if len(meter.levels) == 0:
             return np.full(len(times), self._typical, np.float32)
-        level_times = (meter.first + np.arange(len(meter.levels))) / FRAME_RATE
-        return np.interp(times, level_times, meter.levels).astype(np.float32)
+        since = min(max(meter.first, int(times[0] * FRAME_RATE) - 1), meter.measured - 1)  # only the levels near
+        levels = meter.levels[since - meter.first :]
+        return np.interp(times, (since + np.arange(len(levels))) / FRAME_RATE, levels).astype(np.float32)

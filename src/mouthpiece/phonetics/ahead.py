@@ -42,9 +42,9 @@ def recognized_ahead(
     if audio.duration <= chunk_seconds:
         yield 0.0, audio, recognize(audio, recognizer=recognizer)
         return
-    package_root = str(Path(__file__).resolve().parents[2])  # so the child finds this mouthpiece
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (package_root, os.environ.get("PYTHONPATH")) if p)}
-    child = subprocess.Popen([sys.executable, "-c", _CHILD], stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
+    child = subprocess.Popen(
+        [sys.executable, "-c", _CHILD], stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=child_environment()
+    )
     try:
         assert child.stdin is not None and child.stdout is not None
         pickle.dump((audio.samples, audio.sample_rate, recognizer, chunk_seconds), child.stdin)
@@ -60,6 +60,12 @@ def recognized_ahead(
         child.wait()
         if child.stdout is not None:
             child.stdout.close()
+
+
+def child_environment() -> dict[str, str]:
+    """The environment for a ``python -c`` child that must import this very mouthpiece."""
+    package_root = str(Path(__file__).resolve().parents[2])
+    return {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (package_root, os.environ.get("PYTHONPATH")) if p)}
 
 
 def _receive(child: subprocess.Popen[bytes]) -> Any:

@@ -35,7 +35,6 @@ import secrets
 import shutil
 import tempfile
 from collections.abc import AsyncIterator, Awaitable, Callable
-from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -124,7 +123,7 @@ def create_app(
 
     @app.get("/sample/portrait.png", include_in_schema=False)
     def sample_portrait() -> FileResponse:
-        return FileResponse(str(resources.files("mouthpiece") / "data" / "astronaut.png"), media_type="image/png")
+        return FileResponse(api.SAMPLE_PORTRAIT, media_type="image/png")
 
     @app.get("/v1/health")
     def health() -> dict[str, str]:

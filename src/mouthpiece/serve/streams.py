@@ -38,18 +38,18 @@ import base64
 import binascii
 import hmac
 import json
-import os
 import secrets
 import sys
 from contextlib import suppress
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from fastapi import WebSocket, WebSocketDisconnect
 
+from ..api import SAMPLE_PORTRAIT
 from ..live import DEFAULT_LOOKAHEAD, DEFAULT_MAX_LOOKAHEAD
+from ..phonetics.ahead import child_environment
 from ..vocabulary import CHANNELS
 from .live_worker import CHILD, encode_message, receive_message
 
@@ -57,6 +57,7 @@ SAMPLE_RATE = 16_000
 MAX_CHUNK_BYTES = 2 * SAMPLE_RATE  # one second of PCM16
 DEFAULT_IDLE_TIMEOUT = 30.0  # s a stream may stay silent
 DEFAULT_MAX_STREAMS = 40
+WORKER_STOPPED = "The stream's worker process stopped."
 
 
 class StreamError(Exception):
@@ -127,11 +128,9 @@ class StreamWorkers:
         return stream
 
     async def _spawn(self) -> _Worker:
-        package_root = str(Path(__file__).resolve().parents[2])  # so the child finds this mouthpiece
-        path = os.pathsep.join(p for p in (package_root, os.environ.get("PYTHONPATH")) if p)
         process = await asyncio.create_subprocess_exec(
             sys.executable, "-c", CHILD, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
-            env={**os.environ, "PYTHONPATH": path}, limit=2**24,
+            env=child_environment(), limit=2**24,
         )  # fmt: skip
         worker = _Worker(process)
         worker.reader = asyncio.create_task(_read_replies(worker))
@@ -148,12 +147,12 @@ class LiveStream:
     async def send(self, op: str, payload: Any = None) -> None:
         stdin = self._worker.process.stdin
         if stdin is None or stdin.is_closing():
-            raise StreamError("The stream's worker has stopped.", 1011)
+            raise StreamError(WORKER_STOPPED, 1011)
         try:
             stdin.write(encode_message((op, self.id, payload)))
             await stdin.drain()
         except ConnectionError:  # the worker died between two messages
-            raise StreamError("The stream's worker process stopped.", 1011) from None
+            raise StreamError(WORKER_STOPPED, 1011) from None
 
     async def close(self) -> None:
         if self._worker.streams.pop(self.id, None) is not None:
@@ -175,7 +174,7 @@ async def _read_replies(worker: _Worker) -> None:
                 queue.put_nowait((kind, payload))
     except (asyncio.IncompleteReadError, ConnectionError):
         for queue in worker.streams.values():
-            queue.put_nowait(("error", "The stream's worker process stopped."))
+            queue.put_nowait(("error", WORKER_STOPPED))
         worker.streams.clear()
 
 
@@ -194,7 +193,7 @@ async def serve_stream(
         try:
             stream = await workers.open(options)
         finally:
-            if options.get("portrait") and options.get("uploaded"):
+            if options["portrait"] and Path(options["portrait"]).parent == folder:  # an upload: read by now
                 Path(options["portrait"]).unlink(missing_ok=True)
         ready = {
             "type": "ready",
@@ -239,9 +238,9 @@ async def _start_options(ws: WebSocket, folder: Path, idle_timeout: float, max_b
     if not isinstance(idle, bool):
         raise StreamError('"idle" must be true or false.')
     options: dict[str, Any] = {"fps": fps, "lookahead": lookahead, "max_lookahead": max_lookahead, "size": size,
-                               "video_fps": video_fps, "portrait": None, "uploaded": False, "idle": idle}  # fmt: skip
+                               "video_fps": video_fps, "portrait": None, "idle": idle}  # fmt: skip
     if portrait == "sample":
-        options["portrait"] = str(resources.files("mouthpiece") / "data" / "astronaut.png")
+        options["portrait"] = SAMPLE_PORTRAIT
     elif isinstance(portrait, str) and portrait.startswith("data:image/"):
         try:
             image = base64.b64decode(portrait.partition(",")[2], validate=True)
@@ -251,7 +250,7 @@ async def _start_options(ws: WebSocket, folder: Path, idle_timeout: float, max_b
             raise StreamError(f"The portrait is larger than the server's limit of {max_bytes / 2**20:g} MB.", 1009)
         path = folder / secrets.token_hex(16)
         path.write_bytes(image)
-        options.update(portrait=str(path), uploaded=True)
+        options["portrait"] = str(path)
     elif portrait is not None:
         raise StreamError('"portrait" must be null, "sample" or a data:image/... URL.')
     return options
