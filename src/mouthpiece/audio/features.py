@@ -69,12 +69,17 @@ def loudness(audio: Audio, *, fps: float = 100) -> np.ndarray:
     array([-3., -3., -3.], dtype=float32)
     """
     _check(audio, fps)
-    x, sr, n = audio.samples, audio.sample_rate, len(audio.samples)
-    centres = _frame_centres(audio, fps, sr)
-    half = max(1 / fps, LOUDNESS_WINDOW) * sr / 2
-    lo = np.clip(np.round(centres - half), 0, n).astype(np.int64)
-    hi = np.clip(np.round(centres + half), 0, n).astype(np.int64)
-    energy = np.zeros(n + 1)
+    centres = _frame_centres(audio, fps, audio.sample_rate)
+    half = max(1 / fps, LOUDNESS_WINDOW) * audio.sample_rate / 2
+    return _window_levels(audio.samples, centres, half, total=len(audio.samples))
+
+
+def _window_levels(x: np.ndarray, centres: np.ndarray, half: float, *, total: int, start: int = 0) -> np.ndarray:
+    """dBFS of windows ``centres +- half`` (samples of the whole audio, ``total`` long) over
+    ``x``, which holds its samples from ``start`` on; one cumulative sum of squares."""
+    lo = np.clip(np.round(centres - half), 0, total).astype(np.int64) - start
+    hi = np.clip(np.round(centres + half), 0, total).astype(np.int64) - start
+    energy = np.zeros(len(x) + 1)
     np.cumsum(np.square(x, dtype=np.float64), out=energy[1:])
     # Differences of a running sum can dip just below zero; windows cut by the ends of
     # the audio are averaged over the samples they hold.
@@ -284,12 +289,7 @@ class LevelMeter:
         if until <= start:
             return
         centres = (np.arange(start, until) + 0.5) * self.sample_rate / self.fps
-        lo = np.clip(np.round(centres - self._half), 0, self._received).astype(np.int64) - self._buffer_start
-        hi = np.clip(np.round(centres + self._half), 0, self._received).astype(np.int64) - self._buffer_start
-        energy = np.zeros(len(self._buffer) + 1)
-        np.cumsum(np.square(self._buffer, dtype=np.float64), out=energy[1:])
-        power = np.maximum(energy[hi] - energy[lo], 0.0) / np.maximum(hi - lo, 1)
-        new = (10 * np.log10(np.maximum(power, 10 ** (FLOOR_DB / 10)))).astype(np.float32)
+        new = _window_levels(self._buffer, centres, self._half, total=self._received, start=self._buffer_start)
         self.levels = np.concatenate([self.levels, new])
         if len(self.levels) > self._keep:
             self.first += len(self.levels) - self._keep
