@@ -7,7 +7,10 @@ its mouth width: stretch and smile less pucker and funnel). The two features are
 mouth's two visible degrees of freedom, opening and spreading/rounding; a wrong
 soundtrack that happens to match the rhythm of one rarely matches both (on the fixture
 videos, every one of 30 mismatched pairings reads a lower confidence than the video's
-own audio with both features; with the opening alone 28 of 30 did).
+own audio with both features; with the opening alone 28 of 30 did). The opening is also
+compared with the audio's loudness envelope (:func:`mouthpiece.api.evaluate_sync`): its
+timing does not depend on the phones being recognized right, which on noisy speech
+they are not.
 
 Every feature is smoothed over ``SMOOTH_FRAMES`` and differenced: how fast the mouth
 opens and closes carries the timing, while the level drifts with pose and differs
