@@ -534,7 +534,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--render-workers", type=int, default=1, help="render jobs run at once (default 1: in order of submission)"
     )
     serve.add_argument(
-        "--stream-workers", type=int, default=os.cpu_count() or 1,
+        "--stream-workers", type=int, default=None,
         help="processes that animate live streams (default: one per CPU core)",
     )  # fmt: skip
     serve.add_argument("--max-streams", type=int, default=40, help="live streams at once (default 40; more: 1013)")

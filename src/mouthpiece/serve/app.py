@@ -72,7 +72,7 @@ def create_app(
     max_upload_mb: float = DEFAULT_MAX_UPLOAD_MB,
     render_workers: int = 1,
     result_ttl: float = RESULT_TTL,
-    stream_workers: int = 2,
+    stream_workers: int | None = None,
     max_streams: int = DEFAULT_MAX_STREAMS,
     idle_timeout: float = DEFAULT_IDLE_TIMEOUT,
     request_timeout: float = DEFAULT_REQUEST_TIMEOUT,
@@ -84,7 +84,7 @@ def create_app(
 
     jobs = JobStore(folder / "jobs", workers=render_workers, ttl=result_ttl)
     (folder / "jobs").mkdir()
-    streams = StreamWorkers(stream_workers, max_streams=max_streams)
+    streams = StreamWorkers(stream_workers or os.cpu_count() or 1, max_streams=max_streams)  # one per core
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
