@@ -1,7 +1,7 @@
 """Live-stream figures of `mouthpiece serve`, measured by driving a real server on 127.0.0.1.
 
     python benchmarks/stream.py                         # all figures (~4 min)
-    python benchmarks/stream.py --only latency          # or match, load, jobs
+    python benchmarks/stream.py --only latency          # or match, text, load, jobs
     python benchmarks/stream.py --lookahead-ms 60 --chunk-ms 20
 
 - **latency**: one stream of real speech sent at real-time rate in ``--chunk-ms`` chunks
@@ -11,6 +11,10 @@
 - **match**: the streamed Animation against the offline CLI's (`mouthpiece animate`) on
   the same audio: Pearson r of JawOpen per file, against ``--recognizer phones`` (the
   recognizer the stream runs) and the default ``words``. Target r >= 0.9.
+- **text**: streams that send the text they speak (``"text"`` in the start message), on
+  dev-corpus sentences joined with pauses: JawOpen r against the offline CLI with the
+  transcript (`mouthpiece animate --text`), beside the same streams without the text;
+  and the latency of one such stream at real-time rate.
 - **load**: ``--streams`` (20) concurrent streams at real-time rate for ``--seconds``
   (120) in ``--load-chunk-ms`` (20) chunks: every frame received once and in order,
   latency p95 (target <= 250 ms), the resident memory of the server and its worker
@@ -51,13 +55,20 @@ SAMPLE_RATE = 16_000
 def speech_files() -> list[tuple[str, Audio]]:
     """Real speech and dev-corpus sentences joined with pauses: ~10-35 s each."""
     out = [(p.name[:5], api.load_audio(p)) for p in sorted((SHARED / "fixtures" / "audio").glob("*_16k.wav"))]
+    return out + [(name, audio) for name, audio, _ in dev_speech()]
+
+
+def dev_speech() -> list[tuple[str, Audio, str]]:
+    """Every third dev-corpus sentence of each voice joined with pauses (~10 s), and its text."""
     dev = sorted((SHARED / "eval" / "dev").glob("*.wav"))
     rng = np.random.default_rng(0)
+    out = []
     for group in range(0, len(dev), 25):
-        parts = []
+        parts, text = [], []
         for path in dev[group : group + 25 : 3]:
             parts += [api.load_audio(path).samples, np.zeros(int(rng.uniform(0.2, 0.8) * SAMPLE_RATE), np.float32)]
-        out.append((f"dev-{dev[group].name[:3]}", Audio(np.concatenate(parts))))
+            text.append(path.with_suffix(".txt").read_text(encoding="utf-8").strip())
+        out.append((f"dev-{dev[group].name[:3]}", Audio(np.concatenate(parts)), " ".join(text)))
     return out
 
 
@@ -126,9 +137,16 @@ class Server:
 
 
 async def stream(
-    url: str, audio: Audio, *, chunk_ms: float, lookahead_ms: float, max_lookahead_ms: float, realtime: bool
+    url: str,
+    audio: Audio,
+    *,
+    chunk_ms: float,
+    lookahead_ms: float,
+    max_lookahead_ms: float,
+    realtime: bool,
+    text: str | None = None,
 ) -> dict:
-    """Send ``audio`` as a live client would; per-frame latencies, order check, values."""
+    """Send ``audio`` (and its ``text``) as a live client would; per-frame latencies, order check, values."""
     import websockets
 
     pcm = to_pcm16(audio.samples).tobytes()
@@ -136,7 +154,8 @@ async def stream(
     sent: list[float] = []
     received: list[tuple[int, float, float, list[float]]] = []  # index, time, when, values
     async with websockets.connect(url.replace("http", "ws") + "/v1/stream", max_size=2**24) as ws:
-        await ws.send(json.dumps({"type": "start", "lookahead_ms": lookahead_ms, "max_lookahead_ms": max_lookahead_ms}))
+        start = {"type": "start", "lookahead_ms": lookahead_ms, "max_lookahead_ms": max_lookahead_ms, "text": text}
+        await ws.send(json.dumps(start))
         ready = json.loads(await ws.recv())
 
         async def read() -> dict:
@@ -205,6 +224,33 @@ def figure_match(server: Server, args: argparse.Namespace) -> None:
     print(f"match, lookahead {args.lookahead_ms:g}-{args.max_lookahead_ms:g} ms: mean r of JawOpen vs offline phones "
           f"{np.mean([r['phones'] for r in rows]):.3f}, vs offline words {np.mean([r['words'] for r in rows]):.3f}"
           " (target 0.9)")  # fmt: skip
+
+
+def figure_text(server: Server, args: argparse.Namespace) -> None:
+    rows = []
+    with tempfile.TemporaryDirectory() as folder:
+        for name, audio, text in dev_speech():
+            wav, out = Path(folder) / f"{name}.wav", Path(folder) / f"{name}.json"
+            save(audio, wav)
+            subprocess.run([sys.executable, "-m", "mouthpiece.cli", "animate", str(wav), "-o", str(out),
+                            "-f", "anim-json", "--text", text, "-q"], check=True)  # fmt: skip
+            animation = json.loads(out.read_text())
+            offline = np.array(animation["values"])[:, animation["channels"].index("JawOpen")]
+            r = {}
+            for kind, given in (("text", text), ("no text", None)):
+                jaw = asyncio.run(stream(server.url, audio, realtime=False, text=given, **_lookaheads(args)))["jaw"]
+                r[kind] = float(np.corrcoef(jaw[: len(offline)], offline[: len(jaw)])[0, 1])
+            rows.append(r)
+            print(f"  {name:9} {audio.duration:5.1f} s  r vs offline --text: with text {r['text']:.3f}, "
+                  f"without {r['no text']:.3f}")  # fmt: skip
+        name, audio, text = dev_speech()[0]
+        timed = asyncio.run(stream(server.url, audio, realtime=True, text=text, **_lookaheads(args)))
+    lat = timed["latency_ms"]
+    with_text, without = np.mean([r["text"] for r in rows]), np.mean([r["no text"] for r in rows])
+    print(f"text, lookahead {args.lookahead_ms:g}-{args.max_lookahead_ms:g} ms: mean r of JawOpen vs offline --text: "
+          f"with the text {with_text:.3f}, without {without:.3f};"
+          f" latency ({name}, real time) p50 {np.percentile(lat, 50):.1f} ms, p95 {np.percentile(lat, 95):.1f} ms,"
+          f" first frame {timed['first_ms']:.1f} ms, frames once and in order: {timed['in_order']}")  # fmt: skip
 
 
 def figure_load(server: Server, args: argparse.Namespace) -> None:
@@ -282,7 +328,9 @@ def figure_jobs(server: Server, args: argparse.Namespace) -> None:
     )
 
 
-FIGURES = {"latency": figure_latency, "match": figure_match, "load": figure_load, "jobs": figure_jobs}
+FIGURES = {
+    "latency": figure_latency, "match": figure_match, "text": figure_text, "load": figure_load, "jobs": figure_jobs,
+}  # fmt: skip
 
 
 def main() -> None:

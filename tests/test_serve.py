@@ -27,6 +27,7 @@ import uvicorn  # noqa: E402
 from mouthpiece import api  # noqa: E402
 from mouthpiece.audio import save  # noqa: E402
 from mouthpiece.export import read_anim_json  # noqa: E402
+from mouthpiece.phonetics import tts  # noqa: E402
 from mouthpiece.serve import create_app  # noqa: E402
 
 TOKEN = "s3cret-token"
@@ -266,9 +267,10 @@ def _ws_url(server: Server, query: str = "") -> str:
 
 
 def _stream_speech(server: Server, samples: np.ndarray, start: dict, *, chunk: int = 640, query: str = "",
-                   headers: dict | None = None) -> tuple[dict, list[dict], list[bytes], dict]:  # fmt: skip
-    """Send ``samples`` in chunks (as fast as the server takes them); the ready message, every
-    frame, every image and the end message."""
+                   headers: dict | None = None, more_text: str | None = None,
+                   ) -> tuple[dict, list[dict], list[bytes], dict]:  # fmt: skip
+    """Send ``samples`` in chunks (as fast as the server takes them; ``more_text`` halfway);
+    the ready message, every frame, every image and the end message."""
     from websockets.sync.client import connect
 
     frames, images = [], []
@@ -277,6 +279,8 @@ def _stream_speech(server: Server, samples: np.ndarray, start: dict, *, chunk: i
         ready = json.loads(ws.recv(timeout=60))
         pcm = _pcm16(samples)
         for i in range(0, len(pcm), chunk):
+            if more_text is not None and i == len(pcm) // 2 // chunk * chunk:
+                ws.send(json.dumps({"type": "text", "text": more_text}))
             ws.send(pcm[i : i + chunk])
         ws.send(json.dumps({"type": "end"}))
         while True:
@@ -325,6 +329,16 @@ def test_a_stream_gives_every_frame_once_in_order(server):
     assert {f["viseme"] for f in frames} >= {"sil", "PP", "aa"}
 
 
+def test_a_stream_with_text_follows_it_and_takes_more_as_it_comes(server):
+    first, second = "Bob bought a big blue map.", "Please pass the plums to me."
+    speech, phones = tts(f"{first} {second}", voice="en-us+f3", rate_wpm=150)
+    offline = api.animate(speech, text=f"{first} {second}", fps=30)
+    _, frames, _, end = _stream_speech(server, speech.samples, {"fps": 30, "text": first}, more_text=second)
+    assert [f["index"] for f in frames] == list(range(len(offline.values))) and end["frames"] == len(frames)
+    closures = [(p.start + p.end) / 2 for p in phones.phones if p.label in ("P", "B", "M")]
+    assert np.mean([frames[int(t * 30)]["viseme"] == "PP" for t in closures]) >= 0.8
+
+
 def test_a_stream_with_idle_motion_blinks_and_moves_the_head(server):
     speech, _ = api.say("Bob bought a big blue map. Please pass the plums to the man by the window.")
     silence = np.zeros(16_000 * 4, np.float32)
@@ -371,6 +385,11 @@ def test_a_stream_with_a_portrait_sends_its_video_frames(server):
         ([{"type": "start"}, b"\0\0\0"], 1008, "even"),
         ([{"type": "start"}, b"\0\0" * 16_001], 1009, "one second"),
         ([{"type": "start"}, {"type": "pause"}], 1008, "Unknown message type"),
+        ([{"type": "start", "text": 5}], 1008, '"text"'),
+        ([{"type": "start", "text": "a" * 10_001}], 1009, "at most"),
+        ([{"type": "start", "text": "Hi.", "voice": "no-such-voice"}], 1008, "Unknown espeak-ng voice"),
+        ([{"type": "start"}, {"type": "text", "text": "Hi."}], 1008, 'started with "text"'),
+        ([{"type": "start", "text": ""}, {"type": "text", "text": None}], 1008, '"text"'),
     ],
 )  # fmt: skip
 def test_a_stream_refuses_bad_messages_with_a_sentence(server, messages, code, says):

@@ -8,7 +8,9 @@
 
 It runs the stages of :func:`mouthpiece.api.animate` with the phone loop recognizer on
 what has arrived: a :class:`~mouthpiece.phonetics.phone_loop.PhoneLoop` (the same code
-that recognizes a file), a :class:`~mouthpiece.audio.features.LevelMeter` for the jaw's
+that recognizes a file), or, when the text being spoken is known, a
+:class:`~mouthpiece.phonetics.follow.TextFollower` (which follows the speech through
+espeak-ng's rendering of the text), a :class:`~mouthpiece.audio.features.LevelMeter` for the jaw's
 loudness and the voice activity, and the motion stage on a short window of phones
 around the new frames.
 
@@ -33,6 +35,7 @@ import numpy as np
 from . import motion
 from .audio.features import LevelMeter, active_frames, noise_floor
 from .motion.prosody import typical_level
+from .phonetics.follow import TextFollower
 from .phonetics.phone_loop import PhoneLoop, silence_where_quiet, tidy
 from .phonetics.sphinx import FRAME_RATE
 from .timebase import frame_count, frames_to_time
@@ -71,6 +74,10 @@ class LiveAnimator:
     max_lookahead : float >= lookahead or None
         Seconds of speech heard past a frame by when it is given (see the module's
         docstring); None gives every frame at ``lookahead``.
+    text : str or None
+        What the speech says, when known (more may follow: :meth:`add_text`); None
+        recognizes the phones from the speech alone.
+    voice : str, the espeak-ng voice (language) the text is read in
     """
 
     def __init__(
@@ -79,10 +86,12 @@ class LiveAnimator:
         fps: float = motion.DEFAULT_FPS,
         lookahead: float = DEFAULT_LOOKAHEAD,
         max_lookahead: float | None = DEFAULT_MAX_LOOKAHEAD,
+        text: str | None = None,
+        voice: str = "en-us",
     ) -> None:
         self.fps, self.lookahead = fps, lookahead
         self.max_lookahead = lookahead if max_lookahead is None else max(lookahead, max_lookahead)
-        self._loop = PhoneLoop()
+        self._loop: PhoneLoop | TextFollower = PhoneLoop() if text is None else TextFollower(text, voice=voice)
         self._meter = LevelMeter(fps=FRAME_RATE, sample_rate=SAMPLE_RATE, keep_seconds=KEEP)
         self._next = 0  # the next frame to give
         self._estimated_at = -1  # meter frame of the last floor and typical level estimate
@@ -107,6 +116,12 @@ class LiveAnimator:
         self._meter.add(samples)
         phones = self._loop.heard()
         return self._frames_until(self._ready(phones), phones)
+
+    def add_text(self, text: str) -> None:
+        """More of what the speech says, after the text given so far (only for an animator made with ``text``)."""
+        if not isinstance(self._loop, TextFollower):
+            raise ValueError("This animator recognizes speech without text; give text when making it.")
+        self._loop.add_text(text)
 
     def finish(self) -> LiveFrames:
         """The frames left, up to the end of the speech, from the recognizer's final phones."""

@@ -1,4 +1,4 @@
-"""Per-frame loudness, pitch and voice activity of mono audio.
+"""Per-frame loudness, pitch, voice activity and log mel spectra of mono audio.
 
 Every feature has one value per frame at ``fps``: frame ``i`` covers
 ``[i / fps, (i + 1) / fps)`` and is measured on a window centred on its middle, so
@@ -18,9 +18,13 @@ each array has ``frame_count(audio.duration, fps=fps)`` entries.
   blips shorter than ``VAD_MIN_SPEECH`` are dropped and each speech run is held
   for ``VAD_HANGOVER``. A steady sound (silence, hiss, hum, a tone) has no frames
   above its own floor, so it is never speech.
+- Log mel spectra (:func:`log_mel`) are framed on their own, as speech recognizers
+  frame them: a 25 ms Hann window every 10 ms from the first sample.
 """
 
 from __future__ import annotations
+
+import functools
 
 import numpy as np
 
@@ -46,6 +50,10 @@ VAD_MIN_MODULATION_DB = 6.0  # dB between quiet and loud frames that marks speec
 VAD_MIN_DB = -60.0  # dBFS, nothing quieter is speech
 VAD_MIN_SPEECH = 0.05  # s, shorter bursts are clicks, not speech
 VAD_HANGOVER = 0.2  # s, speech is held this long after the level drops
+
+MEL_BANDS = 40  # triangular filters between MEL_LOW and MEL_HIGH, equally spaced in mels
+MEL_LOW, MEL_HIGH = 60.0, 7600.0  # Hz
+MEL_WINDOW, MEL_HOP, MEL_FFT = 400, 160, 512  # samples at 16 kHz: 25 ms every 10 ms
 
 
 def loudness(audio: Audio, *, fps: float = 100) -> np.ndarray:
@@ -245,6 +253,39 @@ def noise_floor(level: np.ndarray) -> float:
         # whose 10th percentile is speech too, not noise: the floor estimate is capped.
         floor = min(floor, VAD_MAX_FLOOR_DB)
     return float(floor)
+
+
+def log_mel(samples: np.ndarray) -> np.ndarray:
+    """Log mel power spectra of 16 kHz samples, frame ``i`` windowed from sample ``160 * i``
+    (every whole window: none for fewer than 400 samples).
+
+    >>> log_mel(np.zeros(16_000, np.float32)).shape
+    (98, 40)
+    """
+    samples = np.asarray(samples, np.float32)
+    frames = max(0, (len(samples) - MEL_WINDOW) // MEL_HOP + 1)
+    starts = MEL_HOP * np.arange(frames)
+    windows = samples[starts[:, None] + np.arange(MEL_WINDOW)] * _hann(MEL_WINDOW)
+    power = np.abs(np.fft.rfft(windows, MEL_FFT)) ** 2
+    return np.log(power @ _mel_filters().T + 1e-8)
+
+
+@functools.cache
+def _hann(length: int) -> np.ndarray:
+    return np.hanning(length).astype(np.float32)
+
+
+@functools.cache
+def _mel_filters() -> np.ndarray:
+    """[MEL_BANDS, MEL_FFT // 2 + 1] triangular filters on the FFT's bins."""
+
+    def mel(hz: np.ndarray) -> np.ndarray:
+        return 2595.0 * np.log10(1.0 + hz / 700.0)
+
+    edges = 700.0 * (10 ** (np.linspace(mel(np.array(MEL_LOW)), mel(np.array(MEL_HIGH)), MEL_BANDS + 2) / 2595.0) - 1)
+    bins = np.fft.rfftfreq(MEL_FFT, 1 / 16_000)
+    low, centre, high = edges[:-2, None], edges[1:-1, None], edges[2:, None]
+    return np.clip(np.minimum((bins - low) / (centre - low), (high - bins) / (high - centre)), 0.0, None)
 
 
 class LevelMeter:

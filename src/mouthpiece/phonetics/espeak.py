@@ -291,6 +291,12 @@ def synthesize(text: str, *, voice: str = "en-us", rate_wpm: int | None = None) 
         return samples, engine.sample_rate, events
 
 
+def check_voice(voice: str) -> None:
+    """Raise InputError unless espeak-ng has ``voice`` (a name or a language)."""
+    with _LOCK:
+        _get_engine().select_voice(voice)
+
+
 def is_language_switch(event: Event) -> bool:
     """Whether a PHONEME event only marks a switch of language, like ``(en)``."""
     return bool(_LANGUAGE_SWITCH.fullmatch(event.phoneme))

@@ -9,9 +9,10 @@ time, in order.
 Messages are length-prefixed pickles (:func:`encode_message`; read by ``_Inbox`` here and
 :func:`receive_message` in the server). In:
 ``(op, stream, payload)`` with op ``open`` (payload: the options), ``audio`` (PCM16 bytes),
-``end`` or ``close``. Out: ``(stream, kind, payload)`` where kind is ``ready``, ``frames``
-(the JSON text of a frames message), ``image`` (a binary message: the frame index as
-4 bytes little-endian, then a JPEG), ``done`` (the JSON text of the end message) or
+``text`` (more of what the speech says), ``end`` or ``close``. Out: ``(stream, kind,
+payload)`` where kind is ``ready``, ``frames`` (the JSON text of a frames message),
+``image`` (a binary message: the frame index as 4 bytes little-endian, then a JPEG),
+``done`` (the JSON text of the end message) or
 ``error`` (a sentence; the stream is over).
 """
 
@@ -153,6 +154,9 @@ def _handle(streams: dict[str, _Stream], op: str, sid: str, payload: Any) -> lis
     if op == "audio":
         samples = np.frombuffer(payload, "<i2").astype(np.float32) / 32768.0
         return _replies(sid, stream, stream.animator.hear(samples))
+    if op == "text":
+        stream.animator.add_text(payload)
+        return []
     if op == "end":
         del streams[sid]
         replies = _replies(sid, stream, stream.animator.finish())
@@ -166,7 +170,10 @@ def _handle(streams: dict[str, _Stream], op: str, sid: str, payload: Any) -> lis
 
 
 def _open(options: dict[str, Any]) -> _Stream:
-    animator = LiveAnimator(fps=options["fps"], lookahead=options["lookahead"], max_lookahead=options["max_lookahead"])
+    animator = LiveAnimator(
+        fps=options["fps"], lookahead=options["lookahead"], max_lookahead=options["max_lookahead"],
+        text=options.get("text"), voice=options.get("voice", "en-us"),
+    )  # fmt: skip
     stream = _Stream(animator, LiveIdle(fps=options["fps"]) if options["idle"] else None)
     if options.get("portrait") is not None:
         from ..api import load_portrait

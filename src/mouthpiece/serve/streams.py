@@ -7,16 +7,21 @@ The protocol, in order:
 
        {"type": "start", "fps": 60, "lookahead_ms": 60, "max_lookahead_ms": 140,
         "portrait": null | "sample" | "data:image/png;base64,...", "size": 256, "video_fps": 25,
-        "idle": false}
+        "idle": false, "text": null | "what the speech says", "voice": "en-us"}
 
    (all optional but ``type``; ``idle`` adds blinks and a calm head drift to the frames;
+   ``text`` makes the stream follow the speech through that text, read in ``voice``,
+   instead of recognizing phones from the speech alone (see
+   :mod:`mouthpiece.phonetics.follow`): for apps that speak text they have;
    see :mod:`mouthpiece.live` for the lookaheads: a frame
    goes once that much speech past it has arrived, at the earliest and at the latest).
    Browsers, which cannot set headers on a WebSocket, may
    give the server's token as ``?token=`` instead of ``Authorization: Bearer``.
 2. The server answers ``{"type": "ready", "fps", "lookahead_ms", "channels": [...]}``.
 3. The client sends its speech as binary messages: 16 kHz mono PCM16 little-endian,
-   typically 20-100 ms each (at most 1 s), at the pace it is spoken.
+   typically 20-100 ms each (at most 1 s), at the pace it is spoken. A stream started
+   with ``text`` may send more of it at any time, ``{"type": "text", "text": "..."}``
+   (e.g. a sentence at a time as a TTS engine produces it); it follows what came before.
 4. The server sends, as soon as each is known, ``{"type": "frames", "heard": s,
    "frames": [{"index", "time", "viseme", "values": [one weight per channel]}]}``: every
    frame once, in order; with a portrait also binary messages, a video frame each (its
@@ -55,6 +60,7 @@ from .live_worker import CHILD, encode_message, receive_message
 
 SAMPLE_RATE = 16_000
 MAX_CHUNK_BYTES = 2 * SAMPLE_RATE  # one second of PCM16
+MAX_TEXT_CHARACTERS = 10_000  # of one text message (or the start's text)
 DEFAULT_IDLE_TIMEOUT = 30.0  # s a stream may stay silent
 DEFAULT_MAX_STREAMS = 40
 WORKER_STOPPED = "The stream's worker process stopped."
@@ -205,7 +211,7 @@ async def serve_stream(
         }
         await ws.send_json(ready)
         sender = asyncio.create_task(_forward(stream, ws))
-        await _receive_speech(ws, stream, sender, idle_timeout)
+        await _receive_speech(ws, stream, sender, idle_timeout, with_text=options["text"] is not None)
     except StreamError as e:
         with suppress(Exception):
             await ws.send_json({"type": "error", "message": str(e)})
@@ -237,8 +243,14 @@ async def _start_options(ws: WebSocket, folder: Path, idle_timeout: float, max_b
     idle = start.get("idle", False)
     if not isinstance(idle, bool):
         raise StreamError('"idle" must be true or false.')
+    text, voice = start.get("text"), start.get("voice", "en-us")
+    if text is not None:
+        _check_text(text)
+    if not isinstance(voice, str) or not voice.strip():
+        raise StreamError('"voice" must be an espeak-ng voice name such as "en-us".')
     options: dict[str, Any] = {"fps": fps, "lookahead": lookahead, "max_lookahead": max_lookahead, "size": size,
-                               "video_fps": video_fps, "portrait": None, "idle": idle}  # fmt: skip
+                               "video_fps": video_fps, "portrait": None, "idle": idle, "text": text,
+                               "voice": voice}  # fmt: skip
     if portrait == "sample":
         options["portrait"] = SAMPLE_PORTRAIT
     elif isinstance(portrait, str) and portrait.startswith("data:image/"):
@@ -256,7 +268,16 @@ async def _start_options(ws: WebSocket, folder: Path, idle_timeout: float, max_b
     return options
 
 
-async def _receive_speech(ws: WebSocket, stream: LiveStream, sender: asyncio.Task[None], idle_timeout: float) -> None:
+def _check_text(text: Any) -> None:
+    if not isinstance(text, str):
+        raise StreamError('"text" must be a string.')
+    if len(text) > MAX_TEXT_CHARACTERS:
+        raise StreamError(f"A text may have at most {MAX_TEXT_CHARACTERS} characters; send it in parts.", 1009)
+
+
+async def _receive_speech(
+    ws: WebSocket, stream: LiveStream, sender: asyncio.Task[None], idle_timeout: float, *, with_text: bool
+) -> None:
     while True:
         message = await _next_message(ws, idle_timeout, sender)
         if message.get("bytes") is not None:
@@ -274,6 +295,12 @@ async def _receive_speech(ws: WebSocket, stream: LiveStream, sender: asyncio.Tas
             stream.forget()
             await ws.close(code=1000)
             return
+        if request.get("type") == "text":
+            if not with_text:
+                raise StreamError('Text may be sent only on a stream started with "text".')
+            _check_text(request.get("text"))
+            await stream.send("text", request["text"])
+            continue
         raise StreamError(f'Unknown message type {request.get("type")!r}; send audio bytes or {{"type": "end"}}.')
 
 

@@ -1,0 +1,226 @@
+"""Phones of live speech whose text is known: the speech followed through a rendering of the text.
+
+For apps that speak text they already have (a TTS-driven assistant, a storyteller), the
+text says which phones come; only their timing is unknown. :class:`TextFollower` renders
+the text with espeak-ng (:func:`.tts.tts`, whose phone times are exact) and, as the live
+speech arrives, aligns it to that rendering frame by frame: online time warping on log
+mel spectra, in the manner of Dixon (2005, "Live tracking of musical performances using
+on-line time warping"), but as a left-to-right hidden Markov model whose states are the
+rendering's frames. Each heard frame either stays on the rendering frame it matched or
+moves one or two frames on (the speaker may be up to twice as fast as espeak-ng, and any
+slower); a frame's likelihood of matching is ``exp(-cosine distance / SHARPNESS)``. The
+forward probabilities are updated with every 10 ms frame, and the position of each of the
+last ``SMOOTHED`` frames is the most probable one given all the speech heard so far
+(fixed-lag forward-backward smoothing), so a frame's phone is a guess at the frontier and
+settles as more speech arrives. A heard frame takes the phone the rendering has where
+the frame is matched. Pauses in the rendering are cut to ``PAUSE_KEPT`` frames, so
+that speech the speaker does not pause in walks through them.
+
+Spectra are compared as deviations from a mean (for the speech, a running mean of its
+frames within ``SPEECH_RANGE`` of the loudest, begun at the rendering's: pauses would
+drag it towards silence and blur every comparison after them; for the rendering, its
+own) plus their change over ``DELTA`` frames, so a different voice and microphone matter
+less. On the dev corpus (7 synthetic voices, sentences joined with pauses into ~30 s
+streams) the streamed JawOpen, with the release rule of :mod:`mouthpiece.live`,
+correlates 0.93 with forced alignment of the text (:func:`.align.align`), against 0.80
+for the phone loop that ignores the text (``benchmarks/stream.py --only text``); on
+single 2-3 s sentences 0.85, the first frames being followed before much is known.
+
+Text may be added while the speech goes on (:meth:`TextFollower.add_text`, e.g. a
+sentence at a time as a TTS engine produces it): its rendering is appended. Speech past
+the end of the text stays on the text's last frame (silence).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..audio.features import MEL_BANDS, log_mel
+from ..errors import InputError
+from ..types import SAMPLE_RATE, Phone
+from ..vocabulary import SILENCE
+from .espeak import check_voice
+from .tts import tts
+
+HOP = SAMPLE_RATE // 100  # samples between frames: 10 ms
+WINDOW = 400  # samples of each frame's spectrum: 25 ms
+DELTA = 3  # frames over which the spectral change is taken
+SHARPNESS = 0.3  # cosine distance that makes a match e times less likely
+MOVES = np.log([0.2, 0.6, 0.2])  # log probabilities of staying, moving one frame on, moving two
+PAUSE_KEPT = 3  # frames of each pause in the rendering kept
+SMOOTHED = 14  # last frames whose position is re-estimated as speech arrives
+SPEECH_RANGE = np.log(1e3)  # frames within 30 dB of the loudest count towards the mean
+PRIOR_FRAMES = 50  # weight, in frames, of the rendering's mean in the speech's running mean
+BAND = (200, 400)  # frames behind and ahead of the most probable position that are followed
+
+
+class TextFollower:
+    """Phones of speech that says ``text``, found while the speech arrives. The same
+    calls as :class:`.phone_loop.PhoneLoop`: :meth:`hear` blocks of 16 kHz samples, read
+    :meth:`heard` at any time, :meth:`finish` at the end.
+
+    Parameters
+    ----------
+    text : str, what the speech says (may be empty, and added to with :meth:`add_text`)
+    voice : str, the espeak-ng voice the text is rendered with (its language)
+
+    Raises
+    ------
+    InputError
+        For an unknown voice.
+    """
+
+    def __init__(self, text: str = "", *, voice: str = "en-us") -> None:
+        check_voice(voice)
+        self.voice = voice
+        self.samples = 0  # heard so far
+        self._template = np.zeros((0, 2 * MEL_BANDS), np.float32)  # the rendering's frames, unit rows
+        self._labels: list[str] = []  # each template frame's phone
+        self._alpha = np.zeros(0)  # log forward probability of each template frame, for the last heard frame
+        self._recent: list[tuple[int, np.ndarray, np.ndarray]] = []  # (band start, alpha, match) of the last frames
+        self._buffer = np.zeros(0, np.float32)  # samples from the next frame's window on
+        self._spectra: list[np.ndarray] = []  # the last DELTA + 1 log mel spectra heard
+        self._mean_sum = np.zeros(MEL_BANDS)
+        self._mean_count = 0
+        self._loudest = -np.inf  # log mel power of the loudest frame heard
+        self._positions: list[int] = []  # settled template frame of each heard frame from `_first` on (-1: none)
+        self._first = 0  # heard frame index of `_positions[0]`
+        if text.strip():
+            self.add_text(text)
+
+    def __enter__(self) -> TextFollower:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def add_text(self, text: str) -> None:
+        """Follow ``text`` after the text given so far (text with nothing to say adds nothing)."""
+        if not text.strip():
+            return
+        try:
+            audio, phones = tts(text, voice=self.voice)
+        except InputError:  # nothing the voice can say (the voice itself was checked)
+            return
+        spectra = log_mel(audio.samples)
+        times = np.arange(len(spectra)) / 100 + WINDOW / 2 / SAMPLE_RATE
+        starts = np.array([p.start for p in phones.phones])
+        labels = [phones.phones[i].label for i in np.clip(np.searchsorted(starts, times, "right") - 1, 0, None)]
+        speech = np.array([label != SILENCE for label in labels])
+        mean = spectra[speech].mean(0) if speech.any() else spectra.mean(0)
+        if not self._labels:  # the speech's running mean starts at the first rendering's
+            self._mean_sum, self._mean_count = mean * PRIOR_FRAMES, PRIOR_FRAMES
+        kept = _shortened_pauses(speech)
+        frames = _compared(spectra - mean)[kept]
+        was_empty = not self._labels
+        self._template = np.concatenate([self._template, frames])
+        self._labels += [labels[i] for i in kept]
+        self._alpha = np.concatenate([self._alpha, np.full(len(kept), -np.inf)])
+        if was_empty:
+            self._alpha[0] = 0.0
+
+    def hear(self, samples: np.ndarray) -> None:
+        """Follow the next block of speech (float samples in [-1, 1] at 16 kHz)."""
+        self.samples += len(samples)
+        self._buffer = np.concatenate([self._buffer, np.asarray(samples, np.float32)])
+        whole = (len(self._buffer) - WINDOW) // HOP + 1
+        if whole <= 0:
+            return
+        for k in range(whole):  # a frame at a time: a batch's rounding would depend on how the speech arrives
+            self._step(log_mel(self._buffer[k * HOP : k * HOP + WINDOW])[0])
+        self._buffer = self._buffer[whole * HOP :]
+
+    def heard(self) -> list[Phone]:
+        """The phones of the speech so far, in seconds from its start; those of the last
+        ``SMOOTHED`` frames may still change as more speech arrives."""
+        positions = self._positions + self._smoothed()
+        phones: list[Phone] = []
+        for i, j in enumerate(positions, start=self._first):
+            label = SILENCE if j < 0 else self._labels[j]
+            end = i / 100 + WINDOW / 2 / SAMPLE_RATE + 0.005  # the frame's window centre + 5 ms
+            if phones and phones[-1].label == label:
+                phones[-1] = phones[-1]._replace(end=end)
+            else:
+                phones.append(Phone(phones[-1].end if phones else (0.0 if i == 0 else end - 0.01), end, label))
+        return phones
+
+    def forget_before(self, seconds: float) -> None:
+        """Drop the settled frames before ``seconds`` (a long stream keeps memory flat)."""
+        last_end = WINDOW / 2 / SAMPLE_RATE + 0.005  # of frame 0; frame i's is i / 100 later
+        ending_before = int(np.floor((seconds - last_end) * 100)) + 1  # frames i < this end by ``seconds``
+        drop = min(max(0, ending_before - self._first), len(self._positions))
+        self._positions = self._positions[drop:]
+        self._first += drop
+
+    def finish(self) -> list[Phone]:
+        """The phones of all the speech heard (those not forgotten)."""
+        return self.heard()
+
+    def close(self) -> None:
+        """Nothing to give back; there for the same calls as the phone loop."""
+
+    def _step(self, spectrum: np.ndarray) -> None:
+        self._spectra = [*self._spectra[-DELTA:], spectrum]
+        power = float(np.logaddexp.reduce(spectrum))
+        self._loudest = max(self._loudest, power)
+        if power >= self._loudest - SPEECH_RANGE:  # pauses would drag the mean towards silence
+            self._mean_sum += spectrum
+            self._mean_count += 1
+        if not self._labels:
+            self._positions.append(-1)
+            return
+        mean = self._mean_sum / self._mean_count
+        frame = _compared(np.stack([self._spectra[0], spectrum]) - mean)[-1]
+        alpha, m = self._alpha, len(self._labels)
+        best = int(np.argmax(alpha))
+        lo, hi = max(0, best - BAND[0]), min(m, best + BAND[1])
+        match = -(1.0 - self._template[lo:hi] @ frame) / SHARPNESS
+        behind = np.concatenate([[-np.inf, -np.inf], alpha])[lo : hi + 2]  # behind[k] is alpha[lo + k - 2]
+        band = np.logaddexp(np.logaddexp(behind[2:] + MOVES[0], behind[1:-1] + MOVES[1]), behind[:-2] + MOVES[2])
+        band += match
+        band -= band.max()
+        self._alpha = np.full(m, -np.inf)
+        self._alpha[lo:hi] = band
+        self._recent.append((lo, band, match))
+        if len(self._recent) > SMOOTHED:
+            self._positions.append(self._smoothed()[0])
+            self._recent.pop(0)
+
+    def _smoothed(self) -> list[int]:
+        """The most probable template frame of each of the last frames, given all heard."""
+        if not self._recent:
+            return []
+        lo = min(start for start, _, _ in self._recent)
+        hi = max(start + len(band) for start, band, _ in self._recent)
+        backward = np.zeros(hi - lo)
+        positions = []
+        for start, band, match in reversed(self._recent):
+            forward = np.full(hi - lo, -np.inf)
+            forward[start - lo : start - lo + len(band)] = band
+            positions.append(lo + int(np.argmax(forward + backward)))
+            ahead = np.full(hi - lo, -np.inf)
+            ahead[start - lo : start - lo + len(match)] = match
+            ahead += backward
+            shifted_one = np.concatenate([ahead[1:], [-np.inf]])
+            shifted_two = np.concatenate([ahead[2:], [-np.inf, -np.inf]])
+            backward = np.logaddexp(np.logaddexp(ahead + MOVES[0], shifted_one + MOVES[1]), shifted_two + MOVES[2])
+            backward -= backward.max()
+        return positions[::-1]
+
+
+def _compared(deviations: np.ndarray) -> np.ndarray:
+    """Spectral deviations from the mean plus their change over ``DELTA`` frames, as unit
+    rows (the first frames' change is taken from the first frame)."""
+    change = deviations - deviations[np.maximum(np.arange(len(deviations)) - DELTA, 0)]
+    rows = np.concatenate([deviations, change], axis=1)
+    return (rows / np.maximum(np.linalg.norm(rows, axis=1, keepdims=True), 1e-9)).astype(np.float32)
+
+
+def _shortened_pauses(speech: np.ndarray) -> np.ndarray:
+    """Indices of the frames kept: all speech, and the first ``PAUSE_KEPT`` of each pause."""
+    kept, run = [], 0
+    for i, is_speech in enumerate(speech):
+        run = 0 if is_speech else run + 1
+        if run <= PAUSE_KEPT:
+            kept.append(i)
+    return np.array(kept, int)
