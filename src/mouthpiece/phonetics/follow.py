@@ -52,6 +52,7 @@ SMOOTHED = 14  # last frames whose position is re-estimated as speech arrives
 SPEECH_RANGE = np.log(1e3)  # frames within 30 dB of the loudest count towards the mean
 PRIOR_FRAMES = 50  # weight, in frames, of the rendering's mean in the speech's running mean
 BAND = (200, 400)  # frames behind and ahead of the most probable position that are followed
+SMOOTHING_MARGIN = 40  # frames around the recent positions that smoothing looks at
 
 
 class TextFollower:
@@ -76,13 +77,15 @@ class TextFollower:
         self.samples = 0  # heard so far
         self._template = np.zeros((0, 2 * MEL_BANDS), np.float32)  # the rendering's frames, unit rows
         self._labels: list[str] = []  # each template frame's phone
-        self._alpha = np.zeros(0)  # log forward probability of each template frame, for the last heard frame
+        # log forward probabilities of template frames `_start..` for the last heard frame (-inf elsewhere)
+        self._start, self._alpha = 0, np.zeros(0)
         self._recent: list[tuple[int, np.ndarray, np.ndarray]] = []  # (band start, alpha, match) of the last frames
         self._buffer = np.zeros(0, np.float32)  # samples from the next frame's window on
         self._spectra: list[np.ndarray] = []  # the last DELTA + 1 log mel spectra heard
         self._mean_sum = np.zeros(MEL_BANDS)
         self._mean_count = 0
         self._loudest = -np.inf  # log mel power of the loudest frame heard
+        self._latest: list[int] = []  # the most probable template frames of the `_recent` frames
         self._positions: list[int] = []  # settled template frame of each heard frame from `_first` on (-1: none)
         self._first = 0  # heard frame index of `_positions[0]`
         if text.strip():
@@ -112,12 +115,10 @@ class TextFollower:
             self._mean_sum, self._mean_count = mean * PRIOR_FRAMES, PRIOR_FRAMES
         kept = _shortened_pauses(speech)
         frames = _compared(spectra - mean)[kept]
-        was_empty = not self._labels
+        if not self._labels:  # the speech starts at the text's start
+            self._start, self._alpha = 0, np.zeros(1)
         self._template = np.concatenate([self._template, frames])
         self._labels += [labels[i] for i in kept]
-        self._alpha = np.concatenate([self._alpha, np.full(len(kept), -np.inf)])
-        if was_empty:
-            self._alpha[0] = 0.0
 
     def hear(self, samples: np.ndarray) -> None:
         """Follow the next block of speech (float samples in [-1, 1] at 16 kHz)."""
@@ -133,7 +134,7 @@ class TextFollower:
     def heard(self) -> list[Phone]:
         """The phones of the speech so far, in seconds from its start; those of the last
         ``SMOOTHED`` frames may still change as more speech arrives."""
-        positions = self._positions + self._smoothed()
+        positions = self._positions + self._latest
         phones: list[Phone] = []
         for i, j in enumerate(positions, start=self._first):
             label = SILENCE if j < 0 else self._labels[j]
@@ -171,41 +172,48 @@ class TextFollower:
             return
         mean = self._mean_sum / self._mean_count
         frame = _compared(np.stack([self._spectra[0], spectrum]) - mean)[-1]
-        alpha, m = self._alpha, len(self._labels)
-        best = int(np.argmax(alpha))
-        lo, hi = max(0, best - BAND[0]), min(m, best + BAND[1])
+        best = self._start + int(np.argmax(self._alpha))
+        lo, hi = max(0, best - BAND[0]), min(len(self._labels), best + BAND[1])
         match = -(1.0 - self._template[lo:hi] @ frame) / SHARPNESS
-        behind = np.concatenate([[-np.inf, -np.inf], alpha])[lo : hi + 2]  # behind[k] is alpha[lo + k - 2]
+        behind = _placed(self._alpha, self._start, lo - 2, hi)  # behind[k] is alpha[lo + k - 2]
         band = np.logaddexp(np.logaddexp(behind[2:] + MOVES[0], behind[1:-1] + MOVES[1]), behind[:-2] + MOVES[2])
         band += match
         band -= band.max()
-        self._alpha = np.full(m, -np.inf)
-        self._alpha[lo:hi] = band
+        self._start, self._alpha = lo, band
         self._recent.append((lo, band, match))
+        self._latest = self._smoothed()
         if len(self._recent) > SMOOTHED:
-            self._positions.append(self._smoothed()[0])
+            self._positions.append(self._latest.pop(0))
             self._recent.pop(0)
 
     def _smoothed(self) -> list[int]:
-        """The most probable template frame of each of the last frames, given all heard."""
+        """The most probable template frame of each of the last frames, given all heard.
+
+        Only the frames near the last frame's most probable one are looked at: the
+        recent frames cannot be more than two frames a frame behind it."""
         if not self._recent:
             return []
-        lo = min(start for start, _, _ in self._recent)
-        hi = max(start + len(band) for start, band, _ in self._recent)
+        centre = self._start + int(np.argmax(self._alpha))
+        lo, hi = max(0, centre - 2 * SMOOTHED - SMOOTHING_MARGIN), centre + SMOOTHING_MARGIN
         backward = np.zeros(hi - lo)
         positions = []
         for start, band, match in reversed(self._recent):
-            forward = np.full(hi - lo, -np.inf)
-            forward[start - lo : start - lo + len(band)] = band
-            positions.append(lo + int(np.argmax(forward + backward)))
-            ahead = np.full(hi - lo, -np.inf)
-            ahead[start - lo : start - lo + len(match)] = match
-            ahead += backward
-            shifted_one = np.concatenate([ahead[1:], [-np.inf]])
-            shifted_two = np.concatenate([ahead[2:], [-np.inf, -np.inf]])
-            backward = np.logaddexp(np.logaddexp(ahead + MOVES[0], shifted_one + MOVES[1]), shifted_two + MOVES[2])
+            probable = _placed(band, start, lo, hi) + backward
+            found = np.isfinite(probable.max())  # else its probable frames lie outside the window
+            positions.append(lo + int(np.argmax(probable)) if found else start + int(np.argmax(band)))
+            ahead = np.concatenate([_placed(match, start, lo, hi) + backward, [-np.inf, -np.inf]])
+            backward = np.logaddexp(np.logaddexp(ahead[:-2] + MOVES[0], ahead[1:-1] + MOVES[1]), ahead[2:] + MOVES[2])
             backward -= backward.max()
         return positions[::-1]
+
+
+def _placed(values: np.ndarray, start: int, lo: int, hi: int) -> np.ndarray:
+    """``values`` (those of template frames ``start..``) over frames ``lo..hi-1``, -inf where they have none."""
+    out = np.full(hi - lo, -np.inf)
+    a, b = max(lo, start), min(hi, start + len(values))
+    if a < b:
+        out[a - lo : b - lo] = values[a - start : b - start]
+    return out
 
 
 def _compared(deviations: np.ndarray) -> np.ndarray:
