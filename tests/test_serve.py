@@ -506,15 +506,20 @@ def test_the_web_page_speaks_typed_text_in_a_browser(server, tmp_path):
     assert (tmp_path / "page.png").stat().st_size > 10_000
 
 
-def test_the_web_page_streams_the_microphone_live(server, tmp_path):
-    """Chromium's fake microphone plays espeak speech; the page streams it and draws the
-    portrait's frames and the curves live, then stops."""
-    speech, _ = api.say("Bob bought a big blue map. Please pass the plums.")
+@pytest.mark.parametrize("following", [False, True], ids=["recognized", "following-the-text"])
+def test_the_web_page_streams_the_microphone_live(server, tmp_path, following):
+    """Chromium's fake microphone plays espeak speech; the page streams it (following the
+    typed text when asked) and draws the portrait's frames and the curves live, then stops."""
+    sentence = "Bob bought a big blue map. Please pass the plums."
+    speech, _ = api.say(sentence)
     wav = tmp_path / "microphone.wav"
     save(speech, wav)
     microphone = ("--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
                   f"--use-file-for-fake-audio-capture={wav}")  # fmt: skip
     with _page_in_chromium(server.url + "/", extra_args=microphone, height=1300) as (page, errors):
+        if following:
+            page.fill("#text", sentence)
+            page.check("#live-follow")
         page.click("#live-start")
         page.wait_for_function("window.liveStats.images >= 50 && window.liveStats.frames >= 120", timeout=60_000)
         live = page.evaluate(
