@@ -128,3 +128,15 @@ def test_a_live_animator_with_text_tracks_the_offline_animation_of_the_text(othe
 def test_text_cannot_be_added_to_a_stream_recognized_without_it():
     with LiveAnimator() as live, pytest.raises(ValueError, match="without text"):
         live.add_text("Hello.")
+
+
+def test_speech_that_does_not_say_the_text_still_gives_every_frame_once(other_voice):
+    samples, _ = other_voice
+    with LiveAnimator(fps=30, text="Seven green geese sing loudly.") as live:
+        parts = [live.hear(samples[i : i + 640]) for i in range(0, len(samples), 640)]
+        parts.append(live.finish())
+    sizes = [len(p) for p in parts]
+    assert [p.first for p in parts if len(p)] == list(np.cumsum([0, *[s for s in sizes if s][:-1]]))
+    assert sum(sizes) == int(np.ceil(len(samples) / 16_000 * 30 - 1e-9))
+    values = np.concatenate([p.values for p in parts])
+    assert np.isfinite(values).all() and values.min() >= 0 and values.max() <= 1
