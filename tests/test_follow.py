@@ -140,3 +140,14 @@ def test_speech_that_does_not_say_the_text_still_gives_every_frame_once(other_vo
     assert sum(sizes) == int(np.ceil(len(samples) / 16_000 * 30 - 1e-9))
     values = np.concatenate([p.values for p in parts])
     assert np.isfinite(values).all() and values.min() >= 0 and values.max() <= 1
+
+
+def test_a_long_text_is_rendered_as_the_speech_reaches_it(other_voice):
+    samples, truth = other_voice
+    follower = TextFollower(" ".join([FIRST, SECOND] * 30))
+    rendered = len(follower._labels)
+    assert rendered < 2000 and len(follower._unrendered) > 40  # a few sentences, not sixty
+    followed = _follow(follower, samples, 320)
+    assert len(follower._labels) > rendered
+    closures = _middles(truth, ("P", "B", "M"))
+    assert np.mean([_label_at(followed, t) in ("P", "B", "M") for t in closures]) >= 0.9

@@ -22,16 +22,25 @@ drag it towards silence and blur every comparison after them; for the rendering,
 own) plus their change over ``DELTA`` frames, so a different voice and microphone matter
 less. On the dev corpus (7 synthetic voices, sentences joined with pauses into ~30 s
 streams) the streamed JawOpen, with the release rule of :mod:`mouthpiece.live`,
-correlates 0.93 with forced alignment of the text (:func:`.align.align`), against 0.80
-for the phone loop that ignores the text (``benchmarks/stream.py --only text``); on
-single 2-3 s sentences 0.85, the first frames being followed before much is known.
+correlates 0.94 with forced alignment of the text (:func:`.align.align`), against 0.80
+for the phone loop that ignores the text (``benchmarks/stream.py --only text``); 0.87 on
+real recordings; on single 2-3 s sentences 0.85, the first frames being followed before
+much is known.
 
 Text may be added while the speech goes on (:meth:`TextFollower.add_text`, e.g. a
-sentence at a time as a TTS engine produces it): its rendering is appended. Speech past
-the end of the text stays on the text's last frame (silence).
+sentence at a time as a TTS engine produces it). Text is rendered a sentence at a time,
+only as the speech nears the end of what is rendered (``RENDER_AHEAD``): a long text
+costs no wait at the start, and a worker serving other streams is never held up long.
+Every sentence's spectra are taken from the same mean, the voice's
+(:func:`_voice_mean`), so how the text is cut does not change them. Speech past the end
+of the text stays on the text's last frame (silence).
 """
 
 from __future__ import annotations
+
+import functools
+import re
+from collections import deque
 
 import numpy as np
 
@@ -50,7 +59,12 @@ MOVES = np.log([0.2, 0.6, 0.2])  # log probabilities of staying, moving one fram
 PAUSE_KEPT = 3  # frames of each pause in the rendering kept
 SMOOTHED = 14  # last frames whose position is re-estimated as speech arrives
 SPEECH_RANGE = np.log(1e3)  # frames within 30 dB of the loudest count towards the mean
-PRIOR_FRAMES = 50  # weight, in frames, of the rendering's mean in the speech's running mean
+PRIOR_FRAMES = 50  # weight, in frames, of the voice's mean in the speech's running mean
+RENDER_AHEAD = 800  # frames of rendering kept ahead of the most probable position
+LONGEST_PIECE = 300  # characters rendered at once where a sentence runs on
+# What a voice's mean spectrum is taken from: most English sounds, in plain Latin letters
+# that other languages' voices read too.
+MEAN_TEXT = "Please bring the big blue map; we shall watch how each voice shapes its vowels, and the quiet sounds."
 BAND = (200, 400)  # frames behind and ahead of the most probable position that are followed
 SMOOTHING_MARGIN = 40  # frames around the recent positions that smoothing looks at
 
@@ -82,14 +96,14 @@ class TextFollower:
         self._recent: list[tuple[int, np.ndarray, np.ndarray]] = []  # (band start, alpha, match) of the last frames
         self._buffer = np.zeros(0, np.float32)  # samples from the next frame's window on
         self._spectra: list[np.ndarray] = []  # the last DELTA + 1 log mel spectra heard
-        self._mean_sum = np.zeros(MEL_BANDS)
-        self._mean_count = 0
+        self._voice_mean = _voice_mean(voice)
+        self._mean_sum, self._mean_count = self._voice_mean * PRIOR_FRAMES, PRIOR_FRAMES
         self._loudest = -np.inf  # log mel power of the loudest frame heard
         self._latest: list[int] = []  # the most probable template frames of the `_recent` frames
         self._positions: list[int] = []  # settled template frame of each heard frame from `_first` on (-1: none)
         self._first = 0  # heard frame index of `_positions[0]`
-        if text.strip():
-            self.add_text(text)
+        self._unrendered: deque[str] = deque()  # pieces of the text not rendered yet
+        self.add_text(text)
 
     def __enter__(self) -> TextFollower:
         return self
@@ -99,25 +113,28 @@ class TextFollower:
 
     def add_text(self, text: str) -> None:
         """Follow ``text`` after the text given so far (text with nothing to say adds nothing)."""
-        if not text.strip():
-            return
+        self._unrendered.extend(_pieces(text))
+        self._render_ahead()
+
+    def _render_ahead(self) -> None:
+        """Render pieces of the text until ``RENDER_AHEAD`` frames lie ahead of the position."""
+        position = self._start + int(np.argmax(self._alpha)) if len(self._alpha) else 0
+        while self._unrendered and len(self._labels) < position + RENDER_AHEAD:
+            self._render(self._unrendered.popleft())
+
+    def _render(self, piece: str) -> None:
         try:
-            audio, phones = tts(text, voice=self.voice)
+            audio, phones = tts(piece, voice=self.voice)
         except InputError:  # nothing the voice can say (the voice itself was checked)
             return
         spectra = log_mel(audio.samples)
         times = np.arange(len(spectra)) / 100 + WINDOW / 2 / SAMPLE_RATE
         starts = np.array([p.start for p in phones.phones])
         labels = [phones.phones[i].label for i in np.clip(np.searchsorted(starts, times, "right") - 1, 0, None)]
-        speech = np.array([label != SILENCE for label in labels])
-        mean = spectra[speech].mean(0) if speech.any() else spectra.mean(0)
-        if not self._labels:  # the speech's running mean starts at the first rendering's
-            self._mean_sum, self._mean_count = mean * PRIOR_FRAMES, PRIOR_FRAMES
-        kept = _shortened_pauses(speech)
-        frames = _compared(spectra - mean)[kept]
+        kept = _shortened_pauses(np.array([label != SILENCE for label in labels]))
         if not self._labels:  # the speech starts at the text's start
             self._start, self._alpha = 0, np.zeros(1)
-        self._template = np.concatenate([self._template, frames])
+        self._template = np.concatenate([self._template, _compared(spectra - self._voice_mean)[kept]])
         self._labels += [labels[i] for i in kept]
 
     def hear(self, samples: np.ndarray) -> None:
@@ -167,6 +184,7 @@ class TextFollower:
         if power >= self._loudest - SPEECH_RANGE:  # pauses would drag the mean towards silence
             self._mean_sum += spectrum
             self._mean_count += 1
+        self._render_ahead()
         if not self._labels:
             self._positions.append(-1)
             return
@@ -214,6 +232,37 @@ def _placed(values: np.ndarray, start: int, lo: int, hi: int) -> np.ndarray:
     if a < b:
         out[a - lo : b - lo] = values[a - start : b - start]
     return out
+
+
+@functools.cache
+def _voice_mean(voice: str) -> np.ndarray:
+    """The mean log mel spectrum of ``voice``'s speech (of ``MEAN_TEXT``)."""
+    audio, phones = tts(MEAN_TEXT, voice=voice)
+    spectra = log_mel(audio.samples)
+    times = np.arange(len(spectra)) / 100 + WINDOW / 2 / SAMPLE_RATE
+    silent = np.zeros(len(spectra), bool)
+    for p in phones.phones:
+        if p.label == SILENCE:
+            silent |= (times >= p.start) & (times < p.end)
+    return spectra[~silent].mean(0)
+
+
+def _pieces(text: str) -> list[str]:
+    """``text`` cut after each sentence, and at spaces within sentences longer than ``LONGEST_PIECE``.
+
+    >>> _pieces("Hello there. How are you?  Fine, thanks!")
+    ['Hello there.', 'How are you?', 'Fine, thanks!']
+    """
+    pieces = []
+    for sentence in re.split(r"(?<=[.!?])\s+", text.strip()):
+        while len(sentence) > LONGEST_PIECE:
+            cut = sentence.rfind(" ", 0, LONGEST_PIECE)
+            cut = cut if cut > 0 else LONGEST_PIECE
+            pieces.append(sentence[:cut])
+            sentence = sentence[cut:].lstrip()
+        if sentence.strip():
+            pieces.append(sentence)
+    return pieces
 
 
 def _compared(deviations: np.ndarray) -> np.ndarray:
