@@ -19,7 +19,8 @@
 - **load**: ``--streams`` (20) concurrent streams at real-time rate for ``--seconds``
   (120) in ``--load-chunk-ms`` (20) chunks: every frame received once and in order,
   latency p95 (target <= 250 ms), the resident memory of the server and its worker
-  processes each 10 s (target: flat), and the CPU cores used.
+  processes each 10 s (target: flat), and the CPU cores used; with ``--load-text`` the
+  streams read dev sentences and send their text.
 - **jobs**: 10 render jobs (text on the bundled portrait) queued at once: all finish, in
   order of submission, each an MP4 as long as its speech.
 
@@ -273,12 +274,22 @@ def figure_load(server: Server, args: argparse.Namespace) -> None:
             memory.append(server.memory_mb())
             await asyncio.sleep(10)
 
+    if args.load_text:  # each stream reads the dev sentences, from its own starting voice, with their text
+        groups = dev_speech()
+        spoken = []
+        for i in range(args.streams):
+            turn = groups[i % len(groups) :] + groups[: i % len(groups)]
+            count = next(k for k in range(1, len(turn) + 1) if sum(g[1].duration for g in turn[:k]) >= args.seconds)
+            samples = np.concatenate([g[1].samples for g in turn[:count]])[: int(args.seconds * SAMPLE_RATE)]
+            spoken.append((Audio(samples), " ".join(g[2] for g in turn[:count])))
+    else:
+        spoken = [(Audio(np.roll(audio.samples, i * 37_000)), None) for i in range(args.streams)]
+
     async def run() -> list[dict]:
         sampler = asyncio.create_task(sample_memory())
-        offsets = [Audio(np.roll(audio.samples, i * 37_000)) for i in range(args.streams)]
         options = {"chunk_ms": args.load_chunk_ms, "lookahead_ms": args.lookahead_ms,
                    "max_lookahead_ms": args.max_lookahead_ms, "realtime": True}  # fmt: skip
-        results = await asyncio.gather(*(stream(server.url, a, **options) for a in offsets))
+        results = await asyncio.gather(*(stream(server.url, a, text=t, **options) for a, t in spoken))
         sampler.cancel()
         return results
 
@@ -290,7 +301,8 @@ def figure_load(server: Server, args: argparse.Namespace) -> None:
     cpu["client"] = (time.process_time() - client_before) / wall
     latency = np.concatenate([r["latency_ms"] for r in results])
     ok = sum(r["in_order"] for r in results)
-    print(f"load, {args.streams} streams x {args.seconds:g} s at real-time rate, {args.load_chunk_ms:g} ms chunks: "
+    kind = " with text" if args.load_text else ""
+    print(f"load, {args.streams} streams{kind} x {args.seconds:g} s in real time, {args.load_chunk_ms:g} ms chunks: "
           f"{ok}/{args.streams} streams got every frame once and in order; latency p50 "
           f"{np.percentile(latency, 50):.1f} ms, p95 {np.percentile(latency, 95):.1f} ms (target 250); "
           f"memory MB every 10 s: {' '.join(f'{m:.0f}' for m in memory)}; CPU cores busy: "
@@ -353,6 +365,7 @@ def main() -> None:
     parser.add_argument("--max-lookahead-ms", type=float, default=140.0, help="longest lookahead")
     parser.add_argument("--streams", type=int, default=20)
     parser.add_argument("--seconds", type=float, default=120.0)
+    parser.add_argument("--load-text", action="store_true", help="the load test's streams send their text")
     args = parser.parse_args()
     server = Server()
     try:

@@ -145,9 +145,20 @@ def test_speech_that_does_not_say_the_text_still_gives_every_frame_once(other_vo
 def test_a_long_text_is_rendered_as_the_speech_reaches_it(other_voice):
     samples, truth = other_voice
     follower = TextFollower(" ".join([FIRST, SECOND] * 30))
-    rendered = len(follower._labels)
+    rendered = follower._rendered
     assert rendered < 2000 and len(follower._unrendered) > 40  # a few sentences, not sixty
     followed = _follow(follower, samples, 320)
-    assert len(follower._labels) > rendered
+    assert follower._rendered > rendered
     closures = _middles(truth, ("P", "B", "M"))
+    assert np.mean([_label_at(followed, t) in ("P", "B", "M") for t in closures]) >= 0.9
+
+
+def test_a_long_stream_drops_the_rendering_it_has_passed_and_keeps_following(other_voice):
+    samples, truth = other_voice
+    repeats = 4
+    follower = TextFollower(" ".join([FIRST, SECOND] * repeats))
+    followed = _follow(follower, np.tile(samples, repeats), 320)
+    assert follower._dropped > 0
+    length = len(samples) / 16_000
+    closures = [t + k * length for k in range(repeats) for t in _middles(truth, ("P", "B", "M"))]
     assert np.mean([_label_at(followed, t) in ("P", "B", "M") for t in closures]) >= 0.9

@@ -57,7 +57,7 @@ DELTA = 3  # frames over which the spectral change is taken
 SHARPNESS = 0.3  # cosine distance that makes a match e times less likely
 MOVES = np.log([0.2, 0.6, 0.2])  # log probabilities of staying, moving one frame on, moving two
 PAUSE_KEPT = 3  # frames of each pause in the rendering kept
-SMOOTHED = 14  # last frames whose position is re-estimated as speech arrives
+SMOOTHED = 8  # last frames whose position is re-estimated as speech arrives
 SPEECH_RANGE = np.log(1e3)  # frames within 30 dB of the loudest count towards the mean
 PRIOR_FRAMES = 50  # weight, in frames, of the voice's mean in the speech's running mean
 RENDER_AHEAD = 800  # frames of rendering kept ahead of the most probable position
@@ -66,6 +66,7 @@ LONGEST_PIECE = 300  # characters rendered at once where a sentence runs on
 # that other languages' voices read too.
 MEAN_TEXT = "Please bring the big blue map; we shall watch how each voice shapes its vowels, and the quiet sounds."
 BAND = (200, 400)  # frames behind and ahead of the most probable position that are followed
+DROP_AT = 1000  # frames of rendering behind every reachable band that are dropped at once
 SMOOTHING_MARGIN = 40  # frames around the recent positions that smoothing looks at
 
 
@@ -89,8 +90,11 @@ class TextFollower:
         check_voice(voice)
         self.voice = voice
         self.samples = 0  # heard so far
-        self._template = np.zeros((0, 2 * MEL_BANDS), np.float32)  # the rendering's frames, unit rows
-        self._labels: list[str] = []  # each template frame's phone
+        # The rendering's frames from `_dropped` on (as unit rows), and their phones; frames
+        # are numbered from the text's start, those far behind the speech dropped.
+        self._template = np.zeros((0, 2 * MEL_BANDS), np.float32)
+        self._labels: list[str] = []
+        self._dropped = 0
         # log forward probabilities of template frames `_start..` for the last heard frame (-inf elsewhere)
         self._start, self._alpha = 0, np.zeros(0)
         self._recent: list[tuple[int, np.ndarray, np.ndarray]] = []  # (band start, alpha, match) of the last frames
@@ -100,8 +104,8 @@ class TextFollower:
         self._mean_sum, self._mean_count = self._voice_mean * PRIOR_FRAMES, PRIOR_FRAMES
         self._loudest = -np.inf  # log mel power of the loudest frame heard
         self._latest: list[int] = []  # the most probable template frames of the `_recent` frames
-        self._positions: list[int] = []  # settled template frame of each heard frame from `_first` on (-1: none)
-        self._first = 0  # heard frame index of `_positions[0]`
+        self._settled: list[str] = []  # the phone of each heard frame from `_first` on that will not change
+        self._first = 0  # heard frame index of `_settled[0]`
         self._unrendered: deque[str] = deque()  # pieces of the text not rendered yet
         self.add_text(text)
 
@@ -119,7 +123,7 @@ class TextFollower:
     def _render_ahead(self) -> None:
         """Render pieces of the text until ``RENDER_AHEAD`` frames lie ahead of the position."""
         position = self._start + int(np.argmax(self._alpha)) if len(self._alpha) else 0
-        while self._unrendered and len(self._labels) < position + RENDER_AHEAD:
+        while self._unrendered and self._rendered < position + RENDER_AHEAD:
             self._render(self._unrendered.popleft())
 
     def _render(self, piece: str) -> None:
@@ -132,7 +136,7 @@ class TextFollower:
         starts = np.array([p.start for p in phones.phones])
         labels = [phones.phones[i].label for i in np.clip(np.searchsorted(starts, times, "right") - 1, 0, None)]
         kept = _shortened_pauses(np.array([label != SILENCE for label in labels]))
-        if not self._labels:  # the speech starts at the text's start
+        if not self._rendered:  # the speech starts at the text's start
             self._start, self._alpha = 0, np.zeros(1)
         self._template = np.concatenate([self._template, _compared(spectra - self._voice_mean)[kept]])
         self._labels += [labels[i] for i in kept]
@@ -148,13 +152,17 @@ class TextFollower:
             self._step(log_mel(self._buffer[k * HOP : k * HOP + WINDOW])[0])
         self._buffer = self._buffer[whole * HOP :]
 
+    @property
+    def _rendered(self) -> int:
+        """Frames of the rendering so far (dropped ones included)."""
+        return self._dropped + len(self._labels)
+
     def heard(self) -> list[Phone]:
         """The phones of the speech so far, in seconds from its start; those of the last
         ``SMOOTHED`` frames may still change as more speech arrives."""
-        positions = self._positions + self._latest
+        labels = self._settled + [self._labels[j - self._dropped] for j in self._latest]
         phones: list[Phone] = []
-        for i, j in enumerate(positions, start=self._first):
-            label = SILENCE if j < 0 else self._labels[j]
+        for i, label in enumerate(labels, start=self._first):
             end = i / 100 + WINDOW / 2 / SAMPLE_RATE + 0.005  # the frame's window centre + 5 ms
             if phones and phones[-1].label == label:
                 phones[-1] = phones[-1]._replace(end=end)
@@ -166,8 +174,8 @@ class TextFollower:
         """Drop the settled frames before ``seconds`` (a long stream keeps memory flat)."""
         last_end = WINDOW / 2 / SAMPLE_RATE + 0.005  # of frame 0; frame i's is i / 100 later
         ending_before = int(np.floor((seconds - last_end) * 100)) + 1  # frames i < this end by ``seconds``
-        drop = min(max(0, ending_before - self._first), len(self._positions))
-        self._positions = self._positions[drop:]
+        drop = min(max(0, ending_before - self._first), len(self._settled))
+        self._settled = self._settled[drop:]
         self._first += drop
 
     def finish(self) -> list[Phone]:
@@ -185,14 +193,14 @@ class TextFollower:
             self._mean_sum += spectrum
             self._mean_count += 1
         self._render_ahead()
-        if not self._labels:
-            self._positions.append(-1)
+        if not self._rendered:
+            self._settled.append(SILENCE)
             return
         mean = self._mean_sum / self._mean_count
         frame = _compared(np.stack([self._spectra[0], spectrum]) - mean)[-1]
         best = self._start + int(np.argmax(self._alpha))
-        lo, hi = max(0, best - BAND[0]), min(len(self._labels), best + BAND[1])
-        match = -(1.0 - self._template[lo:hi] @ frame) / SHARPNESS
+        lo, hi = max(0, best - BAND[0]), min(self._rendered, best + BAND[1])
+        match = -(1.0 - self._template[lo - self._dropped : hi - self._dropped] @ frame) / SHARPNESS
         behind = _placed(self._alpha, self._start, lo - 2, hi)  # behind[k] is alpha[lo + k - 2]
         band = np.logaddexp(np.logaddexp(behind[2:] + MOVES[0], behind[1:-1] + MOVES[1]), behind[:-2] + MOVES[2])
         band += match
@@ -201,8 +209,12 @@ class TextFollower:
         self._recent.append((lo, band, match))
         self._latest = self._smoothed()
         if len(self._recent) > SMOOTHED:
-            self._positions.append(self._latest.pop(0))
+            self._settled.append(self._labels[self._latest.pop(0) - self._dropped])
             self._recent.pop(0)
+        unreachable = lo - BAND[0] - self._dropped  # frames no later band can reach
+        if unreachable >= DROP_AT:
+            self._template, self._labels = self._template[unreachable:], self._labels[unreachable:]
+            self._dropped += unreachable
 
     def _smoothed(self) -> list[int]:
         """The most probable template frame of each of the last frames, given all heard.
@@ -213,13 +225,24 @@ class TextFollower:
             return []
         centre = self._start + int(np.argmax(self._alpha))
         lo, hi = max(0, centre - 2 * SMOOTHED - SMOOTHING_MARGIN), centre + SMOOTHING_MARGIN
+        bands, matches = np.full((2, len(self._recent), hi - lo), -np.inf)
+        for row, (start, band, match) in enumerate(self._recent):
+            a, b = max(lo, start), min(hi, start + len(band))
+            if a < b:
+                bands[row, a - lo : b - lo] = band[a - start : b - start]
+                matches[row, a - lo : b - lo] = match[a - start : b - start]
         backward = np.zeros(hi - lo)
+        ahead = np.full(hi - lo + 2, -np.inf)
         positions = []
-        for start, band, match in reversed(self._recent):
-            probable = _placed(band, start, lo, hi) + backward
-            found = np.isfinite(probable.max())  # else its probable frames lie outside the window
-            positions.append(lo + int(np.argmax(probable)) if found else start + int(np.argmax(band)))
-            ahead = np.concatenate([_placed(match, start, lo, hi) + backward, [-np.inf, -np.inf]])
+        for row in range(len(self._recent) - 1, -1, -1):
+            probable = bands[row] + backward
+            best = int(np.argmax(probable))
+            if probable[best] > -np.inf:
+                positions.append(lo + best)
+            else:  # its probable frames lie outside the window
+                start, band, _ = self._recent[row]
+                positions.append(start + int(np.argmax(band)))
+            ahead[:-2] = matches[row] + backward
             backward = np.logaddexp(np.logaddexp(ahead[:-2] + MOVES[0], ahead[1:-1] + MOVES[1]), ahead[2:] + MOVES[2])
             backward -= backward.max()
         return positions[::-1]
