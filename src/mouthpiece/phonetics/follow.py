@@ -9,10 +9,12 @@ on-line time warping"), but as a left-to-right hidden Markov model whose states 
 rendering's frames. Each heard frame either stays on the rendering frame it matched or
 moves one or two frames on (the speaker may be up to twice as fast as espeak-ng, and any
 slower); a frame's likelihood of matching is ``exp(-cosine distance / SHARPNESS)``. The
-forward probabilities are updated with every 10 ms frame, and the position of each of the
-last ``SMOOTHED`` frames is the most probable one given all the speech heard so far
-(fixed-lag forward-backward smoothing), so a frame's phone is a guess at the frontier and
-settles as more speech arrives. A heard frame takes the phone the rendering has where
+forward probabilities are updated with every 10 ms frame, and every ``SMOOTH_EVERY``
+frames the position of each of the last ``SMOOTHED`` frames is re-estimated from all the
+speech heard so far (fixed-lag smoothing: the forward probability times that of the best
+way on to the last frame, a max-product backward pass, which scores as the sum did at a
+third of the cost), so a frame's phone is a guess at the frontier and settles as more
+speech arrives. A heard frame takes the phone the rendering has where
 the frame is matched. Pauses in the rendering are cut to ``PAUSE_KEPT`` frames, so
 that speech the speaker does not pause in walks through them.
 
@@ -58,6 +60,7 @@ SHARPNESS = 0.3  # cosine distance that makes a match e times less likely
 MOVES = np.log([0.2, 0.6, 0.2])  # log probabilities of staying, moving one frame on, moving two
 PAUSE_KEPT = 3  # frames of each pause in the rendering kept
 SMOOTHED = 8  # last frames whose position is re-estimated as speech arrives
+SMOOTH_EVERY = 2  # frames between re-estimates (each costs as much as following a frame)
 SPEECH_RANGE = np.log(1e3)  # frames within 30 dB of the loudest count towards the mean
 PRIOR_FRAMES = 50  # weight, in frames, of the voice's mean in the speech's running mean
 RENDER_AHEAD = 800  # frames of rendering kept ahead of the most probable position
@@ -106,6 +109,7 @@ class TextFollower:
         self._latest: list[int] = []  # the most probable template frames of the `_recent` frames
         self._settled: list[str] = []  # the phone of each heard frame from `_first` on that will not change
         self._first = 0  # heard frame index of `_settled[0]`
+        self._stepped = 0  # frames followed (heard since there was text)
         self._unrendered: deque[str] = deque()  # pieces of the text not rendered yet
         self.add_text(text)
 
@@ -196,8 +200,8 @@ class TextFollower:
         if not self._rendered:
             self._settled.append(SILENCE)
             return
-        mean = self._mean_sum / self._mean_count
-        frame = _compared(np.stack([self._spectra[0], spectrum]) - mean)[-1]
+        frame = np.concatenate([spectrum - self._mean_sum / self._mean_count, spectrum - self._spectra[0]])
+        frame /= max(float(np.linalg.norm(frame)), 1e-9)
         best = self._start + int(np.argmax(self._alpha))
         lo, hi = max(0, best - BAND[0]), min(self._rendered, best + BAND[1])
         match = -(1.0 - self._template[lo - self._dropped : hi - self._dropped] @ frame) / SHARPNESS
@@ -207,8 +211,12 @@ class TextFollower:
         band -= band.max()
         self._start, self._alpha = lo, band
         self._recent.append((lo, band, match))
+        self._stepped += 1
+        if self._stepped % SMOOTH_EVERY:  # a guess for the new frame until the next smoothing
+            self._latest.append(lo + int(np.argmax(band)))
+            return
         self._latest = self._smoothed()
-        if len(self._recent) > SMOOTHED:
+        while len(self._recent) > SMOOTHED:
             self._settled.append(self._labels[self._latest.pop(0) - self._dropped])
             self._recent.pop(0)
         unreachable = lo - BAND[0] - self._dropped  # frames no later band can reach
@@ -243,7 +251,7 @@ class TextFollower:
                 start, band, _ = self._recent[row]
                 positions.append(start + int(np.argmax(band)))
             ahead[:-2] = matches[row] + backward
-            backward = np.logaddexp(np.logaddexp(ahead[:-2] + MOVES[0], ahead[1:-1] + MOVES[1]), ahead[2:] + MOVES[2])
+            backward = np.maximum(np.maximum(ahead[:-2] + MOVES[0], ahead[1:-1] + MOVES[1]), ahead[2:] + MOVES[2])
             backward -= backward.max()
         return positions[::-1]
 
