@@ -41,6 +41,7 @@ of the text stays on the text's last frame (silence).
 from __future__ import annotations
 
 import functools
+import itertools
 import re
 from collections import deque
 
@@ -166,18 +167,22 @@ class TextFollower:
         ``SMOOTHED`` frames may still change as more speech arrives."""
         labels = self._settled + [self._labels[j - self._dropped] for j in self._latest]
         phones: list[Phone] = []
-        for i, label in enumerate(labels, start=self._first):
-            end = i / 100 + WINDOW / 2 / SAMPLE_RATE + 0.005  # the frame's window centre + 5 ms
-            if phones and phones[-1].label == label:
-                phones[-1] = phones[-1]._replace(end=end)
-            else:
-                phones.append(Phone(phones[-1].end if phones else (0.0 if i == 0 else end - 0.01), end, label))
+        frame = self._first
+        for label, run in itertools.groupby(labels):
+            count = sum(1 for _ in run)
+            start = phones[-1].end if phones else (0.0 if frame == 0 else self._frame_end(frame) - 0.01)
+            phones.append(Phone(start, self._frame_end(frame + count - 1), label))
+            frame += count
         return phones
+
+    @staticmethod
+    def _frame_end(frame: int) -> float:
+        """Where heard frame ``frame``'s phone ends: 5 ms past its window's centre."""
+        return frame / 100 + WINDOW / 2 / SAMPLE_RATE + 0.005
 
     def forget_before(self, seconds: float) -> None:
         """Drop the settled frames before ``seconds`` (a long stream keeps memory flat)."""
-        last_end = WINDOW / 2 / SAMPLE_RATE + 0.005  # of frame 0; frame i's is i / 100 later
-        ending_before = int(np.floor((seconds - last_end) * 100)) + 1  # frames i < this end by ``seconds``
+        ending_before = int(np.floor((seconds - self._frame_end(0)) * 100)) + 1  # frames i < this end by then
         drop = min(max(0, ending_before - self._first), len(self._settled))
         self._settled = self._settled[drop:]
         self._first += drop
