@@ -23,11 +23,11 @@ frames within ``SPEECH_RANGE`` of the loudest, begun at the rendering's: pauses 
 drag it towards silence and blur every comparison after them; for the rendering, its
 own) plus their change over ``DELTA`` frames, so a different voice and microphone matter
 less. On the dev corpus (7 synthetic voices, sentences joined with pauses into ~30 s
-streams) the streamed JawOpen, with the release rule of :mod:`mouthpiece.live`,
-correlates 0.94 with forced alignment of the text (:func:`.align.align`), against 0.80
-for the phone loop that ignores the text (``benchmarks/stream.py --only text``); 0.87 on
-real recordings; on single 2-3 s sentences 0.85, the first frames being followed before
-much is known.
+streams sent at real-time rate) the streamed JawOpen, with the release rule of
+:mod:`mouthpiece.live`, correlates 0.90 with forced alignment of the text
+(:func:`.align.align`), against 0.73 for the phone loop that ignores the text
+(``benchmarks/stream.py --only text``); 0.85 on real recordings. The same warp over
+whole utterances reaches ~0.93: espeak-ng's phones and pocketsphinx's differ that much.
 
 Text may be added while the speech goes on (:meth:`TextFollower.add_text`, e.g. a
 sentence at a time as a TTS engine produces it). Text is rendered a sentence at a time,
