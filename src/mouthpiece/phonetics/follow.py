@@ -47,15 +47,14 @@ from collections import deque
 
 import numpy as np
 
-from ..audio.features import MEL_BANDS, log_mel
+from ..audio.features import MEL_BANDS, MEL_HOP, MEL_WINDOW, log_mel
 from ..errors import InputError
 from ..types import SAMPLE_RATE, Phone
 from ..vocabulary import SILENCE
 from .espeak import check_voice
 from .tts import tts
 
-HOP = SAMPLE_RATE // 100  # samples between frames: 10 ms
-WINDOW = 400  # samples of each frame's spectrum: 25 ms
+HOP, WINDOW = MEL_HOP, MEL_WINDOW  # samples between frames (10 ms), and of each frame's spectrum
 DELTA = 3  # frames over which the spectral change is taken
 SHARPNESS = 0.3  # cosine distance that makes a match e times less likely
 MOVES = np.log([0.2, 0.6, 0.2])  # log probabilities of staying, moving one frame on, moving two
@@ -137,9 +136,7 @@ class TextFollower:
         except InputError:  # nothing the voice can say (the voice itself was checked)
             return
         spectra = log_mel(audio.samples)
-        times = np.arange(len(spectra)) / 100 + WINDOW / 2 / SAMPLE_RATE
-        starts = np.array([p.start for p in phones.phones])
-        labels = [phones.phones[i].label for i in np.clip(np.searchsorted(starts, times, "right") - 1, 0, None)]
+        labels = _frame_phones(phones.phones, len(spectra))
         kept = _shortened_pauses(np.array([label != SILENCE for label in labels]))
         if not self._rendered:  # the speech starts at the text's start
             self._start, self._alpha = 0, np.zeros(1)
@@ -275,12 +272,14 @@ def _voice_mean(voice: str) -> np.ndarray:
     """The mean log mel spectrum of ``voice``'s speech (of ``MEAN_TEXT``)."""
     audio, phones = tts(MEAN_TEXT, voice=voice)
     spectra = log_mel(audio.samples)
-    times = np.arange(len(spectra)) / 100 + WINDOW / 2 / SAMPLE_RATE
-    silent = np.zeros(len(spectra), bool)
-    for p in phones.phones:
-        if p.label == SILENCE:
-            silent |= (times >= p.start) & (times < p.end)
-    return spectra[~silent].mean(0)
+    return spectra[[label != SILENCE for label in _frame_phones(phones.phones, len(spectra))]].mean(0)
+
+
+def _frame_phones(phones: tuple[Phone, ...], frames: int) -> list[str]:
+    """The phone at the centre of each of ``frames`` spectra's windows."""
+    centres = np.arange(frames) * HOP / SAMPLE_RATE + WINDOW / 2 / SAMPLE_RATE
+    starts = np.array([p.start for p in phones])
+    return [phones[i].label for i in np.clip(np.searchsorted(starts, centres, "right") - 1, 0, None)]
 
 
 def _pieces(text: str) -> list[str]:
