@@ -122,11 +122,14 @@ class TextFollower:
     def add_text(self, text: str) -> None:
         """Follow ``text`` after the text given so far (text with nothing to say adds nothing)."""
         self._unrendered.extend(_pieces(text))
-        self._render_ahead()
+        self._render_ahead(self._position())
 
-    def _render_ahead(self) -> None:
-        """Render pieces of the text until ``RENDER_AHEAD`` frames lie ahead of the position."""
-        position = self._start + int(np.argmax(self._alpha)) if len(self._alpha) else 0
+    def _position(self) -> int:
+        """The most probable template frame of the last heard frame (0 before any)."""
+        return self._start + int(np.argmax(self._alpha)) if len(self._alpha) else 0
+
+    def _render_ahead(self, position: int) -> None:
+        """Render pieces of the text until ``RENDER_AHEAD`` frames lie ahead of ``position``."""
         while self._unrendered and self._rendered < position + RENDER_AHEAD:
             self._render(self._unrendered.popleft())
 
@@ -198,13 +201,13 @@ class TextFollower:
         if power >= self._loudest - SPEECH_RANGE:  # pauses would drag the mean towards silence
             self._mean_sum += spectrum
             self._mean_count += 1
-        self._render_ahead()
+        best = self._position()
+        self._render_ahead(best)
         if not self._rendered:
             self._settled.append(SILENCE)
             return
         frame = np.concatenate([spectrum - self._mean_sum / self._mean_count, spectrum - self._spectra[0]])
         frame /= max(float(np.linalg.norm(frame)), 1e-9)
-        best = self._start + int(np.argmax(self._alpha))
         lo, hi = max(0, best - BAND[0]), min(self._rendered, best + BAND[1])
         match = -(1.0 - self._template[lo - self._dropped : hi - self._dropped] @ frame) / SHARPNESS
         behind = _placed(self._alpha, self._start, lo - 2, hi)  # behind[k] is alpha[lo + k - 2]
@@ -233,7 +236,7 @@ class TextFollower:
         recent frames cannot be more than two frames a frame behind it."""
         if not self._recent:
             return []
-        centre = self._start + int(np.argmax(self._alpha))
+        centre = self._position()
         lo, hi = max(0, centre - 2 * SMOOTHED - SMOOTHING_MARGIN), centre + SMOOTHING_MARGIN
         bands, matches = np.full((2, len(self._recent), hi - lo), -np.inf)
         for row, (start, band, match) in enumerate(self._recent):
