@@ -53,7 +53,8 @@ VAD_HANGOVER = 0.2  # s, speech is held this long after the level drops
 
 MEL_BANDS = 40  # triangular filters between MEL_LOW and MEL_HIGH, equally spaced in mels
 MEL_LOW, MEL_HIGH = 60.0, 7600.0  # Hz
-MEL_WINDOW, MEL_HOP, MEL_FFT = 400, 160, 512  # samples at 16 kHz: 25 ms every 10 ms
+MEL_RATE = 16_000  # Hz, the sample rate log mel spectra are taken at
+MEL_WINDOW, MEL_HOP, MEL_FFT = 400, 160, 512  # samples: 25 ms every 10 ms
 
 
 def loudness(audio: Audio, *, fps: float = 100) -> np.ndarray:
@@ -283,7 +284,7 @@ def _mel_filters() -> np.ndarray:
         return 2595.0 * np.log10(1.0 + hz / 700.0)
 
     edges = 700.0 * (10 ** (np.linspace(mel(np.array(MEL_LOW)), mel(np.array(MEL_HIGH)), MEL_BANDS + 2) / 2595.0) - 1)
-    bins = np.fft.rfftfreq(MEL_FFT, 1 / 16_000)
+    bins = np.fft.rfftfreq(MEL_FFT, 1 / MEL_RATE)
     low, centre, high = edges[:-2, None], edges[1:-1, None], edges[2:, None]
     return np.clip(np.minimum((bins - low) / (centre - low), (high - bins) / (high - centre)), 0.0, None)
 

@@ -55,6 +55,7 @@ from .espeak import check_voice
 from .tts import tts
 
 HOP, WINDOW = MEL_HOP, MEL_WINDOW  # samples between frames (10 ms), and of each frame's spectrum
+FRAME_RATE = SAMPLE_RATE / HOP  # frames a second
 DELTA = 3  # frames over which the spectral change is taken
 SHARPNESS = 0.3  # cosine distance that makes a match e times less likely
 MOVES = np.log([0.2, 0.6, 0.2])  # log probabilities of staying, moving one frame on, moving two
@@ -170,7 +171,7 @@ class TextFollower:
         frame = self._first
         for label, run in itertools.groupby(labels):
             count = sum(1 for _ in run)
-            start = phones[-1].end if phones else (0.0 if frame == 0 else self._frame_end(frame) - 0.01)
+            start = phones[-1].end if phones else (0.0 if frame == 0 else self._frame_end(frame - 1))
             phones.append(Phone(start, self._frame_end(frame + count - 1), label))
             frame += count
         return phones
@@ -178,11 +179,11 @@ class TextFollower:
     @staticmethod
     def _frame_end(frame: int) -> float:
         """Where heard frame ``frame``'s phone ends: 5 ms past its window's centre."""
-        return frame / 100 + WINDOW / 2 / SAMPLE_RATE + 0.005
+        return frame / FRAME_RATE + WINDOW / 2 / SAMPLE_RATE + 0.5 / FRAME_RATE
 
     def forget_before(self, seconds: float) -> None:
         """Drop the settled frames before ``seconds`` (a long stream keeps memory flat)."""
-        ending_before = int(np.floor((seconds - self._frame_end(0)) * 100)) + 1  # frames i < this end by then
+        ending_before = int(np.floor((seconds - self._frame_end(0)) * FRAME_RATE)) + 1  # frames i < this end by then
         drop = min(max(0, ending_before - self._first), len(self._settled))
         self._settled = self._settled[drop:]
         self._first += drop
@@ -206,8 +207,8 @@ class TextFollower:
         if not self._rendered:
             self._settled.append(SILENCE)
             return
-        frame = np.concatenate([spectrum - self._mean_sum / self._mean_count, spectrum - self._spectra[0]])
-        frame /= max(float(np.linalg.norm(frame)), 1e-9)
+        deviation, change = spectrum - self._mean_sum / self._mean_count, spectrum - self._spectra[0]
+        frame = _unit_rows(deviation[None], change[None])[0]
         lo, hi = max(0, best - BAND[0]), min(self._rendered, best + BAND[1])
         match = -(1.0 - self._template[lo - self._dropped : hi - self._dropped] @ frame) / SHARPNESS
         behind = _placed(self._alpha, self._start, lo - 2, hi)  # behind[k] is alpha[lo + k - 2]
@@ -240,10 +241,8 @@ class TextFollower:
         lo, hi = max(0, centre - 2 * SMOOTHED - SMOOTHING_MARGIN), centre + SMOOTHING_MARGIN
         bands, matches = np.full((2, len(self._recent), hi - lo), -np.inf)
         for row, (start, band, match) in enumerate(self._recent):
-            a, b = max(lo, start), min(hi, start + len(band))
-            if a < b:
-                bands[row, a - lo : b - lo] = band[a - start : b - start]
-                matches[row, a - lo : b - lo] = match[a - start : b - start]
+            _place(bands[row], band, start, lo)
+            _place(matches[row], match, start, lo)
         backward = np.zeros(hi - lo)
         ahead = np.full(hi - lo + 2, -np.inf)
         positions = []
@@ -264,10 +263,15 @@ class TextFollower:
 def _placed(values: np.ndarray, start: int, lo: int, hi: int) -> np.ndarray:
     """``values`` (those of template frames ``start..``) over frames ``lo..hi-1``, -inf where they have none."""
     out = np.full(hi - lo, -np.inf)
-    a, b = max(lo, start), min(hi, start + len(values))
+    _place(out, values, start, lo)
+    return out
+
+
+def _place(out: np.ndarray, values: np.ndarray, start: int, lo: int) -> None:
+    """Write ``values`` (those of template frames ``start..``) where they fall in ``out`` (frames ``lo..``)."""
+    a, b = max(lo, start), min(lo + len(out), start + len(values))
     if a < b:
         out[a - lo : b - lo] = values[a - start : b - start]
-    return out
 
 
 @functools.cache
@@ -280,7 +284,7 @@ def _voice_mean(voice: str) -> np.ndarray:
 
 def _frame_phones(phones: tuple[Phone, ...], frames: int) -> list[str]:
     """The phone at the centre of each of ``frames`` spectra's windows."""
-    centres = np.arange(frames) * HOP / SAMPLE_RATE + WINDOW / 2 / SAMPLE_RATE
+    centres = np.arange(frames) / FRAME_RATE + WINDOW / 2 / SAMPLE_RATE
     starts = np.array([p.start for p in phones])
     return [phones[i].label for i in np.clip(np.searchsorted(starts, centres, "right") - 1, 0, None)]
 
@@ -306,8 +310,12 @@ def _pieces(text: str) -> list[str]:
 def _compared(deviations: np.ndarray) -> np.ndarray:
     """Spectral deviations from the mean plus their change over ``DELTA`` frames, as unit
     rows (the first frames' change is taken from the first frame)."""
-    change = deviations - deviations[np.maximum(np.arange(len(deviations)) - DELTA, 0)]
-    rows = np.concatenate([deviations, change], axis=1)
+    return _unit_rows(deviations, deviations - deviations[np.maximum(np.arange(len(deviations)) - DELTA, 0)])
+
+
+def _unit_rows(deviations: np.ndarray, changes: np.ndarray) -> np.ndarray:
+    """What frames are compared by: deviation and change side by side, scaled to unit length."""
+    rows = np.concatenate([deviations, changes], axis=1)
     return (rows / np.maximum(np.linalg.norm(rows, axis=1, keepdims=True), 1e-9)).astype(np.float32)
 
 
