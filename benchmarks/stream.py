@@ -15,8 +15,8 @@
 - **text**: streams that send the text they speak (``"text"`` in the start message), on
   dev-corpus sentences joined with pauses and on the real English recordings (their text
   being the words recognized in them): JawOpen r against the offline CLI with the
-  transcript (`mouthpiece animate --text`), beside the same streams without the text;
-  and the latency of one such stream at real-time rate.
+  transcript (`mouthpiece animate --text`), beside the same streams without the text
+  (each pair streamed at once, at real-time rate); and the first text stream's latency.
 - **load**: ``--streams`` (20) concurrent streams at real-time rate for ``--seconds``
   (120) in ``--load-chunk-ms`` (20) chunks: every frame received once and in order,
   latency p95 (target <= 250 ms), the resident memory of the server and its worker
@@ -206,22 +206,29 @@ def figure_latency(server: Server, args: argparse.Namespace) -> None:
           f" frames once and in order: {result['in_order']}")  # fmt: skip
 
 
+def offline_jaw(wav: Path, *options: str) -> np.ndarray:
+    """JawOpen of `mouthpiece animate WAV OPTIONS...` (the CLI in a process of its own)."""
+    out = wav.with_suffix(".anim.json")
+    subprocess.run([sys.executable, "-m", "mouthpiece.cli", "animate", str(wav), "-o", str(out), "-f", "anim-json",
+                    *options, "-q"], check=True)  # fmt: skip
+    animation = json.loads(out.read_text())
+    return np.array(animation["values"])[:, animation["channels"].index("JawOpen")]
+
+
+def correlation(a: np.ndarray, b: np.ndarray) -> float:
+    """Pearson r over the frames both have."""
+    return float(np.corrcoef(a[: len(b)], b[: len(a)])[0, 1])
+
+
 def figure_match(server: Server, args: argparse.Namespace) -> None:
     rows = []
     with tempfile.TemporaryDirectory() as folder:
         for name, audio in speech_files():
             wav = Path(folder) / f"{name}.wav"
             save(audio, wav)
-            offline = {}
-            for recognizer in ("phones", "words"):
-                out = Path(folder) / f"{name}-{recognizer}.json"
-                subprocess.run([sys.executable, "-m", "mouthpiece.cli", "animate", str(wav), "-o", str(out),
-                                "-f", "anim-json", "--recognizer", recognizer, "-q"], check=True)  # fmt: skip
-                animation = json.loads(out.read_text())
-                offline[recognizer] = np.array(animation["values"])[:, animation["channels"].index("JawOpen")]
+            offline = {recognizer: offline_jaw(wav, "--recognizer", recognizer) for recognizer in ("phones", "words")}
             result = asyncio.run(stream(server.url, audio, realtime=True, **_lookaheads(args)))
-            jaw = result["jaw"]
-            r = {k: float(np.corrcoef(jaw[: len(v)], v[: len(jaw)])[0, 1]) for k, v in offline.items()}
+            r = {k: correlation(result["jaw"], v) for k, v in offline.items()}
             rows.append(r)
             print(f"  {name:9} {audio.duration:5.1f} s  r vs phones {r['phones']:.3f}  vs words {r['words']:.3f}")
     print(f"match, lookahead {args.lookahead_ms:g}-{args.max_lookahead_ms:g} ms: mean r of JawOpen vs offline phones "
@@ -240,34 +247,32 @@ def real_speech_with_words() -> list[tuple[str, Audio, str]]:
 
 
 def figure_text(server: Server, args: argparse.Namespace) -> None:
-    rows = []
+    rows, timed = [], None
     with tempfile.TemporaryDirectory() as folder:
         for name, audio, text in dev_speech() + real_speech_with_words():
-            wav, out = Path(folder) / f"{name}.wav", Path(folder) / f"{name}.json"
+            wav = Path(folder) / f"{name}.wav"
             save(audio, wav)
-            subprocess.run([sys.executable, "-m", "mouthpiece.cli", "animate", str(wav), "-o", str(out),
-                            "-f", "anim-json", "--text", text, "-q"], check=True)  # fmt: skip
-            animation = json.loads(out.read_text())
-            offline = np.array(animation["values"])[:, animation["channels"].index("JawOpen")]
+            offline = offline_jaw(wav, "--text", text)
 
             async def both(audio: Audio = audio, text: str = text) -> list[dict]:
                 return await asyncio.gather(*(stream(server.url, audio, realtime=True, text=given, **_lookaheads(args))
                                               for given in (text, None)))  # fmt: skip
 
-            r = {}
-            for kind, result in zip(("text", "no text"), asyncio.run(both())):
-                r[kind] = float(np.corrcoef(result["jaw"][: len(offline)], offline[: len(result["jaw"])])[0, 1])
+            with_text, without_text = asyncio.run(both())
+            timed = timed or (name, with_text)  # the first text stream's latency is reported
+            r = {"text": correlation(with_text["jaw"], offline), "no text": correlation(without_text["jaw"], offline)}
             rows.append(r)
             print(f"  {name:9} {audio.duration:5.1f} s  r vs offline --text: with text {r['text']:.3f}, "
                   f"without {r['no text']:.3f}")  # fmt: skip
-        name, audio, text = dev_speech()[0]
-        timed = asyncio.run(stream(server.url, audio, realtime=True, text=text, **_lookaheads(args)))
-    lat = timed["latency_ms"]
+    assert timed is not None
+    name, first = timed
+    lat = first["latency_ms"]
     with_text, without = np.mean([r["text"] for r in rows]), np.mean([r["no text"] for r in rows])
     print(f"text, lookahead {args.lookahead_ms:g}-{args.max_lookahead_ms:g} ms: mean r of JawOpen vs offline --text: "
           f"with the text {with_text:.3f}, without {without:.3f};"
-          f" latency ({name}, real time) p50 {np.percentile(lat, 50):.1f} ms, p95 {np.percentile(lat, 95):.1f} ms,"
-          f" first frame {timed['first_ms']:.1f} ms, frames once and in order: {timed['in_order']}")  # fmt: skip
+          f" latency ({name}, real time, beside its twin) p50 {np.percentile(lat, 50):.1f} ms,"
+          f" p95 {np.percentile(lat, 95):.1f} ms,"
+          f" first frame {first['first_ms']:.1f} ms, frames once and in order: {first['in_order']}")  # fmt: skip
 
 
 def figure_load(server: Server, args: argparse.Namespace) -> None:
