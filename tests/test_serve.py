@@ -7,93 +7,34 @@ import contextlib
 import io
 import json
 import os
-import secrets
-import threading
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
-from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pytest
 
 pytest.importorskip("fastapi")
-import uvicorn  # noqa: E402
+
+from serving import Server, serve_app  # noqa: E402
 
 from mouthpiece import api  # noqa: E402
 from mouthpiece.audio import save  # noqa: E402
 from mouthpiece.export import read_anim_json  # noqa: E402
 from mouthpiece.phonetics import tts  # noqa: E402
-from mouthpiece.serve import create_app  # noqa: E402
 
 TOKEN = "s3cret-token"
 
 
-@dataclass
-class Server:
-    url: str
-    token: str | None
-    app: Any = None
-
-    def request(
-        self, method: str, path: str, *, body: bytes | None = None, headers: dict[str, str] | None = None,
-        auth: bool = True,
-    ) -> tuple[int, bytes, dict[str, str]]:  # fmt: skip
-        headers = dict(headers or {})
-        if auth and self.token:
-            headers["Authorization"] = f"Bearer {self.token}"
-        request = urllib.request.Request(self.url + path, data=body, headers=headers, method=method)
-        try:
-            with urllib.request.urlopen(request, timeout=60) as response:
-                return response.status, response.read(), dict(response.headers)
-        except urllib.error.HTTPError as e:
-            return e.code, e.read(), dict(e.headers)
-
-    def upload(self, path: str, fields: dict[str, tuple[str, bytes] | str], **options) -> tuple[int, bytes, dict]:
-        boundary = secrets.token_hex(8)
-        parts = []
-        for name, value in fields.items():
-            if isinstance(value, tuple):
-                filename, data = value
-                head = f'Content-Disposition: form-data; name="{name}"; filename="{filename}"\r\n'
-                head += "Content-Type: application/octet-stream\r\n\r\n"
-                parts.append(f"--{boundary}\r\n{head}".encode() + data + b"\r\n")
-            else:
-                parts.append(
-                    f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode()
-                )
-        body = b"".join(parts) + f"--{boundary}--\r\n".encode()
-        headers = {"Content-Type": f"multipart/form-data; boundary={boundary}"}
-        return self.request("POST", path, body=body, headers=headers, **options)
-
-
-def _serve(token: str | None, max_upload_mb: float, **options: float) -> Iterator[Server]:
-    app = create_app(token=token, max_upload_mb=max_upload_mb, **options)  # type: ignore[arg-type]
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="on"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert time.monotonic() < deadline, "the server did not start"
-        time.sleep(0.02)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    yield Server(f"http://127.0.0.1:{port}", token, app)
-    server.should_exit = True
-    thread.join(10)
-
-
 @pytest.fixture(scope="module")
 def server() -> Iterator[Server]:
-    yield from _serve(None, max_upload_mb=1.0)
+    yield from serve_app(None, max_upload_mb=1.0)
 
 
 @pytest.fixture(scope="module")
 def guarded() -> Iterator[Server]:
-    yield from _serve(TOKEN, max_upload_mb=1.0)
+    yield from serve_app(TOKEN, max_upload_mb=1.0)
 
 
 @pytest.fixture(scope="module")
@@ -245,7 +186,7 @@ def test_render_refuses_what_it_cannot_use(server, wav_bytes):
 
 def test_a_finished_render_expires():
     photo = ASTRONAUT.read_bytes()
-    for server in _serve(None, max_upload_mb=5, result_ttl=0.5):
+    for server in serve_app(None, max_upload_mb=5, result_ttl=0.5):
         status, body, _ = server.upload("/v1/render", {"portrait": ("face.png", photo), "text": "Hi.", "size": "96"})
         job = json.loads(body)
         assert _wait(server, job["id"])["status"] == "done"
@@ -410,20 +351,34 @@ def test_a_portrait_without_a_face_is_refused(server):
 
 def test_a_token_guards_the_stream(guarded):
     from websockets.exceptions import InvalidStatus
+    from websockets.sync.client import connect
 
     speech, _ = api.say("Hello.")
-    with pytest.raises(InvalidStatus):
-        _stream_speech(guarded, speech.samples, {})
-    with pytest.raises(InvalidStatus):
+    with pytest.raises(InvalidStatus):  # a wrong token in the handshake: refused before the socket opens
         _stream_speech(guarded, speech.samples, {}, query="?token=wrong")
-    for options in ({"query": f"?token={TOKEN}"}, {"headers": {"Authorization": f"Bearer {TOKEN}"}}):
-        _, frames, _, end = _stream_speech(guarded, speech.samples, {}, **options)
+    with pytest.raises(InvalidStatus):
+        _stream_speech(guarded, speech.samples, {}, headers={"Sec-WebSocket-Protocol": "mouthpiece, bearer.wrong"})
+    for start in ({}, {"token": "wrong"}):  # none in the handshake: the start message must carry it
+        error, code = _refusal(guarded, [{"type": "start", **start}])
+        assert code == 1008 and error is not None and "token" in error["message"]
+    for start, options in (
+        ({"token": TOKEN}, {}),
+        ({}, {"query": f"?token={TOKEN}"}),
+        ({}, {"headers": {"Authorization": f"bearer {TOKEN}"}}),
+    ):
+        _, frames, _, end = _stream_speech(guarded, speech.samples, start, **options)
         assert end["frames"] == len(frames) > 0
+    with connect(_ws_url(guarded), subprotocols=["mouthpiece", f"bearer.{TOKEN}"]) as ws:  # type: ignore[list-item]
+        assert ws.subprotocol == "mouthpiece"
+        ws.send(json.dumps({"type": "start"}))
+        assert json.loads(ws.recv(timeout=60))["type"] == "ready"
 
 
 @pytest.fixture(scope="module")
 def strict() -> Iterator[Server]:
-    yield from _serve(None, max_upload_mb=1.0, idle_timeout=0.5, request_timeout=1.0, max_streams=1, stream_workers=1)
+    yield from serve_app(
+        None, max_upload_mb=1.0, idle_timeout=0.5, request_timeout=1.0, max_streams=1, stream_workers=1
+    )
 
 
 def test_a_silent_stream_is_closed_after_the_idle_timeout(strict):
@@ -448,7 +403,7 @@ def test_a_request_slower_than_the_timeout_gets_408(strict):
 
     port = int(strict.url.rsplit(":", 1)[1])
     with socket.create_connection(("127.0.0.1", port), timeout=30) as connection:
-        head = "POST /v1/animate HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; boundary=b\r\n"
+        head = "POST /v1/animate HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: multipart/form-data; boundary=b\r\n"
         connection.sendall((head + "Content-Length: 100000\r\n\r\n--b\r\n").encode())
         reply = connection.recv(4096).decode(errors="replace")  # the server answers while the body is unsent
     assert reply.startswith("HTTP/1.1 408")
@@ -585,7 +540,7 @@ def test_shutdown_ends_streams_and_jobs_and_leaves_no_files():
     from websockets.exceptions import ConnectionClosed
     from websockets.sync.client import connect
 
-    serving = _serve(None, max_upload_mb=5.0, stream_workers=1)
+    serving = serve_app(None, max_upload_mb=5.0, stream_workers=1)
     server = next(serving)
     portrait = (resources.files("mouthpiece") / "data" / "astronaut.png").read_bytes()
     for i in range(3):  # one renders, two wait in the queue

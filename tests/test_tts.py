@@ -128,7 +128,8 @@ def test_rate_changes_the_duration():
      (" \n\t", {}, "Text is empty; nothing to say."),
      ("...", {}, "nothing espeak-ng voice 'en-us' can say"),
      ("hello", {"voice": "xx-nowhere"}, "Unknown espeak-ng voice 'xx-nowhere'"),
-     ("hello", {"voice": ""}, "non-empty"),
+     ("hello", {"voice": ""}, "Unknown espeak-ng voice"),
+     ("hello", {"voice": "../../../etc/passwd"}, "Unknown espeak-ng voice"),
      ("hello", {"rate_wpm": 10}, "between 80 and 450")],
 )  # fmt: skip
 def test_bad_input_raises(text, options, message):

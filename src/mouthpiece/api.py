@@ -58,9 +58,10 @@ SAMPLE_PORTRAIT = str(resources.files("mouthpiece") / "data" / "astronaut.png") 
 DUB_CRF = 12  # x264 quality of a dub: what it leaves alone stays over 40 dB from the source's decoded frames
 
 
-def load_audio(path: str | os.PathLike[str]) -> Audio:
-    """Decode any audio or video file to 16 kHz mono (see :func:`mouthpiece.audio.load`)."""
-    return audio_stage.load(path)
+def load_audio(path: str | os.PathLike[str], *, max_seconds: float | None = None) -> Audio:
+    """Decode any audio or video file to 16 kHz mono (see :func:`mouthpiece.audio.load`);
+    TooLongError as soon as it passes ``max_seconds``."""
+    return audio_stage.load(path, max_seconds=max_seconds)
 
 
 def to_phones(audio: Audio, *, text: str | None = None, recognizer: str = phonetics.DEFAULT_RECOGNIZER) -> PhoneTrack:
@@ -172,12 +173,17 @@ def add_life(
 
 
 def load_portrait(
-    path: str | os.PathLike[str], *, size: tuple[int, int] = DEFAULT_SIZE, face: int | None = None
+    path: str | os.PathLike[str],
+    *,
+    size: tuple[int, int] = DEFAULT_SIZE,
+    face: int | None = None,
+    max_pixels: int | None = None,
 ) -> Portrait:
     """A photo with a face, framed to ``size`` (width, height) around it.
 
     ``face`` picks one of several faces, 0 being the leftmost; by default the largest.
-    Raises InputError when the image cannot be read, NoFaceError when it has no face.
+    Raises InputError when the image cannot be read, NoFaceError when it has no face,
+    TooLongError (before decoding it) when it has more than ``max_pixels`` pixels.
     """
     from .face.detect import find_face
     from .render.image import load_image
@@ -185,7 +191,7 @@ def load_portrait(
     width, height = size
     if not (width > 0 and height > 0 and width % 2 == 0 and height % 2 == 0):
         raise InputError(f"Video size must be two positive even numbers of pixels, got {width}x{height}.")
-    image = load_image(path)
+    image = load_image(path, max_pixels=max_pixels)
     return frame_portrait(image, find_face(image, source=os.fspath(path), index=face), size)
 
 

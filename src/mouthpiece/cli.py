@@ -246,18 +246,18 @@ def _cmd_dub(args: argparse.Namespace) -> int:
 
 def _cmd_serve(args: argparse.Namespace) -> int:
     try:
-        import uvicorn
-
         from .serve import create_app
+        from .serve.server import run
     except ImportError as e:
         raise DependencyError(f"mouthpiece serve needs the server's packages ({e.name} is missing): "
                               "pip install 'mouthpiece[serve]'.") from None  # fmt: skip
     app = create_app(
         token=args.token, max_upload_mb=args.max_upload_mb, render_workers=args.render_workers,
         stream_workers=args.stream_workers, max_streams=args.max_streams, idle_timeout=args.idle_timeout,
-        request_timeout=args.request_timeout,
+        request_timeout=args.request_timeout, max_seconds=args.max_seconds, max_megapixels=args.max_megapixels,
+        max_jobs=args.max_jobs, allowed_origins=tuple(args.allow_origin), allowed_hosts=tuple(args.allow_host),
     )  # fmt: skip
-    uvicorn.run(app, host=args.host, port=args.port, log_level="warning" if args.quiet else "info")
+    run(app, host=args.host, port=args.port, quiet=args.quiet)
     return 0
 
 
@@ -544,6 +544,21 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--request-timeout", type=float, default=300.0, help="seconds an HTTP request may take (default 300; then 408)"
     )
+    serve.add_argument(
+        "--max-seconds", type=float, default=600.0, help="longest speech a request may send or ask for (default 600)"
+    )
+    serve.add_argument("--max-megapixels", type=float, default=40.0, help="largest portrait accepted (default 40)")
+    serve.add_argument(
+        "--max-jobs", type=int, default=16, help="renders waiting or running at once (default 16; then 429)"
+    )
+    serve.add_argument(
+        "--allow-origin", action="append", default=[], metavar="ORIGIN",
+        help="without --token, a web origin besides the server's own that may call it (repeatable)",
+    )  # fmt: skip
+    serve.add_argument(
+        "--allow-host", action="append", default=[], metavar="NAME",
+        help="without --token, a host name besides IP addresses and localhost that reaches it (repeatable)",
+    )  # fmt: skip
     serve.add_argument("-q", "--quiet", action="store_true", help="log warnings only")
     serve.set_defaults(run=_cmd_serve, fps=None)
 

@@ -5,7 +5,8 @@
     MouthpieceError                 anything mouthpiece reports on purpose
     ├── InputError (ValueError)     the user's input is unusable: missing, corrupt, empty, wrong kind
     │   ├── UnknownFormatError      an export format name we do not have
-    │   └── NoFaceError             no face (or not the requested one) in an image
+    │   ├── NoFaceError             no face (or not the requested one) in an image
+    │   └── TooLongError            an input past a configured limit (seconds of audio, pixels, characters)
     └── DependencyError (RuntimeError)
                                     a required system component (espeak-ng) is missing or broken
 
@@ -30,6 +31,10 @@ class UnknownFormatError(InputError):
 
 class NoFaceError(InputError):
     """An image has no face where one is needed."""
+
+
+class TooLongError(InputError):
+    """An input larger than a limit the caller set: seconds of audio, pixels of an image, characters."""
 
 
 class DependencyError(MouthpieceError, RuntimeError):

@@ -22,7 +22,7 @@ from collections.abc import Iterator
 import av
 import numpy as np
 
-from ..errors import InputError
+from ..errors import InputError, TooLongError
 from ..inputs import existing_file
 from ..types import SAMPLE_RATE, Audio
 from .resample import resample
@@ -33,7 +33,7 @@ LOAD_BLOCK_SECONDS = 30.0  # s, block length :func:`load` decodes in (fewer, lar
 PathLike = str | os.PathLike[str]
 
 
-def load(path: PathLike, *, sample_rate: int = SAMPLE_RATE) -> Audio:
+def load(path: PathLike, *, sample_rate: int = SAMPLE_RATE, max_seconds: float | None = None) -> Audio:
     """Decode the audio track of a file to mono float32 at ``sample_rate``.
 
     Parameters
@@ -43,6 +43,9 @@ def load(path: PathLike, *, sample_rate: int = SAMPLE_RATE) -> Audio:
         Opus), M4A/AAC, or a video container (MP4, MOV, MKV, WebM) with an audio track.
     sample_rate : int > 0, Hz
         Rate of the returned samples.
+    max_seconds : float > 0 or None, s
+        The longest audio accepted: decoding stops with an InputError as soon as it
+        passes this (a few kilobytes of FLAC can hold hours of silence).
 
     Returns
     -------
@@ -54,14 +57,18 @@ def load(path: PathLike, *, sample_rate: int = SAMPLE_RATE) -> Audio:
     ------
     InputError
         The file is missing, a directory, not media, has no audio track, is corrupt
-        or truncated mid-stream, or holds no samples.
+        or truncated mid-stream, holds no samples, or is longer than ``max_seconds``.
     """
-    blocks = list(stream(path, sample_rate=sample_rate, block_seconds=LOAD_BLOCK_SECONDS))
+    blocks = list(stream(path, sample_rate=sample_rate, block_seconds=LOAD_BLOCK_SECONDS, max_seconds=max_seconds))
     return Audio(np.concatenate(blocks), sample_rate)
 
 
 def stream(
-    path: PathLike, *, sample_rate: int = SAMPLE_RATE, block_seconds: float = BLOCK_SECONDS
+    path: PathLike,
+    *,
+    sample_rate: int = SAMPLE_RATE,
+    block_seconds: float = BLOCK_SECONDS,
+    max_seconds: float | None = None,
 ) -> Iterator[np.ndarray]:
     """Decode a file incrementally into fixed-length mono blocks.
 
@@ -76,6 +83,8 @@ def stream(
         Rate of the yielded samples.
     block_seconds : float > 0, s
         Length of each block; the last one is shorter (never empty).
+    max_seconds : float > 0 or None, s
+        As :func:`load`.
 
     Yields
     ------
@@ -91,18 +100,23 @@ def stream(
         raise InputError(f"Sample rate must be a positive integer, got {sample_rate!r}.")
     if not (np.isfinite(block_seconds) and block_seconds > 0):
         raise InputError(f"Block length must be a positive number of seconds, got {block_seconds}.")
+    if max_seconds is not None and not (np.isfinite(max_seconds) and max_seconds > 0):
+        raise InputError(f"The longest audio accepted must be a positive number of seconds, got {max_seconds}.")
     existing_file(name, kind="audio")
     block_length = max(1, round(block_seconds * sample_rate))
-    return _blocks(name, int(sample_rate), block_length)
+    return _blocks(name, int(sample_rate), block_length, max_seconds)
 
 
-def _blocks(name: str, sample_rate: int, block_length: int) -> Iterator[np.ndarray]:
+def _blocks(name: str, sample_rate: int, block_length: int, max_seconds: float | None) -> Iterator[np.ndarray]:
     """Cut the decoded chunks of ``name`` into blocks of ``block_length`` samples."""
     block = np.empty(block_length, dtype=np.float32)
     filled = 0
     total = 0
+    most = np.inf if max_seconds is None else max_seconds * sample_rate
     for chunk in _decode(name, sample_rate):
         total += len(chunk)
+        if total > most:
+            raise TooLongError(f"'{name}' holds more than {max_seconds:g} s of audio, the longest accepted here.")
         while len(chunk):
             take = min(block_length - filled, len(chunk))
             block[filled : filled + take] = chunk[:take]

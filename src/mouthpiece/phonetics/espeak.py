@@ -55,6 +55,7 @@ _EVENT_LIST_TERMINATED = 0
 
 # A language switch inside a text, reported as a phoneme name or in phoneme strings.
 _LANGUAGE_SWITCH = re.compile(r"\([^)]*\)")
+VOICE_PATTERN = re.compile(r"[a-z0-9_-]+(?:\+[a-z0-9_-]+)?", re.IGNORECASE)  # never a path
 
 
 class EventType(IntEnum):
@@ -165,29 +166,68 @@ class _Engine:
 
     def select_voice(self, voice: str) -> None:
         """Select ``voice`` by name (``en-us``, ``de+f2``), else by language (``en-gb``)."""
-        if not isinstance(voice, str) or not voice.strip() or "\0" in voice:
-            raise InputError(f"An espeak-ng voice must be a non-empty name, got {voice!r}.")
+        check_voice_name(voice)
         name = voice.strip().encode("utf-8")
         if self.lib.espeak_SetVoiceByName(name) == _EE_OK:
             return
         # by language, but only for a language espeak-ng has: its matching takes any
         # prefix ("no-such-voice" would get Norwegian)
-        if voice.lower() in known_languages():
+        if voice.strip().lower() in known_languages():
             spec = _EspeakVoice(languages=name)
             if self.lib.espeak_SetVoiceByProperties(ctypes.byref(spec)) == _EE_OK:
                 return
-        raise InputError(f"Unknown espeak-ng voice {voice!r}; `espeak-ng --voices` lists the installed ones.")
+        raise InputError(_unknown_voice(voice))
+
+
+def _unknown_voice(voice: object) -> str:
+    return f"Unknown espeak-ng voice {voice!r}; `espeak-ng --voices` lists the installed ones."
+
+
+def check_voice_name(voice: object) -> str:
+    """``voice`` stripped, once it is known to name an installed voice, language or voice+variant.
+
+    espeak-ng reads a voice name it does not know as a file path (``../../etc/passwd``
+    crashes it; ``/dev/zero`` hangs it), so a name reaches the library only if it is one
+    of ``espeak-ng --voices``' languages, names or files, optionally with ``+`` and one of
+    its variants (``en-us+f3``).
+    """
+    if not isinstance(voice, str) or not VOICE_PATTERN.fullmatch(voice.strip()):
+        raise InputError(_unknown_voice(voice))
+    base, _, variant = voice.strip().lower().partition("+")
+    voices, variants = known_voices()
+    if base not in voices or (variant and variant not in variants):
+        raise InputError(_unknown_voice(voice))
+    return voice.strip()
+
+
+@functools.lru_cache(maxsize=1)
+def known_voices() -> tuple[frozenset[str], frozenset[str]]:
+    """Lower-cased names a voice may be selected by, and the names of the voice variants."""
+    voices = set(known_languages())
+    for line in _voice_listing() + _voice_listing("mb"):
+        fields = line.split()
+        if len(fields) >= 5:
+            voices.update((fields[3].lower(), fields[4].rpartition("/")[2].lower()))
+    listed = (line.split() for line in _voice_listing("variant"))
+    variants = {fields[4].rpartition("/")[2].lower() for fields in listed if len(fields) >= 5}
+    return frozenset(v for v in voices if VOICE_PATTERN.fullmatch(v)), frozenset(variants)
+
+
+def _voice_listing(kind: str = "") -> list[str]:
+    """The lines of ``espeak-ng --voices[=kind]`` after its header."""
+    command = ["espeak-ng", f"--voices={kind}" if kind else "--voices"]
+    try:
+        listing = subprocess.run(command, capture_output=True, text=True, check=True, timeout=30).stdout
+    except (OSError, subprocess.SubprocessError):
+        return []
+    return listing.splitlines()[1:]
 
 
 @functools.lru_cache(maxsize=1)
 def known_languages() -> frozenset[str]:
     """Every language code espeak-ng has a voice for (``espeak-ng --voices``), lower-cased."""
-    try:
-        listing = subprocess.run(["espeak-ng", "--voices"], capture_output=True, text=True, check=True).stdout
-    except (OSError, subprocess.CalledProcessError):
-        return frozenset()
     codes = set()
-    for line in listing.splitlines()[1:]:
+    for line in _voice_listing():
         fields = line.split()
         if len(fields) >= 2:
             codes.add(fields[1].lower())

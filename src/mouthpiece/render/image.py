@@ -22,7 +22,7 @@ import warnings
 import numpy as np
 from PIL import ExifTags, Image, ImageOps, UnidentifiedImageError
 
-from ..errors import InputError
+from ..errors import InputError, TooLongError
 from ..inputs import existing_file
 
 MAX_SIDE = 4096  # px, the longest side a loaded image keeps; larger ones are downscaled
@@ -36,7 +36,7 @@ TRANSPOSED_ORIENTATIONS = (5, 6, 7, 8)  # EXIF orientations that swap width and 
 DECODE_ERRORS = (OSError, SyntaxError, ValueError, EOFError, IndexError, struct.error)
 
 
-def load_image(path: str | os.PathLike[str]) -> np.ndarray:
+def load_image(path: str | os.PathLike[str], *, max_pixels: int | None = None) -> np.ndarray:
     """Read an image file as upright 8-bit RGB pixels.
 
     Parameters
@@ -44,6 +44,9 @@ def load_image(path: str | os.PathLike[str]) -> np.ndarray:
     path : str or os.PathLike
         Any image Pillow reads: JPEG, PNG, WebP, BMP, TIFF, GIF (first frame), ...;
         the format is told from the content, not the extension.
+    max_pixels : int > 0 or None
+        The most pixels accepted (at most :data:`MAX_PIXELS`), checked from the header
+        before anything is decoded.
 
     Returns
     -------
@@ -61,10 +64,10 @@ def load_image(path: str | os.PathLike[str]) -> np.ndarray:
     ------
     InputError
         The file is missing, a directory, empty, not an image, corrupt or truncated, or
-        has more than :data:`MAX_PIXELS` pixels.
+        has more than :data:`MAX_PIXELS` pixels; TooLongError past ``max_pixels``.
     """
     name = existing_file(path, kind="image")
-    image, original = _decode(name)
+    image, original = _decode(name, MAX_PIXELS if max_pixels is None else min(max_pixels, MAX_PIXELS))
     rgb = _to_rgb(image)
     size = _fit(original)
     if size != original:
@@ -85,7 +88,7 @@ def _fit(size: tuple[int, int]) -> tuple[int, int]:
     return max(1, round(width * MAX_SIDE / longer)), max(1, round(height * MAX_SIDE / longer))
 
 
-def _decode(name: str) -> tuple[Image.Image, tuple[int, int]]:
+def _decode(name: str, max_pixels: int) -> tuple[Image.Image, tuple[int, int]]:
     """Open and fully decode ``name``, upright; also its upright size before any JPEG draft scaling."""
     try:
         # Pillow warns from 89 Mpx up and refuses from 179 Mpx up (twice its MAX_IMAGE_PIXELS);
@@ -94,8 +97,8 @@ def _decode(name: str) -> tuple[Image.Image, tuple[int, int]]:
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             with Image.open(name) as image:
                 width, height = image.size
-                if width * height > MAX_PIXELS:
-                    raise InputError(_too_large(name, width * height, MAX_PIXELS))
+                if width * height > max_pixels:
+                    raise TooLongError(_too_large(name, width * height, max_pixels))
                 if image.getexif().get(ExifTags.Base.Orientation) in TRANSPOSED_ORIENTATIONS:
                     width, height = height, width
                 target = _fit(image.size)
@@ -114,7 +117,7 @@ def _decode(name: str) -> tuple[Image.Image, tuple[int, int]]:
     except Image.DecompressionBombError as e:
         found = re.search(r"\((\d+) pixels\)", str(e))
         limit = MAX_PIXELS if Image.MAX_IMAGE_PIXELS is None else min(MAX_PIXELS, 2 * Image.MAX_IMAGE_PIXELS)
-        raise InputError(_too_large(name, int(found[1]) if found else None, limit)) from e
+        raise TooLongError(_too_large(name, int(found[1]) if found else None, limit)) from e
     except DECODE_ERRORS as e:
         reason = str(e) or type(e).__name__
         raise InputError(f"'{name}' is corrupt or truncated: {reason[:1].lower()}{reason[1:]}.") from e

@@ -16,53 +16,64 @@ Routes (all under ``/v1``; OpenAPI docs at ``/docs``):
 
 Safety: an upload is written, as it arrives, to a file with a random name in a private
 temporary folder (nothing a client sends is used as a path) and refused with 413 once it
-passes the size limit; a file that does not decode as audio gets 415; with a token every
-route but health needs ``Authorization: Bearer <token>`` (401 otherwise). Each request's
-files are removed when it ends. A request that takes longer than the request timeout
-gets 408; a stream silent for the idle timeout is closed.
+passes the size limit; a file that does not decode as audio gets 415; each request's files
+are removed when it ends. Every decode is bounded (seconds of speech, pixels of a
+portrait, characters of text) and runs in a worker process (:mod:`.workers`, the
+functions of :mod:`.tasks`), so the event loop stays free and a request past the request
+timeout is answered 408 and its work killed. Who may call, how large a body may be and
+how long a request may take are checked before any route by :mod:`.guard`.
 """
 
 from __future__ import annotations
 
 import asyncio
-import base64
 import contextlib
-import hmac
-import io
-import json
 import os
 import secrets
 import shutil
 import tempfile
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
+from functools import partial
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
-from fastapi import FastAPI, File, Form, HTTPException, Query, Request, UploadFile, WebSocket
-from fastapi.responses import FileResponse, JSONResponse, PlainTextResponse, Response
+from fastapi import FastAPI, File, Form, HTTPException, Query, UploadFile, WebSocket
+from fastapi.responses import FileResponse, HTMLResponse, PlainTextResponse, Response
 from pydantic import BaseModel, Field
 
 from .. import __version__, api
-from ..audio import save
-from ..errors import InputError, NoFaceError, UnknownFormatError
+from ..errors import InputError, MouthpieceError, NoFaceError, TooLongError
 from ..export import EXPORTERS
-from .jobs import Job, JobStore
-from .streams import DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_STREAMS, StreamWorkers, serve_stream
+from . import tasks
+from .docs import DOCS_PAGE
+from .guard import Guard
+from .jobs import Job, JobStore, QueueFull
+from .streams import DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_STREAMS, MAX_TEXT_CHARACTERS, StreamWorkers, serve_stream
+from .workers import Pool, WorkFailed
+
+CHARACTERS_PER_SECOND = 12.0  # of text spoken, to size a render of text before it is synthesized
 
 UPLOAD_CHUNK = 1 << 20  # bytes read from an upload at a time
 DEFAULT_MAX_UPLOAD_MB = 50
+DEFAULT_MAX_SECONDS = 600.0  # s of speech a request may send or ask for
+DEFAULT_MAX_MEGAPIXELS = 40.0  # of a portrait
+DEFAULT_MAX_JOBS = 16  # renders waiting or running at once
+MAX_JOB_PIXEL_FRAMES = 600 * 25 * 1024 * 1024  # a render's seconds x fps x width x height: 10 min of 1024² at 25 fps
 RESULT_TTL = 3600.0  # seconds a finished render's video is kept
 DEFAULT_REQUEST_TIMEOUT = 300.0  # seconds an HTTP request may take, upload included
+JOB_TIMEOUT = 3 * 3600.0  # seconds a render may take
+RETRY_AFTER = 30  # seconds a client is told to wait when the render queue is full
 MEDIA_TYPES = {".json": "application/json", ".xml": "application/xml", ".csv": "text/csv"}
 # The page and its sample portrait hold nothing private: a browser fetches them before it has
 # a token to send (the page asks for one and sends it with its API calls).
 OPEN_PATHS = ("/", "/sample/portrait.png", "/v1/health", "/docs", "/openapi.json", "/docs/oauth2-redirect")
 STATIC = Path(__file__).parent / "static"
+LIMIT_FLAGS = {"audio": "--max-seconds", "image": "--max-megapixels"}
 
 
 class SayRequest(BaseModel):
-    text: str = Field(min_length=1, max_length=10_000, description="what to say")
-    voice: str = Field("en-us", description="an espeak-ng voice: en-us, en-gb, de, fr, ...")
+    text: str = Field(min_length=1, max_length=MAX_TEXT_CHARACTERS, description="what to say")
+    voice: str = Field("en-us", max_length=100, description="an espeak-ng voice: en-us, en-gb, de, fr, ...")
     fps: float = Field(60.0, ge=1, le=240, description="frames per second of the Animation")
 
 
@@ -76,42 +87,58 @@ def create_app(
     max_streams: int = DEFAULT_MAX_STREAMS,
     idle_timeout: float = DEFAULT_IDLE_TIMEOUT,
     request_timeout: float = DEFAULT_REQUEST_TIMEOUT,
-) -> FastAPI:
-    """The server's application; ``uvicorn.run(create_app(), host=..., port=...)`` serves it."""
+    max_seconds: float = DEFAULT_MAX_SECONDS,
+    max_megapixels: float = DEFAULT_MAX_MEGAPIXELS,
+    max_jobs: int = DEFAULT_MAX_JOBS,
+    request_workers: int | None = None,
+    allowed_origins: tuple[str, ...] = (),
+    allowed_hosts: tuple[str, ...] = (),
+) -> Guard:
+    """The server's application; ``uvicorn.run(create_app(), host=..., port=...)`` serves it.
+
+    Heavy work runs in worker processes: ``request_workers`` for the routes (default one per
+    core), ``render_workers`` for render jobs, ``stream_workers`` for live streams.
+    """
     limit = int(max_upload_mb * 2**20)
+    max_pixels = int(max_megapixels * 1e6)
     folder = Path(tempfile.mkdtemp(prefix="mouthpiece-serve-"))
     os.chmod(folder, 0o700)
+    private = {"TMPDIR": str(folder)}  # what workers spool goes nowhere else
 
-    jobs = JobStore(folder / "jobs", workers=render_workers, ttl=result_ttl)
+    jobs = JobStore(folder / "jobs", workers=render_workers, ttl=result_ttl, max_pending=max_jobs)
     (folder / "jobs").mkdir()
-    streams = StreamWorkers(stream_workers or os.cpu_count() or 1, max_streams=max_streams)  # one per core
+    cores = os.cpu_count() or 1
+    work = Pool(request_workers or cores, environment=private)
+    renders = Pool(render_workers, environment=private)
+    streams = StreamWorkers(stream_workers or cores, max_streams=max_streams)  # one per core
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await asyncio.to_thread(work.warm)
         await streams.start()
-        yield
-        await streams.stop()  # open streams get an error message and close
-        jobs.close()  # queued renders cancelled, running ones finished
-        shutil.rmtree(folder, ignore_errors=True)  # nothing left behind on shutdown
+        try:
+            yield
+        finally:
+            await streams.stop()  # open streams get an error message and close
+            renders.close()  # running renders are killed, then
+            jobs.close()  # queued ones cancelled
+            work.close()
+            shutil.rmtree(folder, ignore_errors=True)  # nothing left behind on shutdown
 
     app = FastAPI(
         title="mouthpiece", version=__version__, description="Make any face speak: speech to animation.",
-        lifespan=lifespan,
+        lifespan=lifespan, docs_url=None,
     )  # fmt: skip
 
-    app.state.streams, app.state.folder = streams, folder
+    app.state.streams, app.state.folder, app.state.workers = streams, folder, (work, renders)
 
-    @app.middleware("http")
-    async def check_token(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        if token is not None and request.url.path not in OPEN_PATHS:
-            given = request.headers.get("authorization", "")
-            if not hmac.compare_digest(given.encode(), f"Bearer {token}".encode()):
-                return JSONResponse({"detail": "Missing or wrong bearer token."}, status_code=401,
-                                    headers={"WWW-Authenticate": "Bearer"})  # fmt: skip
+    async def run(function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         try:
-            return await asyncio.wait_for(call_next(request), request_timeout)
-        except asyncio.TimeoutError:
-            return JSONResponse({"detail": f"The request took longer than {request_timeout:g} s."}, status_code=408)
+            return await work.run(function, *args, timeout=request_timeout, **kwargs)
+        except WorkFailed as e:
+            if "longer than" in str(e):
+                raise HTTPException(408, f"The request took longer than {request_timeout:g} s.") from None
+            raise HTTPException(500, f"The work failed: {e}.") from None
 
     @app.websocket("/v1/stream")
     async def stream(ws: WebSocket) -> None:
@@ -120,6 +147,10 @@ def create_app(
     @app.get("/", include_in_schema=False)
     def page() -> FileResponse:
         return FileResponse(str(STATIC / "index.html"), media_type="text/html")
+
+    @app.get("/docs", include_in_schema=False)
+    def docs() -> HTMLResponse:
+        return HTMLResponse(DOCS_PAGE)
 
     @app.get("/sample/portrait.png", include_in_schema=False)
     def sample_portrait() -> FileResponse:
@@ -132,7 +163,9 @@ def create_app(
     @app.post("/v1/animate")
     async def animate(
         audio: Annotated[UploadFile, File(description="speech: any audio or video file")],
-        text: Annotated[str | None, Form(description="the transcript of the speech")] = None,
+        text: Annotated[
+            str | None, Form(max_length=MAX_TEXT_CHARACTERS, description="the transcript of the speech")
+        ] = None,
         format: Annotated[str, Query(description=f"one of {', '.join(EXPORTERS)}")] = "tsv",
         fps: Annotated[float, Query(ge=1, le=240)] = 60.0,
     ) -> Response:
@@ -140,72 +173,62 @@ def create_app(
             raise HTTPException(400, f"Unknown format {format!r}; expected one of {', '.join(EXPORTERS)}.")
         path = await _receive(audio, folder, limit)
         try:
-            speech = _decode(path, audio.filename)
-            animation = api.animate(speech, text=text, fps=fps)
-            out = io.StringIO()
-            api.export_stream(animation, out, format=format)
-        except UnknownFormatError as e:
-            raise HTTPException(400, str(e)) from None
+            exported = await run(tasks.animate_upload, str(path), text=text, fps=fps, format=format,
+                                 max_seconds=max_seconds)  # fmt: skip
         except InputError as e:
-            raise HTTPException(422, str(e)) from None
+            raise _refusal(e, path, audio.filename, "audio") from None
         finally:
             path.unlink(missing_ok=True)
         media = MEDIA_TYPES.get(EXPORTERS[format].extension, "text/plain")
-        return PlainTextResponse(out.getvalue(), media_type=media)
+        return PlainTextResponse(exported, media_type=media)
 
     @app.post("/v1/say")
-    def say(request: SayRequest) -> dict[str, Any]:
+    async def say(request: SayRequest) -> dict[str, Any]:
         try:
-            speech, animation = api.say(request.text, voice=request.voice, fps=request.fps)
+            return cast(dict[str, Any], await run(tasks.say, request.text, voice=request.voice, fps=request.fps,
+                                                  max_seconds=max_seconds))  # fmt: skip
         except InputError as e:
             raise HTTPException(422, str(e)) from None
-        wav = folder / f"{secrets.token_hex(16)}.wav"
-        try:
-            save(speech, wav)
-            sound = base64.b64encode(wav.read_bytes()).decode("ascii")
-        finally:
-            wav.unlink(missing_ok=True)
-        out = io.StringIO()
-        api.export_stream(animation, out, format="anim-json")
-        return {"audio_wav_base64": sound, "duration": speech.duration, "animation": json.loads(out.getvalue())}
 
     @app.post("/v1/render", status_code=202)
     async def render(
         portrait: Annotated[UploadFile, File(description="a photo with a face (JPEG, PNG, WebP)")],
         audio: Annotated[UploadFile | None, File(description="speech: any audio or video file")] = None,
-        text: Annotated[str | None, Form(description="the transcript of the audio; without audio, what to say")] = None,
+        text: Annotated[
+            str | None,
+            Form(max_length=MAX_TEXT_CHARACTERS, description="the transcript of the audio; without audio, what to say"),
+        ] = None,
         size: Annotated[int, Form(ge=64, le=2048, description="the video's width and height, even")] = 512,
         fps: Annotated[float, Form(ge=1, le=60)] = 25.0,
     ) -> dict[str, object]:
         if audio is None and not (text and text.strip()):
             raise HTTPException(422, "Send the speech as 'audio', or 'text' to be spoken.")
+        size -= size % 2
         photo = await _receive(portrait, folder, limit)
+        speech: Path | None = None
         try:
-            face = api.load_portrait(photo, size=(size - size % 2, size - size % 2))
-        except NoFaceError as e:
-            raise HTTPException(422, str(e).replace(str(photo), portrait.filename or "the portrait")) from None
-        except InputError:
-            raise HTTPException(415, f"'{portrait.filename}' is not an image this server can read.") from None
-        finally:
-            photo.unlink(missing_ok=True)
-        speech = None
-        if audio is not None:
-            path = await _receive(audio, folder, limit)
             try:
-                speech = _decode(path, audio.filename)
-            finally:
-                path.unlink(missing_ok=True)
-
-        def work(out: Path, progress: Callable[[float], None]) -> None:
-            if speech is None:
-                assert text is not None
-                spoken, animation = api.say(text, fps=fps)
-                animation = api.add_life(animation, spoken)
-                api.render_video(face, animation, out, audio=spoken, progress=progress)
-            else:
-                api.render_speech(face, speech, out, text=text, fps=fps, progress=progress)
-
-        job = jobs.submit(work)
+                await run(tasks.check_portrait, str(photo), size=size, max_pixels=max_pixels)
+            except InputError as e:
+                raise _refusal(e, photo, portrait.filename, "image") from None
+            seconds = len(text or "") / CHARACTERS_PER_SECOND
+            if audio is not None:
+                speech = await _receive(audio, folder, limit)
+                try:
+                    seconds = await run(tasks.speech_seconds, str(speech), max_seconds=max_seconds)
+                except InputError as e:
+                    raise _refusal(e, speech, audio.filename, "audio") from None
+            if seconds * fps * size * size > MAX_JOB_PIXEL_FRAMES:
+                raise HTTPException(413, f"A render of {seconds:.0f} s at {size}x{size} and {fps:g} fps is larger "
+                                         "than this server renders; send a smaller size, fewer fps or less speech.")
+            job = jobs.submit(partial(_render_job, renders, portrait=photo, audio=speech, text=text, size=size,
+                                      fps=fps, max_seconds=max_seconds, max_pixels=max_pixels))  # fmt: skip
+        except QueueFull as e:
+            _remove(photo, speech)
+            raise HTTPException(429, str(e), headers={"Retry-After": str(RETRY_AFTER)}) from None
+        except BaseException:
+            _remove(photo, speech)
+            raise
         return {**job.to_dict(), "status_url": f"/v1/jobs/{job.id}", "result_url": f"/v1/jobs/{job.id}/result"}
 
     @app.get("/v1/jobs/{job_id}")
@@ -220,7 +243,41 @@ def create_app(
             raise HTTPException(409, detail)
         return FileResponse(job.path, media_type="video/mp4", filename="mouthpiece.mp4")
 
-    return app
+    return Guard(app, token=token, open_paths=OPEN_PATHS, body_limit=2 * limit + UPLOAD_CHUNK,
+                 request_timeout=request_timeout, allowed_origins=allowed_origins,
+                 allowed_hosts=allowed_hosts)  # fmt: skip
+
+
+def _render_job(
+    renders: Pool, out: Path, progress: Callable[[float], None], *, portrait: Path, audio: Path | None, **options: Any
+) -> None:
+    """A render job: the video rendered in a render worker; the uploads removed once it ends."""
+    try:
+        renders.call(tasks.render, str(out), portrait=str(portrait), audio=None if audio is None else str(audio),
+                     timeout=JOB_TIMEOUT, progress=progress, **options)  # fmt: skip
+    except WorkFailed as e:
+        raise MouthpieceError(f"The render stopped: {e}.") from None
+    finally:
+        _remove(portrait, audio)
+
+
+def _remove(*paths: Path | None) -> None:
+    for path in paths:
+        if path is not None:
+            path.unlink(missing_ok=True)
+
+
+def _refusal(error: InputError, path: Path, name: str | None, kind: str) -> HTTPException:
+    """The client's status and sentence for its upload ``path``, which it called ``name``."""
+    label = f"'{name}'" if name else "The upload"
+    message = str(error).replace(f"'{path}'", label).replace(str(path), label)
+    if isinstance(error, TooLongError):
+        return HTTPException(413, f"{message.rstrip('.')} (mouthpiece serve {LIMIT_FLAGS[kind]} raises the limit).")
+    if isinstance(error, NoFaceError):
+        return HTTPException(422, message)
+    if kind == "image":
+        return HTTPException(415, f"{label} is not an image this server can read: {message}")
+    return HTTPException(415, f"{label} is not an audio or video file with sound this server can decode.")
 
 
 def _job(jobs: JobStore, job_id: str) -> Job:
@@ -243,11 +300,3 @@ async def _receive(upload: UploadFile, folder: Path, limit: int) -> Path:
                 raise HTTPException(413, f"The upload is larger than the server's limit of {limit / 2**20:g} MB.")
             f.write(chunk)
     return path
-
-
-def _decode(path: Path, name: str | None) -> Any:
-    try:
-        return api.load_audio(path)
-    except InputError:
-        label = f"'{name}'" if name else "The upload"
-        raise HTTPException(415, f"{label} is not an audio or video file with sound this server can decode.") from None

@@ -1,10 +1,12 @@
 """Render jobs: queued in order, run by a bounded pool of workers, their results kept a while.
 
 A job is a function that writes an MP4 to the path it is given and reports its progress
-(0-1). With one worker (the default) jobs finish in the order they were submitted. A
-finished job's file is removed ``ttl`` seconds after it finished (looked at whenever the
-store is used), and every file when the store closes: queued jobs are cancelled, running
-ones finish first.
+(0-1). With one worker (the default) jobs finish in the order they were submitted. At
+most ``max_pending`` jobs wait or run at once (:class:`QueueFull` past that), and at most
+``max_kept`` finished ones keep their files: a finished job's file is removed ``ttl``
+seconds after it finished or when newer results push it out (looked at whenever the
+store is used), and every file when the store closes: queued jobs are cancelled, and
+running ones end as soon as their work does (the server kills it first).
 """
 
 from __future__ import annotations
@@ -43,12 +45,18 @@ class Job:
         return answer
 
 
+class QueueFull(Exception):
+    """Already ``max_pending`` jobs are waiting or running."""
+
+
 class JobStore:
     """Jobs by id, run by ``workers`` threads, their MP4s in ``folder`` (private to the store)."""
 
-    def __init__(self, folder: Path, *, workers: int = 1, ttl: float = 3600.0):
+    def __init__(
+        self, folder: Path, *, workers: int = 1, ttl: float = 3600.0, max_pending: int = 8, max_kept: int = 64
+    ) -> None:
         self.folder = folder
-        self.ttl = ttl
+        self.ttl, self.max_pending, self.max_kept = ttl, max_pending, max_kept
         self._jobs: dict[str, Job] = {}
         self._lock = threading.Lock()
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="mouthpiece-job")
@@ -57,6 +65,8 @@ class JobStore:
         self._expire()
         job = Job(id=secrets.token_urlsafe(12), submitted=time.time())
         with self._lock:
+            if sum(j.finished is None for j in self._jobs.values()) >= self.max_pending:
+                raise QueueFull(f"{self.max_pending} renders are already waiting or running; try again later.")
             self._jobs[job.id] = job
         self._pool.submit(self._run, job, work)
         return job
@@ -86,7 +96,9 @@ class JobStore:
     def _expire(self) -> None:
         now = time.time()
         with self._lock:
-            old = [j for j in self._jobs.values() if j.finished is not None and now - j.finished > self.ttl]
+            finished = sorted((j for j in self._jobs.values() if j.finished is not None), key=lambda j: j.finished or 0)
+            pushed_out = finished[: max(0, len(finished) - self.max_kept)]
+            old = pushed_out + [j for j in finished[len(pushed_out) :] if now - (j.finished or now) > self.ttl]
             for job in old:
                 del self._jobs[job.id]
         for job in old:
@@ -94,7 +106,7 @@ class JobStore:
                 job.path.unlink(missing_ok=True)
 
     def close(self) -> None:
-        """Cancel what is queued, let what runs finish, remove every file."""
+        """Cancel what is queued, wait for what runs to end, remove every file."""
         self._pool.shutdown(wait=True, cancel_futures=True)
         with self._lock:
             for job in self._jobs.values():

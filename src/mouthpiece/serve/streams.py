@@ -15,11 +15,16 @@ The protocol, in order:
    :mod:`mouthpiece.phonetics.follow`): for apps that speak text they have;
    see :mod:`mouthpiece.live` for the lookaheads: a frame
    goes once that much speech past it has arrived, at the earliest and at the latest).
-   Browsers, which cannot set headers on a WebSocket, may
-   give the server's token as ``?token=`` instead of ``Authorization: Bearer``.
+   A server with a token takes it as ``Authorization: Bearer``, as a subprotocol
+   ``bearer.<token>`` (the server answers with the other subprotocol offered, e.g.
+   ``mouthpiece``), as ``"token"`` in the start message (what browsers, which cannot set
+   headers on a WebSocket, should use), or as ``?token=`` (never logged, but kept in
+   browser histories: prefer the others).
 2. The server answers ``{"type": "ready", "fps", "lookahead_ms", "channels": [...]}``.
 3. The client sends its speech as binary messages: 16 kHz mono PCM16 little-endian,
-   typically 20-100 ms each (at most 1 s), at the pace it is spoken. A stream started
+   typically 20-100 ms each (at most 1 s), at the pace it is spoken (a stream that sends
+   faster than twice real time, after a head start of a few seconds, is slowed down to
+   it; one that leaves more than :data:`MAX_UNREAD` messages unread is closed). A stream started
    with ``text`` may send more of it at any time, ``{"type": "text", "text": "..."}``
    (e.g. a sentence at a time as a TTS engine produces it); it follows what came before.
 4. The server sends, as soon as each is known, ``{"type": "frames", "heard": s,
@@ -45,6 +50,7 @@ import hmac
 import json
 import secrets
 import sys
+import time
 from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -53,8 +59,10 @@ from typing import Any
 from fastapi import WebSocket, WebSocketDisconnect
 
 from ..api import SAMPLE_PORTRAIT
+from ..errors import InputError
 from ..live import DEFAULT_LOOKAHEAD, DEFAULT_MAX_LOOKAHEAD
 from ..phonetics.ahead import child_environment
+from ..phonetics.espeak import check_voice_name
 from ..vocabulary import CHANNELS
 from .live_worker import CHILD, encode_message, receive_message
 
@@ -63,7 +71,12 @@ MAX_CHUNK_BYTES = 2 * SAMPLE_RATE  # one second of PCM16
 MAX_TEXT_CHARACTERS = 10_000  # of one text message (or the start's text)
 DEFAULT_IDLE_TIMEOUT = 30.0  # s a stream may stay silent
 DEFAULT_MAX_STREAMS = 40
+PACE = 2.0  # how many times faster than real time a stream may send its speech, on average
+HEAD_START = 3.0  # s of speech a stream may send ahead of that pace
+MAX_UNREAD = 500  # messages waiting for a client that does not read them (~8 s of frames at 60 fps)
+START_TIMEOUT = 10.0  # s a client has to send its start message
 WORKER_STOPPED = "The stream's worker process stopped."
+TOKEN_SUBPROTOCOL = "bearer."
 
 
 class StreamError(Exception):
@@ -188,14 +201,16 @@ async def serve_stream(
     ws: WebSocket, workers: StreamWorkers, *, token: str | None, folder: Path, idle_timeout: float, max_bytes: int
 ) -> None:
     """Run one client's stream (see the module's protocol)."""
-    if token is not None and not _authorized(ws, token):
+    given, subprotocol = _offered_token(ws)
+    if token is not None and given is not None and not _same(given, token):
         await ws.close(code=1008, reason="Missing or wrong bearer token.")
         return
-    await ws.accept()
+    await ws.accept(subprotocol=subprotocol)
     stream: LiveStream | None = None
     sender: asyncio.Task[None] | None = None
     try:
-        options = await _start_options(ws, folder, idle_timeout, max_bytes)
+        options = await _start_options(ws, folder, min(idle_timeout, START_TIMEOUT), max_bytes,
+                                       token=token if given is None else None)  # fmt: skip
         try:
             stream = await workers.open(options)
         finally:
@@ -225,11 +240,16 @@ async def serve_stream(
             await stream.close()
 
 
-async def _start_options(ws: WebSocket, folder: Path, idle_timeout: float, max_bytes: int) -> dict[str, Any]:
-    message = await _next_message(ws, idle_timeout)
+async def _start_options(
+    ws: WebSocket, folder: Path, timeout: float, max_bytes: int, *, token: str | None
+) -> dict[str, Any]:
+    """The start message's options; ``token``, when given, must be the message's ``"token"``."""
+    message = await _next_message(ws, timeout)
     if message.get("text") is None:
         raise StreamError("Send a JSON start message first, then the audio.")
     start = _json(message["text"])
+    if token is not None and not (isinstance(start.get("token"), str) and _same(start["token"], token)):
+        raise StreamError("Missing or wrong bearer token.")
     if start.get("type") != "start":
         raise StreamError('The first message must be {"type": "start", ...}.')
     fps = _number(start, "fps", 60.0, 1, 240)
@@ -246,8 +266,10 @@ async def _start_options(ws: WebSocket, folder: Path, idle_timeout: float, max_b
     text, voice = start.get("text"), start.get("voice", "en-us")
     if text is not None:
         _check_text(text)
-    if not isinstance(voice, str) or not voice.strip():
-        raise StreamError('"voice" must be an espeak-ng voice name such as "en-us".')
+    try:
+        voice = check_voice_name(voice)
+    except InputError as e:
+        raise StreamError(f'"voice": {e}') from None
     options: dict[str, Any] = {"fps": fps, "lookahead": lookahead, "max_lookahead": max_lookahead, "size": size,
                                "video_fps": video_fps, "portrait": None, "idle": idle, "text": text,
                                "voice": voice}  # fmt: skip
@@ -278,14 +300,21 @@ def _check_text(text: Any) -> None:
 async def _receive_speech(
     ws: WebSocket, stream: LiveStream, sender: asyncio.Task[None], idle_timeout: float, *, with_text: bool
 ) -> None:
+    began, heard = time.monotonic(), 0.0
     while True:
         message = await _next_message(ws, idle_timeout, sender)
+        if stream.queue.qsize() > MAX_UNREAD:
+            raise StreamError(f"The client left {MAX_UNREAD} messages unread; a stream must read its frames.")
         if message.get("bytes") is not None:
             chunk = message["bytes"]
             if len(chunk) % 2 or not chunk:
                 raise StreamError("Audio messages must hold 16-bit samples: an even, non-zero number of bytes.")
             if len(chunk) > MAX_CHUNK_BYTES:
                 raise StreamError("An audio message may hold at most one second of speech.", 1009)
+            heard += len(chunk) / (2 * SAMPLE_RATE)
+            ahead = (heard - HEAD_START) / PACE - (time.monotonic() - began)
+            if ahead > 0:  # faster than the pace: the client waits (its socket fills up) until it is not
+                await asyncio.sleep(ahead)
             await stream.send("audio", chunk)
             continue
         request = _json(message.get("text") or "")
@@ -332,19 +361,29 @@ async def _forward(stream: LiveStream, ws: WebSocket) -> None:
             return
 
 
-def _authorized(ws: WebSocket, token: str) -> bool:
-    given = ws.headers.get("authorization", "")
-    if given.startswith("Bearer "):
-        given = given[len("Bearer ") :]
-    else:
-        given = ws.query_params.get("token", "")
+def _offered_token(ws: WebSocket) -> tuple[str | None, str | None]:
+    """The token the handshake offers (header, ``bearer.`` subprotocol or query), if any, and
+    the subprotocol to answer with."""
+    scheme, _, given = ws.headers.get("authorization", "").partition(" ")
+    offered = [p.strip() for p in ws.headers.get("sec-websocket-protocol", "").split(",") if p.strip()]
+    others = [p for p in offered if not p.startswith(TOKEN_SUBPROTOCOL)]
+    subprotocol = others[0] if others else None
+    if scheme.lower() == "bearer" and given.strip():
+        return given.strip(), subprotocol
+    for protocol in offered:
+        if protocol.startswith(TOKEN_SUBPROTOCOL):
+            return protocol[len(TOKEN_SUBPROTOCOL) :], subprotocol
+    return ws.query_params.get("token"), subprotocol
+
+
+def _same(given: str, token: str) -> bool:
     return hmac.compare_digest(given.encode(), token.encode())
 
 
 def _json(text: str) -> dict[str, Any]:
     try:
         value = json.loads(text)
-    except json.JSONDecodeError:
+    except (json.JSONDecodeError, RecursionError):  # deep nesting is no better than bad syntax
         raise StreamError("Text messages must be JSON objects.") from None
     if not isinstance(value, dict):
         raise StreamError("Text messages must be JSON objects.")
