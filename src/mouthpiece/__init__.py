@@ -15,6 +15,7 @@ from .api import (
     dub_video,
     export_file,
     export_stream,
+    languages,
     load_audio,
     load_portrait,
     render_video,
@@ -22,14 +23,15 @@ from .api import (
     to_animation,
     to_phones,
 )
-from .errors import DependencyError, InputError, MouthpieceError, NoFaceError, UnknownFormatError
+from .errors import DependencyError, InputError, MouthpieceError, NoFaceError, TooLongError, UnknownFormatError
 from .types import Animation, Audio, FaceRig, Phone, PhoneTrack, Segment, ShapeTrack, VisemeTrack, Word
 
 __version__ = "0.1.0"
 
 __all__ = [
     "Animation", "Audio", "DependencyError", "FaceRig", "InputError", "MouthpieceError", "NoFaceError",
-    "Phone", "PhoneTrack", "Segment", "ShapeTrack", "UnknownFormatError", "VisemeTrack", "Word",
-    "__version__", "add_life", "animate", "animate_file", "dub_video", "export_file", "export_stream", "load_audio",
+    "Phone", "PhoneTrack", "Segment", "ShapeTrack", "TooLongError", "UnknownFormatError", "VisemeTrack", "Word",
+    "__version__", "add_life", "animate", "animate_file", "dub_video", "export_file", "export_stream", "languages",
+    "load_audio",
     "load_portrait", "render_video", "say", "to_animation", "to_phones",
 ]  # fmt: skip

@@ -37,6 +37,7 @@ from .evaluate.preserve import PreserveResult
 from .evaluate.sync import SyncResult
 from .face.track import FaceTracker, track_face
 from .motion.emotion import check_emotion
+from .phonetics import DEFAULT_LANGUAGE
 from .phonetics.ahead import recognized_ahead
 from .prefetch import prefetch
 from .render.portrait import FrameRenderer, Portrait, frame_portrait, render_frames
@@ -64,11 +65,28 @@ def load_audio(path: str | os.PathLike[str], *, max_seconds: float | None = None
     return audio_stage.load(path, max_seconds=max_seconds)
 
 
-def to_phones(audio: Audio, *, text: str | None = None, recognizer: str = phonetics.DEFAULT_RECOGNIZER) -> PhoneTrack:
-    """Timed phones: aligned to ``text`` when given, else recognized (``recognizer``: see ``phonetics.RECOGNIZERS``)."""
+def to_phones(
+    audio: Audio, *, text: str | None = None, recognizer: str | None = None, language: str = DEFAULT_LANGUAGE
+) -> PhoneTrack:
+    """Timed phones: aligned to ``text`` when given, else recognized (``recognizer``: see
+    ``phonetics.RECOGNIZERS``; by default the best for ``language``, any espeak-ng language)."""
+    recognizer = hearing(recognizer, language)
     if text and text.strip():
-        return phonetics.align(audio, text)
+        return phonetics.align_text(audio, text, language=language)
     return phonetics.recognize(audio, recognizer=recognizer)
+
+
+def languages() -> list[tuple[str, str]]:
+    """``(code, name)`` of every language ``language=`` takes (espeak-ng's)."""
+    return phonetics.languages()
+
+
+def hearing(recognizer: str | None, language: str) -> str:
+    """The recognizer to use: ``recognizer``, or the best for ``language``; InputError for an
+    unknown name or language, before any work."""
+    name = recognizer or phonetics.default_recognizer(phonetics.check_language(language))
+    phonetics.recognizer_named(name)
+    return name
 
 
 def to_animation(
@@ -91,11 +109,13 @@ def animate(
     *,
     text: str | None = None,
     fps: float = motion.DEFAULT_FPS,
-    recognizer: str = phonetics.DEFAULT_RECOGNIZER,
+    recognizer: str | None = None,
+    language: str = DEFAULT_LANGUAGE,
 ) -> Animation:
-    """Speech (and optionally its transcript) to an Animation."""
+    """Speech in ``language`` (and optionally its transcript) to an Animation."""
     _check_fps(fps)
-    return to_animation(to_phones(audio, text=text, recognizer=recognizer), audio=audio, fps=fps)
+    phones = to_phones(audio, text=text, recognizer=recognizer, language=language)
+    return to_animation(phones, audio=audio, fps=fps)
 
 
 def animate_file(
@@ -103,22 +123,23 @@ def animate_file(
     *,
     text: str | None = None,
     fps: float = motion.DEFAULT_FPS,
-    recognizer: str = phonetics.DEFAULT_RECOGNIZER,
+    recognizer: str | None = None,
+    language: str = DEFAULT_LANGUAGE,
     progress: Progress | None = None,
 ) -> Animation:
-    """A file's speech to an Animation.
+    """A file's speech (in ``language``) to an Animation.
 
     Without a transcript the file is decoded and recognized in chunks cut at pauses,
     so an hour of audio takes the memory of a few seconds of it (plus the result).
     With a transcript the file is loaded whole (its alignment works in chunks past 90 s).
     """
     _check_fps(fps)
-    phonetics.recognizer_named(recognizer)  # an unknown name fails before any decoding
+    recognizer = hearing(recognizer, language)  # an unknown name fails before any decoding
     if text and text.strip():
         audio = load_audio(path)
         if progress:
             progress(0.5)
-        animation = animate(audio, text=text, fps=fps)
+        animation = animate(audio, text=text, fps=fps, language=language)
     else:
         animation = _animate_stream(path, fps=fps, recognizer=recognizer, progress=progress)
     if progress:
@@ -149,8 +170,9 @@ def _animate_stream(
     return to_animation(track, fps=fps, loudness_db=np.concatenate(levels))
 
 
-def say(text: str, *, voice: str = "en-us", fps: float = motion.DEFAULT_FPS) -> tuple[Audio, Animation]:
-    """Speak ``text`` with espeak-ng; the speech and its Animation from the exact phone timings."""
+def say(text: str, *, voice: str = DEFAULT_LANGUAGE, fps: float = motion.DEFAULT_FPS) -> tuple[Audio, Animation]:
+    """Speak ``text`` with espeak-ng ``voice`` (a language or a voice of one); the speech and
+    its Animation from the exact phone timings."""
     _check_fps(fps)
     speech, phones = phonetics.tts(text, voice=voice)
     return speech, to_animation(phones, audio=speech, fps=fps)
@@ -228,7 +250,8 @@ def render_speech(
     *,
     text: str | None = None,
     fps: float = VIDEO_FPS,
-    recognizer: str = phonetics.DEFAULT_RECOGNIZER,
+    recognizer: str | None = None,
+    language: str = DEFAULT_LANGUAGE,
     idle: bool = True,
     seed: int = 0,
     emotion: str = "neutral",
@@ -244,11 +267,11 @@ def render_speech(
     from .render.video import VideoWriter
 
     _check_fps(fps)
-    phonetics.recognizer_named(recognizer)
+    recognizer = hearing(recognizer, language)
     check_emotion(emotion, intensity)  # before any work
     if text and text.strip():
-        animation = add_life(animate(audio, text=text, fps=fps), audio, idle=idle, seed=seed, emotion=emotion,
-                             intensity=intensity)  # fmt: skip
+        animation = animate(audio, text=text, fps=fps, language=language)
+        animation = add_life(animation, audio, idle=idle, seed=seed, emotion=emotion, intensity=intensity)
         render_video(portrait, animation, path, audio=audio, progress=progress)
         return animation
     total = frame_count(audio.duration, fps=fps)
@@ -346,7 +369,8 @@ def dub_video(
     face: int | None = None,
     fit: str = "pingpong",
     original_audio: float = 0.0,
-    recognizer: str = phonetics.DEFAULT_RECOGNIZER,
+    recognizer: str | None = None,
+    language: str = DEFAULT_LANGUAGE,
     progress: Progress | None = None,
 ) -> tuple[Animation, DubCount]:
     """``video`` speaking ``audio`` instead, written to ``path`` (MP4): see :mod:`mouthpiece.render.dub`.
@@ -386,10 +410,10 @@ def dub_video(
             f"'{name}' is {info.width}x{info.height} pixels, but H.264 video needs an even width and height: "
             "crop or scale it by a pixel first."
         )
-    phonetics.recognizer_named(recognizer)
+    recognizer = hearing(recognizer, language)
     speech: _SpeechInParts | None = None
     if text and text.strip():
-        animation = animate(audio, text=text, fps=info.fps, recognizer=recognizer)
+        animation = animate(audio, text=text, fps=info.fps, language=language)
         parts: Iterable[tuple[int, Animation]] = [(0, animation)]
     else:
         parts = speech = _SpeechInParts(audio, fps=info.fps, recognizer=recognizer)

@@ -21,7 +21,7 @@ from .audio import save
 from .errors import DependencyError, InputError, MouthpieceError
 from .export import EXPORTERS, format_for_path, get_exporter
 from .motion import EMOTIONS
-from .phonetics import DEFAULT_RECOGNIZER, RECOGNIZERS
+from .phonetics import DEFAULT_LANGUAGE, RECOGNIZERS, default_recognizer
 from .render.fit import FITS
 from .render.video import EXTENSIONS as VIDEO_EXTENSIONS
 from .types import Animation, Audio
@@ -111,7 +111,8 @@ def _animate_one(args: argparse.Namespace, audio_path: str, output: str | None, 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
-            animation = api.animate_file(audio_path, text=text, fps=args.fps, recognizer=args.recognizer, progress=bar)
+            animation = api.animate_file(audio_path, text=text, fps=args.fps, recognizer=args.recognizer,
+                                         language=args.language, progress=bar)  # fmt: skip
         finally:
             bar.close()
     _print_warnings(args, audio_path, caught)
@@ -211,7 +212,8 @@ def _cmd_render(args: argparse.Namespace) -> int:
         try:
             animation = api.render_speech(
                 portrait, speech, args.output, text=text, fps=args.fps, recognizer=args.recognizer,
-                idle=not args.no_idle, seed=args.seed, emotion=args.emotion, intensity=args.intensity, progress=bar,
+                language=args.language, idle=not args.no_idle, seed=args.seed, emotion=args.emotion,
+                intensity=args.intensity, progress=bar,
             )  # fmt: skip
         finally:
             bar.close()
@@ -230,7 +232,8 @@ def _cmd_dub(args: argparse.Namespace) -> int:
         try:
             animation, count = api.dub_video(
                 args.video, speech, args.output, text=text, face=args.face, fit=args.fit,
-                original_audio=args.keep_original_audio_mix, recognizer=args.recognizer, progress=bar,
+                original_audio=args.keep_original_audio_mix, recognizer=args.recognizer, language=args.language,
+                progress=bar,
             )  # fmt: skip
         finally:
             bar.close()
@@ -286,6 +289,12 @@ def _print_warnings(args: argparse.Namespace, path: str, caught: list[warnings.W
     if not args.quiet:
         for w in caught:
             print(f"mouthpiece: warning: '{path}': {w.message}", file=sys.stderr)
+
+
+def _cmd_languages(args: argparse.Namespace) -> int:
+    for code, name in api.languages():
+        print(f"{code}\t{name}")
+    return 0
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
@@ -432,14 +441,25 @@ def _write_report(path: str, inputs: dict[str, str], result: dict[str, object]) 
 
 
 def _add_speech_options(command: argparse.ArgumentParser) -> None:
-    """--text / --text-file and --recognizer, for commands that take one speech file."""
+    """--text / --text-file, --recognizer and --language, for commands that take one speech file."""
     text = command.add_mutually_exclusive_group()
     text.add_argument("--text", help="the transcript of the speech (improves accuracy)")
     text.add_argument("--text-file", help="a UTF-8 file with the transcript")
+    _add_hearing_options(command)
+
+
+def _add_hearing_options(command: argparse.ArgumentParser) -> None:
+    command.add_argument(
+        "--language",
+        default=DEFAULT_LANGUAGE,
+        help=f"the speech's language: any espeak-ng code or voice, e.g. de, fr, es, pt-br (default {DEFAULT_LANGUAGE}; "
+        "`mouthpiece languages` lists them)",
+    )
     command.add_argument(
         "--recognizer",
-        default=DEFAULT_RECOGNIZER,
-        help=f"how to hear speech without a transcript: {' or '.join(RECOGNIZERS)} (default {DEFAULT_RECOGNIZER})",
+        default=None,
+        help=f"how to hear speech without a transcript: {' or '.join(RECOGNIZERS)} "
+        f"(default {default_recognizer('en')} for English, {default_recognizer('de')} for other languages)",
     )
 
 
@@ -463,11 +483,7 @@ def build_parser() -> argparse.ArgumentParser:
     text.add_argument(
         "--text-sidecar", action="store_true", help="read each input's transcript from <stem>.txt beside it"
     )
-    animate.add_argument(
-        "--recognizer",
-        default=DEFAULT_RECOGNIZER,
-        help=f"how to hear speech without a transcript: {' or '.join(RECOGNIZERS)} (default {DEFAULT_RECOGNIZER})",
-    )
+    _add_hearing_options(animate)
     animate.add_argument("--no-extended-shapes", action="store_true", help="mouth cues A-F and X only (no G, H)")
     animate.add_argument("--dat-fps", type=int, default=24, help="frame rate of dat (Moho) output (default 24)")
     animate.add_argument("--dat-preston-blair", action="store_true", help="Preston Blair shape names in dat output")
@@ -484,7 +500,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--language",
         dest="voice",
         default="en-us",
-        help="any espeak-ng voice, e.g. en-us, en-gb, de, fr (default en-us)",
+        help="any espeak-ng language or voice, e.g. en-us, en-gb, de, fr, en-us+f3 (default en-us)",
     )
     say_.add_argument("--animation", help="also write the animation here (format from -f, default anim-json)")
     say_.add_argument("-f", "--format", help="format of --animation (default anim-json)")
@@ -619,6 +635,11 @@ def build_parser() -> argparse.ArgumentParser:
     preserve.add_argument("--json", help="also write the per-frame scores here (JSON; an infinite PSNR is null)")
     preserve.add_argument("--plot", help="also draw PSNR and SSIM per frame here (PNG)")
     preserve.set_defaults(run=_cmd_eval_preserve, fps=None)
+
+    languages = commands.add_parser(
+        "languages", help="the languages --language takes (espeak-ng's), a code and a name per line"
+    )
+    languages.set_defaults(run=_cmd_languages, fps=None)
 
     demo = commands.add_parser("demo", help="speak a bundled sentence and write every export format")
     demo.add_argument("output", nargs="?", default="demo-out", help="folder to write to (default demo-out)")

@@ -204,16 +204,16 @@ def check_voice_name(voice: object) -> str:
 def known_voices() -> tuple[frozenset[str], frozenset[str]]:
     """Lower-cased names a voice may be selected by, and the names of the voice variants."""
     voices = set(known_languages())
-    for line in _voice_listing() + _voice_listing("mb"):
+    for line in voice_listing() + voice_listing("mb"):
         fields = line.split()
         if len(fields) >= 5:
             voices.update((fields[3].lower(), fields[4].rpartition("/")[2].lower()))
-    listed = (line.split() for line in _voice_listing("variant"))
+    listed = (line.split() for line in voice_listing("variant"))
     variants = {fields[4].rpartition("/")[2].lower() for fields in listed if len(fields) >= 5}
     return frozenset(v for v in voices if VOICE_PATTERN.fullmatch(v)), frozenset(variants)
 
 
-def _voice_listing(kind: str = "") -> list[str]:
+def voice_listing(kind: str = "") -> list[str]:
     """The lines of ``espeak-ng --voices[=kind]`` after its header."""
     command = ["espeak-ng", f"--voices={kind}" if kind else "--voices"]
     try:
@@ -227,7 +227,7 @@ def _voice_listing(kind: str = "") -> list[str]:
 def known_languages() -> frozenset[str]:
     """Every language code espeak-ng has a voice for (``espeak-ng --voices``), lower-cased."""
     codes = set()
-    for line in _voice_listing():
+    for line in voice_listing():
         fields = line.split()
         if len(fields) >= 2:
             codes.add(fields[1].lower())

@@ -34,41 +34,46 @@ sentence at a time as a TTS engine produces it). Text is rendered a sentence at 
 only as the speech nears the end of what is rendered (``RENDER_AHEAD``): a long text
 costs no wait at the start, and a worker serving other streams is never held up long.
 Every sentence's spectra are taken from the same mean, the voice's
-(:func:`_voice_mean`), so how the text is cut does not change them. Speech past the end
+(:func:`.spectra.voice_mean`), so how the text is cut does not change them. Speech past the end
 of the text stays on the text's last frame (silence).
 """
 
 from __future__ import annotations
 
-import functools
 import itertools
 import re
 from collections import deque
 
 import numpy as np
 
-from ..audio.features import MEL_BANDS, MEL_HOP, MEL_WINDOW, log_mel
+from ..audio.features import MEL_BANDS, log_mel
 from ..errors import InputError
 from ..types import SAMPLE_RATE, Phone
 from ..vocabulary import SILENCE
 from .espeak import check_voice
+from .spectra import (
+    DELTA,
+    FRAME_RATE,
+    HOP,
+    SPEECH_RANGE,
+    WINDOW,
+    compared,
+    frame_phones,
+    shortened_pauses,
+    unit_rows,
+    voice_mean,
+)
 from .tts import tts
 
-HOP, WINDOW = MEL_HOP, MEL_WINDOW  # samples between frames (10 ms), and of each frame's spectrum
-FRAME_RATE = SAMPLE_RATE / HOP  # frames a second
-DELTA = 3  # frames over which the spectral change is taken
 SHARPNESS = 0.3  # cosine distance that makes a match e times less likely
 MOVES = np.log([0.2, 0.6, 0.2])  # log probabilities of staying, moving one frame on, moving two
-PAUSE_KEPT = 3  # frames of each pause in the rendering kept
 SMOOTHED = 8  # last frames whose position is re-estimated as speech arrives
 SMOOTH_EVERY = 2  # frames between re-estimates (each costs as much as following a frame)
-SPEECH_RANGE = np.log(1e3)  # frames within 30 dB of the loudest count towards the mean
 PRIOR_FRAMES = 50  # weight, in frames, of the voice's mean in the speech's running mean
 RENDER_AHEAD = 800  # frames of rendering kept ahead of the most probable position
 LONGEST_PIECE = 300  # characters rendered at once where a sentence runs on
 # What a voice's mean spectrum is taken from: most English sounds, in plain Latin letters
 # that other languages' voices read too.
-MEAN_TEXT = "Please bring the big blue map; we shall watch how each voice shapes its vowels, and the quiet sounds."
 BAND = (200, 400)  # frames behind and ahead of the most probable position that are followed
 DROP_AT = 1000  # frames of rendering behind every reachable band that are dropped at once
 SMOOTHING_MARGIN = 40  # frames around the recent positions that smoothing looks at
@@ -104,7 +109,7 @@ class TextFollower:
         self._recent: list[tuple[int, np.ndarray, np.ndarray]] = []  # (band start, alpha, match) of the last frames
         self._buffer = np.zeros(0, np.float32)  # samples from the next frame's window on
         self._spectra: list[np.ndarray] = []  # the last DELTA + 1 log mel spectra heard
-        self._voice_mean = _voice_mean(voice)
+        self._voice_mean = voice_mean(voice)
         self._mean_sum, self._mean_count = self._voice_mean * PRIOR_FRAMES, PRIOR_FRAMES
         self._loudest = -np.inf  # log mel power of the loudest frame heard
         self._latest: list[int] = []  # the most probable template frames of the `_recent` frames
@@ -140,11 +145,11 @@ class TextFollower:
         except InputError:  # nothing the voice can say (the voice itself was checked)
             return
         spectra = log_mel(audio.samples)
-        labels = _frame_phones(phones.phones, len(spectra))
-        kept = _shortened_pauses(np.array([label != SILENCE for label in labels]))
+        labels = frame_phones(phones.phones, len(spectra))
+        kept = shortened_pauses(np.array([label != SILENCE for label in labels]))
         if not self._rendered:  # the speech starts at the text's start
             self._start, self._alpha = 0, np.zeros(1)
-        self._template = np.concatenate([self._template, _compared(spectra - self._voice_mean)[kept]])
+        self._template = np.concatenate([self._template, compared(spectra - self._voice_mean)[kept]])
         self._labels += [labels[i] for i in kept]
 
     def hear(self, samples: np.ndarray) -> None:
@@ -208,7 +213,7 @@ class TextFollower:
             self._settled.append(SILENCE)
             return
         deviation, change = spectrum - self._mean_sum / self._mean_count, spectrum - self._spectra[0]
-        frame = _unit_rows(deviation[None], change[None])[0]
+        frame = unit_rows(deviation[None], change[None])[0]
         lo, hi = max(0, best - BAND[0]), min(self._rendered, best + BAND[1])
         match = -(1.0 - self._template[lo - self._dropped : hi - self._dropped] @ frame) / SHARPNESS
         behind = _placed(self._alpha, self._start, lo - 2, hi)  # behind[k] is alpha[lo + k - 2]
@@ -274,21 +279,6 @@ def _place(out: np.ndarray, values: np.ndarray, start: int, lo: int) -> None:
         out[a - lo : b - lo] = values[a - start : b - start]
 
 
-@functools.cache
-def _voice_mean(voice: str) -> np.ndarray:
-    """The mean log mel spectrum of ``voice``'s speech (of ``MEAN_TEXT``)."""
-    audio, phones = tts(MEAN_TEXT, voice=voice)
-    spectra = log_mel(audio.samples)
-    return spectra[[label != SILENCE for label in _frame_phones(phones.phones, len(spectra))]].mean(0)
-
-
-def _frame_phones(phones: tuple[Phone, ...], frames: int) -> list[str]:
-    """The phone at the centre of each of ``frames`` spectra's windows."""
-    centres = np.arange(frames) / FRAME_RATE + WINDOW / 2 / SAMPLE_RATE
-    starts = np.array([p.start for p in phones])
-    return [phones[i].label for i in np.clip(np.searchsorted(starts, centres, "right") - 1, 0, None)]
-
-
 def _pieces(text: str) -> list[str]:
     """``text`` cut after each sentence, and at spaces within sentences longer than ``LONGEST_PIECE``.
 
@@ -305,25 +295,3 @@ def _pieces(text: str) -> list[str]:
         if sentence.strip():
             pieces.append(sentence)
     return pieces
-
-
-def _compared(deviations: np.ndarray) -> np.ndarray:
-    """Spectral deviations from the mean plus their change over ``DELTA`` frames, as unit
-    rows (the first frames' change is taken from the first frame)."""
-    return _unit_rows(deviations, deviations - deviations[np.maximum(np.arange(len(deviations)) - DELTA, 0)])
-
-
-def _unit_rows(deviations: np.ndarray, changes: np.ndarray) -> np.ndarray:
-    """What frames are compared by: deviation and change side by side, scaled to unit length."""
-    rows = np.concatenate([deviations, changes], axis=1)
-    return (rows / np.maximum(np.linalg.norm(rows, axis=1, keepdims=True), 1e-9)).astype(np.float32)
-
-
-def _shortened_pauses(speech: np.ndarray) -> np.ndarray:
-    """Indices of the frames kept: all speech, and the first ``PAUSE_KEPT`` of each pause."""
-    kept, run = [], 0
-    for i, is_speech in enumerate(speech):
-        run = 0 if is_speech else run + 1
-        if run <= PAUSE_KEPT:
-            kept.append(i)
-    return np.array(kept, int)

@@ -14,9 +14,13 @@ nearest, and among equals to the nearest articulation:
   Nasal vowels are their oral vowel (the mouth does not close for the nasality).
 - Lip closure and lip-teeth contact are the most visible consonant features, so bilabials
   stay bilabial (``β`` is B, ``ʘ`` P) and labiodentals labiodental (``ʋ`` is V).
-- The tongue matters less: retroflexes are their alveolar (``ʈ`` T, ``ʂ`` SH), palatal
-  and velar fricatives fall to HH or K, uvular and trilled r to R, the tap ``ɾ`` to D (as
-  in American "butter"), clicks to the stop at their place.
+- The tongue matters less: retroflexes are their alveolar (``ʈ`` T, ``ʂ`` SH), palatal,
+  velar and uvular fricatives (``ç x χ``) and the uvular r (``ʁ ʀ``), which have no lip
+  posture, fall to HH (the mouth keeps or anticipates its shape there), trilled r to R,
+  the tap ``ɾ`` to D (as in American "butter"), clicks to the stop at their place.
+- A few symbols are another sound in another language (:data:`LANGUAGE_IPA`): outside
+  English espeak-ng's tap ``ɾ`` is the language's r (R), in German its uvular r (HH);
+  Spanish has one mid ``e`` and one mid ``o``, opener than English EY and OW (EH, AO).
 - Schwas (``ə ɐ ɘ``) are AX, the unstressed vowel the lips barely shape, apart from AH.
 - A sound English splits in two becomes two phones: affricates other than CH/JH (``ts``
   is T S), palatal nasal and lateral (``ɲ`` is N Y), centring diphthongs (``aɪə``).
@@ -75,7 +79,7 @@ IPA_TO_ARPABET: dict[str, _P] = {
     "ɹ": ("R",), "l": ("L",), "ɫ": ("L",), "w": ("W",), "j": ("Y",), "ʍ": ("W",),
     "ɥ": ("W",), "ʋ": ("V",), "ɰ": ("G",), "ʎ": ("L", "Y"), "ʟ": ("L",),
     # --- Rhotics: trills, taps and uvular r.
-    "r": ("R",), "ʀ": ("R",), "ʁ": ("R",), "ɻ": ("R",), "ɾ": ("D",), "ɽ": ("D",),
+    "r": ("R",), "ʀ": ("HH",), "ʁ": ("HH",), "ɻ": ("R",), "ɾ": ("D",), "ɽ": ("D",),
     "ɺ": ("D",),
     # --- Affricates.
     "tʃ": ("CH",), "dʒ": ("JH",), "ts": ("T", "S"), "dz": ("D", "Z"), "pf": ("P", "F"),
@@ -90,7 +94,7 @@ IPA_TO_ARPABET: dict[str, _P] = {
     # --- Bilabial and labial fricatives: keep the lips.
     "β": ("B",), "ɸ": ("F",),
     # --- Velar, uvular, pharyngeal and glottal consonants.
-    "x": ("K",), "ɣ": ("G",), "χ": ("K",), "q": ("K",), "ɢ": ("G",), "ɴ": ("N",),
+    "x": ("HH",), "ɣ": ("G",), "χ": ("HH",), "q": ("K",), "ɢ": ("G",), "ɴ": ("N",),
     "ħ": ("HH",), "ʕ": ("HH",), "ʜ": ("HH",), "ʢ": ("HH",), "ʔ": (), "ʡ": (),
     # --- Clicks and implosives: the plosive at the same place.
     "ʘ": ("P",), "ǀ": ("T",), "ǃ": ("T",), "ǂ": ("CH",), "ǁ": ("L",), "ɓ": ("B",),
@@ -99,6 +103,14 @@ IPA_TO_ARPABET: dict[str, _P] = {
     "s.": ("SH",), "z.": ("ZH",), "ts.": ("CH",), "sx": ("SH",),
     # --- Marks kept until matching because the keys above use them; alone they say nothing.
     ".": (), "˞": (),
+}  # fmt: skip
+
+# Where a language's symbol is another sound than the table's (English-centred) reading.
+# ``"*"`` is every language but English.
+LANGUAGE_IPA: dict[str, dict[str, _P]] = {
+    "*": {"ɾ": ("R",)},  # a tapped r; English writes it only for the flapped t/d of "butter"
+    "de": {"ɾ": ("HH",)},  # espeak-ng's German r stands for the uvular [ʁ]
+    "es": {"e": ("EH",), "o": ("AO",)},  # one mid e and one mid o, between close-mid and open-mid
 }  # fmt: skip
 
 # Characters removed before matching: stress, length, tones, ties and linking, espeak-ng's
@@ -135,13 +147,35 @@ def _fallback(char: str) -> _P:
     return _FALLBACK
 
 
-def ipa_to_arpabet(phoneme: str) -> list[str]:
+def language_of(voice: str) -> str:
+    """The language code of an espeak-ng voice name, lower-cased, without region or variant.
+
+    >>> language_of("en-us+f3"), language_of("pt-BR"), language_of("mb-de1"), language_of("de")
+    ('en', 'pt', 'de', 'de')
+    """
+    base = voice.strip().lower().partition("+")[0]
+    if base.startswith("mb-"):
+        return base[3:].rstrip("0123456789")
+    return base.partition("-")[0]
+
+
+@cache
+def _table(language: str) -> dict[str, _P]:
+    if language == "en":
+        return IPA_TO_ARPABET
+    return {**IPA_TO_ARPABET, **LANGUAGE_IPA["*"], **LANGUAGE_IPA.get(language, {})}
+
+
+def ipa_to_arpabet(phoneme: str, *, language: str = "en") -> list[str]:
     """ARPAbet phones (0, 1 or 2, rarely more) for one IPA phoneme; never raises.
 
     Parameters
     ----------
     phoneme : str
         One phoneme as espeak-ng writes it, with any stress, length and diacritics.
+    language : str
+        The language it is a phoneme of (:func:`language_of`), for the few symbols that
+        are another sound in another language.
 
     Returns
     -------
@@ -156,11 +190,12 @@ def ipa_to_arpabet(phoneme: str) -> list[str]:
     (['OW'], [])
     """
     text = _strip_marks(phoneme)
+    table = _table(language)
     phones: list[str] = []
     i = 0
     while i < len(text):
         for size in range(min(_MAX_KEY, len(text) - i), 0, -1):
-            found = IPA_TO_ARPABET.get(text[i : i + size])
+            found = table.get(text[i : i + size])
             if found is not None:
                 mapped, i = found, i + size
                 break

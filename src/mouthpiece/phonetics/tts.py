@@ -37,7 +37,7 @@ from ..types import SAMPLE_RATE, Audio, Phone, PhoneTrack, Word
 from ..vocabulary import SILENCE, VOWELS
 from . import espeak
 from .align import WORD_PATTERN
-from .inventory import ipa_to_arpabet
+from .inventory import ipa_to_arpabet, language_of
 
 EDGE_SILENCE_S = 0.05  # s, least silence before the first and after the last phone
 CLOSURE_FRAME_S = 0.005  # s, window in which silence is sought before a stop
@@ -120,7 +120,7 @@ def tts(text: str, *, voice: str = "en-us", rate_wpm: int | None = None) -> tupl
     pcm, rate, events = espeak.synthesize(text, voice=voice, rate_wpm=rate_wpm)
     samples = pcm.astype(np.float32) / 32768.0
     loudness = _Loudness(samples, rate)
-    spans, word_starts = _spans_from_events(events, text, len(samples), rate, loudness)
+    spans, word_starts = _spans_from_events(events, text, len(samples), rate, loudness, language_of(voice))
     if not any(s.label != SILENCE for s in spans):
         raise InputError(f"Text {text[:40]!r} has nothing espeak-ng voice {voice!r} can say.")
     _give_closures_to_stops(spans, loudness, rate)
@@ -135,7 +135,7 @@ def tts(text: str, *, voice: str = "en-us", rate_wpm: int | None = None) -> tupl
 
 
 def _spans_from_events(
-    events: list[espeak.Event], text: str, n_samples: int, rate: int, loudness: _Loudness
+    events: list[espeak.Event], text: str, n_samples: int, rate: int, loudness: _Loudness, language: str
 ) -> tuple[list[_Span], list[int]]:
     """Labelled spans covering ``[0, n_samples)``, and the first token of each word."""
     token_ends = [m.end() for m in WORD_PATTERN.finditer(text)]
@@ -159,7 +159,7 @@ def _spans_from_events(
         if span.end <= span.start:
             continue
         if span.label:
-            mapped = ipa_to_arpabet(span.label)
+            mapped = ipa_to_arpabet(span.label, language=language)
         else:  # a pause, or a zero-width marker that still holds sound
             quiet = loudness.rms(span.start, span.end) < loudness.quiet
             mapped = [SILENCE] if quiet or spans[-1].label == SILENCE else []

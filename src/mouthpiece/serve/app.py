@@ -44,6 +44,7 @@ from pydantic import BaseModel, Field
 from .. import __version__, api
 from ..errors import InputError, MouthpieceError, NoFaceError, TooLongError
 from ..export import EXPORTERS
+from ..phonetics import DEFAULT_LANGUAGE, check_language
 from . import tasks
 from .docs import DOCS_PAGE
 from .guard import Guard
@@ -69,11 +70,12 @@ MEDIA_TYPES = {".json": "application/json", ".xml": "application/xml", ".csv": "
 OPEN_PATHS = ("/", "/sample/portrait.png", "/v1/health", "/docs", "/openapi.json", "/docs/oauth2-redirect")
 STATIC = Path(__file__).parent / "static"
 LIMIT_FLAGS = {"audio": "--max-seconds", "image": "--max-megapixels"}
+LANGUAGE_HELP = "the speech's language: an espeak-ng code or voice (en-us, de, fr, pt-br, ...)"
 
 
 class SayRequest(BaseModel):
     text: str = Field(min_length=1, max_length=MAX_TEXT_CHARACTERS, description="what to say")
-    voice: str = Field("en-us", max_length=100, description="an espeak-ng voice: en-us, en-gb, de, fr, ...")
+    voice: str = Field(DEFAULT_LANGUAGE, max_length=100, description="an espeak-ng language or voice: en-us, de, fr+f2")
     fps: float = Field(60.0, ge=1, le=240, description="frames per second of the Animation")
 
 
@@ -168,13 +170,15 @@ def create_app(
         ] = None,
         format: Annotated[str, Query(description=f"one of {', '.join(EXPORTERS)}")] = "tsv",
         fps: Annotated[float, Query(ge=1, le=240)] = 60.0,
+        language: Annotated[str, Query(max_length=100, description=LANGUAGE_HELP)] = DEFAULT_LANGUAGE,
     ) -> Response:
         if format not in EXPORTERS:
             raise HTTPException(400, f"Unknown format {format!r}; expected one of {', '.join(EXPORTERS)}.")
+        _check_language(language)
         path = await _receive(audio, folder, limit)
         try:
             exported = await run(tasks.animate_upload, str(path), text=text, fps=fps, format=format,
-                                 max_seconds=max_seconds)  # fmt: skip
+                                 language=language, max_seconds=max_seconds)  # fmt: skip
         except InputError as e:
             raise _refusal(e, path, audio.filename, "audio") from None
         finally:
@@ -200,9 +204,11 @@ def create_app(
         ] = None,
         size: Annotated[int, Form(ge=64, le=2048, description="the video's width and height, even")] = 512,
         fps: Annotated[float, Form(ge=1, le=60)] = 25.0,
+        language: Annotated[str, Form(max_length=100, description=LANGUAGE_HELP)] = DEFAULT_LANGUAGE,
     ) -> dict[str, object]:
         if audio is None and not (text and text.strip()):
             raise HTTPException(422, "Send the speech as 'audio', or 'text' to be spoken.")
+        _check_language(language)
         size -= size % 2
         photo = await _receive(portrait, folder, limit)
         speech: Path | None = None
@@ -222,7 +228,8 @@ def create_app(
                 raise HTTPException(413, f"A render of {seconds:.0f} s at {size}x{size} and {fps:g} fps is larger "
                                          "than this server renders; send a smaller size, fewer fps or less speech.")
             job = jobs.submit(partial(_render_job, renders, portrait=photo, audio=speech, text=text, size=size,
-                                      fps=fps, max_seconds=max_seconds, max_pixels=max_pixels))  # fmt: skip
+                                      fps=fps, language=language, max_seconds=max_seconds,
+                                      max_pixels=max_pixels))  # fmt: skip
         except QueueFull as e:
             _remove(photo, speech)
             raise HTTPException(429, str(e), headers={"Retry-After": str(RETRY_AFTER)}) from None
@@ -259,6 +266,13 @@ def _render_job(
         raise MouthpieceError(f"The render stopped: {e}.") from None
     finally:
         _remove(portrait, audio)
+
+
+def _check_language(language: str) -> None:
+    try:
+        check_language(language)
+    except InputError as e:
+        raise HTTPException(422, str(e)) from None
 
 
 def _remove(*paths: Path | None) -> None:

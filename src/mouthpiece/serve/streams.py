@@ -7,10 +7,11 @@ The protocol, in order:
 
        {"type": "start", "fps": 60, "lookahead_ms": 60, "max_lookahead_ms": 140,
         "portrait": null | "sample" | "data:image/png;base64,...", "size": 256, "video_fps": 25,
-        "idle": false, "text": null | "what the speech says", "voice": "en-us"}
+        "idle": false, "text": null | "what the speech says", "language": "en-us"}
 
    (all optional but ``type``; ``idle`` adds blinks and a calm head drift to the frames;
-   ``text`` makes the stream follow the speech through that text, read in ``voice``,
+   ``text`` makes the stream follow the speech through that text, read in ``language``
+   (an espeak-ng language or voice; ``voice`` is the same option's older name),
    instead of recognizing phones from the speech alone (see
    :mod:`mouthpiece.phonetics.follow`): for apps that speak text they have;
    see :mod:`mouthpiece.live` for the lookaheads: a frame
@@ -263,13 +264,13 @@ async def _start_options(
     idle = start.get("idle", False)
     if not isinstance(idle, bool):
         raise StreamError('"idle" must be true or false.')
-    text, voice = start.get("text"), start.get("voice", "en-us")
+    text, voice = start.get("text"), start.get("language", start.get("voice", "en-us"))
     if text is not None:
         _check_text(text)
     try:
         voice = check_voice_name(voice)
     except InputError as e:
-        raise StreamError(f'"voice": {e}') from None
+        raise StreamError(f'"language": {e}') from None
     options: dict[str, Any] = {"fps": fps, "lookahead": lookahead, "max_lookahead": max_lookahead, "size": size,
                                "video_fps": video_fps, "portrait": None, "idle": idle, "text": text,
                                "voice": voice}  # fmt: skip

@@ -17,11 +17,13 @@ from ..audio import save
 from ..errors import TooLongError
 
 
-def animate_upload(path: str, *, text: str | None, fps: float, format: str, max_seconds: float) -> str:
+def animate_upload(
+    path: str, *, text: str | None, fps: float, format: str, language: str, max_seconds: float
+) -> str:
     """The uploaded speech's Animation in export ``format``."""
     speech = api.load_audio(path, max_seconds=max_seconds)
     out = io.StringIO()
-    api.export_stream(api.animate(speech, text=text, fps=fps), out, format=format)
+    api.export_stream(api.animate(speech, text=text, fps=fps, language=language), out, format=format)
     return out.getvalue()
 
 
@@ -56,6 +58,7 @@ def render(
     fps: float,
     audio: str | None,
     text: str | None,
+    language: str,
     max_seconds: float,
     max_pixels: int,
     progress: Callable[[float], None] | None = None,
@@ -64,12 +67,12 @@ def render(
     face = api.load_portrait(portrait, size=(size, size), max_pixels=max_pixels)
     if audio is None:
         assert text is not None
-        spoken, animation = api.say(text, fps=fps)
+        spoken, animation = api.say(text, voice=language, fps=fps)
         _check_duration(spoken.duration, max_seconds, "the speech of this text")
         api.render_video(face, api.add_life(animation, spoken), out, audio=spoken, progress=progress)
     else:
         speech = api.load_audio(audio, max_seconds=max_seconds)
-        api.render_speech(face, speech, out, text=text, fps=fps, progress=progress)
+        api.render_speech(face, speech, out, text=text, fps=fps, language=language, progress=progress)
 
 
 def _check_duration(seconds: float, max_seconds: float, what: str) -> None:

@@ -1,0 +1,60 @@
+"""Which language speech is in decides how it is heard: English has pocketsphinx's word
+recognizer and aligner; every other language espeak-ng speaks is aligned to a rendering of
+its text (:mod:`.warp_align`) and, without a text, heard by a language-independent
+recognizer.
+"""
+
+from __future__ import annotations
+
+import re
+
+from ..errors import InputError
+from ..types import Audio, PhoneTrack
+from . import espeak
+from .align import align
+from .inventory import language_of
+from .warp_align import align_by_rendering
+
+DEFAULT_LANGUAGE = "en-us"
+ENGLISH_RECOGNIZER = "words"  # the most accurate on English speech
+OTHER_RECOGNIZER = "phones"  # heard without a language's words
+
+
+def check_language(language: str) -> str:
+    """``language`` stripped, once espeak-ng is known to speak it (a code, a voice name, or
+    either with a ``+variant``); InputError naming it otherwise."""
+    try:
+        return espeak.check_voice_name(language)
+    except InputError:
+        raise InputError(
+            f"Unknown language {language!r}; `mouthpiece languages` lists the codes espeak-ng speaks."
+        ) from None
+
+
+def is_english(language: str) -> bool:
+    return language_of(language) == "en"
+
+
+def default_recognizer(language: str) -> str:
+    """The recognizer that hears speech in ``language`` best without its text."""
+    return ENGLISH_RECOGNIZER if is_english(language) else OTHER_RECOGNIZER
+
+
+def align_text(audio: Audio, text: str, *, language: str = DEFAULT_LANGUAGE) -> PhoneTrack:
+    """Timed phones of ``audio`` saying ``text`` in ``language``."""
+    if is_english(language):
+        return align(audio, text)
+    return align_by_rendering(audio, text, voice=check_language(language))
+
+
+def languages() -> list[tuple[str, str]]:
+    """``(code, name)`` of every language espeak-ng speaks, by code."""
+    found: dict[str, str] = {}
+    for line in espeak.voice_listing():
+        fields = line.split()
+        if len(fields) >= 4:
+            name = fields[3].replace("_", " ")
+            found.setdefault(fields[1].lower(), name)
+            for other in re.findall(r"\(([^ )]+) \d+\)", line):  # "fr-fr ... (fr 5)": fr names it too
+                found.setdefault(other.lower(), name.split(" (")[0])
+    return sorted(found.items())
