@@ -264,3 +264,34 @@ def test_a_token_in_the_query_never_reaches_the_log():
                                ("127.0.0.1:5", "/v1/stream?token=s3cret&x=1"), None)  # fmt: skip
     serving_module._NoTokens().filter(record)
     assert "s3cret" not in record.getMessage() and "token=***" in record.getMessage()
+
+
+def test_an_overlong_field_is_named_not_echoed(server):
+    status, body, _ = server.upload("/v1/animate", {"audio": ("a.flac", _flac_of_silence(1)), "text": "a " * 300_000})
+    detail = json.loads(body)["detail"]
+    assert status == 422 and "'text'" in detail and "10000" in detail and len(body) < 300
+
+
+def test_a_vast_image_names_the_servers_limit(server):
+    import io
+
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("1", (30_000, 30_000)).save(out, format="PNG")
+    status, body, _ = server.upload("/v1/render", {"portrait": ("vast.png", out.getvalue()), "text": "Hi."})
+    detail = json.loads(body)["detail"]
+    assert status == 413 and "50,000 allowed" in detail and "--max-megapixels" in detail, detail
+
+
+def test_a_refused_handshake_says_why(server, guarded):
+    from websockets.exceptions import InvalidStatus
+    from websockets.sync.client import connect
+
+    for target, options in ((server, {"origin": "http://evil.example"}), (guarded, {})):
+        url = target.url.replace("http", "ws") + "/v1/stream" + ("?token=wrong" if target is guarded else "")
+        with pytest.raises(InvalidStatus) as refused:
+            with connect(url, **options):  # type: ignore[arg-type]
+                pass
+        assert refused.value.response.status_code in (401, 403)
+        assert json.loads(refused.value.response.body)["detail"].endswith(".")

@@ -116,7 +116,7 @@ def _decode(name: str, max_pixels: int) -> tuple[Image.Image, tuple[int, int]]:
         raise InputError(f"'{name}' is not an image file, or not in a format Pillow reads.") from e
     except Image.DecompressionBombError as e:
         found = re.search(r"\((\d+) pixels\)", str(e))
-        limit = MAX_PIXELS if Image.MAX_IMAGE_PIXELS is None else min(MAX_PIXELS, 2 * Image.MAX_IMAGE_PIXELS)
+        limit = max_pixels if Image.MAX_IMAGE_PIXELS is None else min(max_pixels, 2 * Image.MAX_IMAGE_PIXELS)
         raise TooLongError(_too_large(name, int(found[1]) if found else None, limit)) from e
     except DECODE_ERRORS as e:
         reason = str(e) or type(e).__name__

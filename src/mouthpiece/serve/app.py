@@ -38,7 +38,8 @@ from pathlib import Path
 from typing import Annotated, Any, cast
 
 from fastapi import FastAPI, File, Form, HTTPException, Query, UploadFile, WebSocket
-from fastapi.responses import FileResponse, HTMLResponse, PlainTextResponse, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, PlainTextResponse, Response
 from pydantic import BaseModel, Field
 
 from .. import __version__, api
@@ -133,6 +134,13 @@ def create_app(
     )  # fmt: skip
 
     app.state.streams, app.state.folder, app.state.workers = streams, folder, (work, renders)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Any, error: RequestValidationError) -> JSONResponse:
+        """One sentence naming the field, never the value sent (which may be megabytes)."""
+        first = error.errors()[0] if error.errors() else {}
+        field = ".".join(str(part) for part in first.get("loc", ())[1:]) or "the request"
+        return JSONResponse({"detail": f"{field!r}: {first.get('msg', 'not valid')}."}, status_code=422)
 
     async def run(function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         try:

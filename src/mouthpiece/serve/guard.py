@@ -80,10 +80,10 @@ class Guard:
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
         refusal = self._browser_refusal(headers)
         if refusal is not None:
-            if scope["type"] == "websocket":
+            if scope["type"] == "websocket" and "websocket.http.response" not in scope.get("extensions", {}):
                 await send({"type": "websocket.close", "code": 1008, "reason": refusal})
             else:
-                await _respond(send, 403, refusal)
+                await _respond(send, 403, refusal, prefix=scope["type"] + ".http" * (scope["type"] == "websocket"))
             return
         if scope["type"] == "websocket":
             await self.app(scope, receive, send)
@@ -164,9 +164,12 @@ def _too_large(limit: int) -> str:
     return f"The request body is larger than the server's limit of {limit / 2**20:g} MB."
 
 
-async def _respond(send: Send, status: int, detail: str, headers: dict[str, str] | None = None) -> None:
+async def _respond(
+    send: Send, status: int, detail: str, headers: dict[str, str] | None = None, *, prefix: str = "http"
+) -> None:
+    """A JSON answer ``{"detail": ...}``; a WebSocket handshake's (``prefix`` ``websocket.http``) too."""
     body = json.dumps({"detail": detail}).encode()
     fields = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
     fields += [(k.encode(), v.encode()) for k, v in (headers or {}).items()]
-    await send({"type": "http.response.start", "status": status, "headers": fields})
-    await send({"type": "http.response.body", "body": body})
+    await send({"type": f"{prefix}.response.start", "status": status, "headers": fields})
+    await send({"type": f"{prefix}.response.body", "body": body})

@@ -25,6 +25,8 @@ import pickle
 import select
 import struct
 import sys
+import time
+from collections import deque
 from dataclasses import dataclass, replace
 from typing import Any, BinaryIO
 
@@ -38,6 +40,8 @@ from ..vocabulary import CHANNELS
 
 CHILD = "from mouthpiece.serve.live_worker import serve; serve()"
 JPEG_QUALITY = 80
+SLICE = 0.02  # s of work a stream's turn may start more of
+BLOCK_BYTES = 3200  # of PCM16 audio heard at once in a turn: 0.1 s
 _HEADER = struct.Struct("<I")
 
 
@@ -70,24 +74,62 @@ class _Stream:
 def serve() -> None:
     """The worker process's loop: messages in on stdin, replies out on stdout.
 
-    It takes every message that has arrived at once, and hears a stream's chunks that
-    came together as one block: a worker that falls behind does less work per chunk and
-    catches up, instead of falling further behind."""
+    Streams take turns: each turn gives one stream at most :data:`SLICE` seconds of work
+    (its waiting audio, heard as one block of at most :data:`BLOCK_SECONDS`), so a stream
+    that sends faster than it is spoken, or whose portrait costs more, delays the others
+    by one turn at most. A stream's chunks that came together are heard as one block:
+    a worker that falls behind does less work per chunk and catches up, instead of
+    falling further behind."""
     out = sys.stdout.buffer
     sys.stdout = sys.stderr  # nothing else may write to the message pipe
     streams: dict[str, _Stream] = {}
+    waiting: dict[str, deque[Any]] = {}  # each stream's messages not yet handled, in order
+    turns: deque[str] = deque()  # streams with messages waiting, in the order they get turns
     inbox = _Inbox(sys.stdin.buffer.fileno())
-    while (batch := inbox.take()) is not None:
-        for op, sid, payload in _coalesced(batch):
-            try:
-                for reply in _handle(streams, op, sid, payload):
-                    write_message(out, reply)
-            except Exception as e:  # one stream's failure ends that stream, not the others
-                stream = streams.pop(sid, None)
-                if stream is not None:
-                    stream.animator.close()
-                sentence = str(e) if isinstance(e, InputError) else f"The stream failed: {type(e).__name__}: {e}"
-                write_message(out, (sid, "error", sentence))
+    while (batch := inbox.take(wait=not turns)) is not None:
+        for op, sid, payload in batch:
+            if sid not in waiting:
+                waiting[sid] = deque()
+                turns.append(sid)
+            waiting[sid].extend(_pieces(op, sid, payload))
+        if not turns:
+            continue
+        sid = turns.popleft()
+        queue, ends = waiting[sid], time.perf_counter() + SLICE
+        while queue and time.perf_counter() < ends:
+            op, _, payload = queue.popleft()
+            if op == "audio":
+                while queue and queue[0][0] == "audio" and len(payload) < BLOCK_BYTES:
+                    payload += queue.popleft()[2]
+            _run(streams, out, op, sid, payload)
+        if queue:
+            turns.append(sid)
+        else:
+            del waiting[sid]
+
+
+def _run(streams: dict[str, _Stream], out: BinaryIO, op: str, sid: str, payload: Any) -> None:
+    """Handle one message, writing its replies; one stream's failure ends that stream, not the others."""
+    try:
+        for reply in _handle(streams, op, sid, payload):
+            write_message(out, reply)
+    except Exception as e:
+        stream = streams.pop(sid, None)
+        if stream is not None:
+            stream.animator.close()
+        sentence = str(e) if isinstance(e, InputError) else f"The stream failed: {type(e).__name__}: {e}"
+        write_message(out, (sid, "error", sentence))
+
+
+def _pieces(op: str, sid: str, payload: Any) -> list[Any]:
+    """A message as the worker queues it: audio in pieces of at most ``BLOCK_BYTES``.
+
+    >>> [len(p[2]) for p in _pieces("audio", "a", bytes(7000))], _pieces("end", "a", None)
+    ([3200, 3200, 600], [('end', 'a', None)])
+    """
+    if op != "audio":
+        return [(op, sid, payload)]
+    return [(op, sid, payload[i : i + BLOCK_BYTES]) for i in range(0, len(payload), BLOCK_BYTES)]
 
 
 class _Inbox:
@@ -96,10 +138,10 @@ class _Inbox:
     def __init__(self, fd: int) -> None:
         self._fd, self._buffer = fd, bytearray()
 
-    def take(self) -> list[Any] | None:
-        """The messages that have arrived (waiting for one), or None at the end of the input."""
+    def take(self, *, wait: bool = True) -> list[Any] | None:
+        """The messages that have arrived (with ``wait``, at least one), or None at the end of the input."""
         messages = self._parse()
-        while not messages:
+        while not messages and wait:
             data = os.read(self._fd, 1 << 20)
             if not data:
                 return None
@@ -122,26 +164,6 @@ class _Inbox:
             messages.append(pickle.loads(bytes(self._buffer[_HEADER.size : _HEADER.size + length])))
             del self._buffer[: _HEADER.size + length]
         return messages
-
-
-def _coalesced(batch: list[Any]) -> list[Any]:
-    """``batch`` with each stream's consecutive audio messages joined (in order per stream).
-
-    >>> _coalesced([("audio", "a", b"1"), ("audio", "b", b"x"), ("audio", "a", b"2"), ("end", "a", None)])
-    [('audio', 'a', b'12'), ('audio', 'b', b'x'), ('end', 'a', None)]
-    """
-    out: list[Any] = []
-    open_audio: dict[str, int] = {}  # stream -> index in `out` of its audio still being joined
-    for op, sid, payload in batch:
-        if op == "audio" and sid in open_audio:
-            index = open_audio[sid]
-            out[index] = (op, sid, out[index][2] + payload)
-            continue
-        open_audio.pop(sid, None)
-        if op == "audio":
-            open_audio[sid] = len(out)
-        out.append((op, sid, payload))
-    return out
 
 
 def _handle(streams: dict[str, _Stream], op: str, sid: str, payload: Any) -> list[tuple[str, str, Any]]:

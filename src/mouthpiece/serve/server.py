@@ -5,6 +5,9 @@
   instead of holding a connection for ever. uvicorn has no such limit of its own.
 - At most :data:`MAX_CONNECTIONS` connections and tasks at once; past that, 503.
 - Shutdown waits at most :data:`GRACE` seconds for open requests (workers are killed).
+- A WebSocket whose client stopped reading is dropped once its stream ends (or its
+  keepalive ping times out): uvicorn would close it politely, which waits for the client
+  to read what is queued, for ever.
 - The access log never shows a token given as ``?token=``.
 """
 
@@ -17,6 +20,7 @@ from typing import Any
 
 import uvicorn
 from uvicorn.protocols.http.h11_impl import H11Protocol
+from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 
 HEADER_TIMEOUT = 10.0  # s
 MAX_CONNECTIONS = 256
@@ -47,6 +51,19 @@ class _HeadersInTime(H11Protocol):
         self.loop.call_later(HEADER_TIMEOUT, late)
 
 
+class _WebSocketsLetGo(WebSocketsSansIOProtocol):
+    """uvicorn's WebSocket protocol, dropping connections whose writes are stuck."""
+
+    async def run_asgi(self) -> None:
+        await super().run_asgi()
+        if not self.writable.is_set():  # the client reads nothing: what is queued would never leave
+            self.transport.abort()
+
+    def keepalive_timeout(self) -> None:
+        super().keepalive_timeout()
+        self.transport.abort()
+
+
 class _NoTokens(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         if isinstance(record.args, tuple):
@@ -62,7 +79,7 @@ def config(app: Any, *, host: str, port: int, quiet: bool = False) -> uvicorn.Co
         if not any(isinstance(f, _NoTokens) for f in logger.filters):
             logger.addFilter(_NoTokens())
     return uvicorn.Config(
-        app, host=host, port=port, log_level="warning" if quiet else "info", http=_HeadersInTime,
+        app, host=host, port=port, log_level="warning" if quiet else "info", http=_HeadersInTime, ws=_WebSocketsLetGo,
         limit_concurrency=MAX_CONNECTIONS, timeout_graceful_shutdown=GRACE, lifespan="on",
     )  # fmt: skip
 

@@ -58,6 +58,7 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import WebSocket, WebSocketDisconnect
+from fastapi.responses import JSONResponse
 
 from ..api import SAMPLE_PORTRAIT
 from ..errors import InputError
@@ -76,6 +77,7 @@ PACE = 2.0  # how many times faster than real time a stream may send its speech,
 HEAD_START = 3.0  # s of speech a stream may send ahead of that pace
 MAX_UNREAD = 500  # messages waiting for a client that does not read them (~8 s of frames at 60 fps)
 START_TIMEOUT = 10.0  # s a client has to send its start message
+FAREWELL_TIMEOUT = 2.0  # s the error and close messages may take to leave
 WORKER_STOPPED = "The stream's worker process stopped."
 TOKEN_SUBPROTOCOL = "bearer."
 
@@ -204,7 +206,7 @@ async def serve_stream(
     """Run one client's stream (see the module's protocol)."""
     given, subprotocol = _offered_token(ws)
     if token is not None and given is not None and not _same(given, token):
-        await ws.close(code=1008, reason="Missing or wrong bearer token.")
+        await ws.send_denial_response(JSONResponse({"detail": "Wrong bearer token."}, status_code=401))
         return
     await ws.accept(subprotocol=subprotocol)
     stream: LiveStream | None = None
@@ -229,16 +231,23 @@ async def serve_stream(
         sender = asyncio.create_task(_forward(stream, ws))
         await _receive_speech(ws, stream, sender, idle_timeout, with_text=options["text"] is not None)
     except StreamError as e:
-        with suppress(Exception):
-            await ws.send_json({"type": "error", "message": str(e)})
-            await ws.close(code=e.code, reason=str(e)[:120])
+        with suppress(Exception):  # a client that reads nothing would hold this for ever
+            await asyncio.wait_for(_send_error(ws, e), FAREWELL_TIMEOUT)
     except WebSocketDisconnect:
         pass
     finally:
-        if sender is not None and not sender.done():
-            sender.cancel()
+        if sender is not None:
+            if sender.done():
+                _ = sender.cancelled() or sender.exception()  # its client left: nothing to report
+            else:
+                sender.cancel()
         if stream is not None:
             await stream.close()
+
+
+async def _send_error(ws: WebSocket, error: StreamError) -> None:
+    await ws.send_json({"type": "error", "message": str(error)})
+    await ws.close(code=error.code, reason=str(error)[:120])
 
 
 async def _start_options(
