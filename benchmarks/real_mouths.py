@@ -28,6 +28,12 @@ prediction runs late); the summary gives their means, the median best lag, the m
 at a lag fitted leave-one-speaker-out (the median best lag of the other speakers' clips),
 and the control: each clip's prediction against the next clip's mouth (chance, ~0).
 
+The jaw's opening filter (``mouthpiece.motion.opening``) was fitted on these very clips,
+so every in-process path scores each clip with the filter fitted on the *other* speakers
+(``training/fit_opening.py``, leave-one-speaker-out); ``--shipped`` uses the shipped
+filter instead (a figure of memory, not skill). The live path's server uses the shipped
+one.
+
 Runs one process at a time (the live path starts one server). Reads ../shared (third-party
 footage); nothing here ships.
 """
@@ -36,6 +42,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import io
 import json
 import sys
@@ -65,7 +72,10 @@ from real_footage import (
 )
 
 from mouthpiece import api
+from mouthpiece.motion import opening
 from mouthpiece.types import Animation, Audio
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # for training.fit_opening
 
 LIVE_FPS = 60.0  # frames/s the server streams at unless told otherwise
 LIVE_OPTIONS = {"chunk_ms": 20.0, "lookahead_ms": 60.0, "max_lookahead_ms": 140.0}  # stream.py's defaults
@@ -197,7 +207,8 @@ def score_path(
         mouth = mouths[clip.name]
         tic = time.perf_counter()
         try:
-            predicted = PATHS[name](clip, mouth, session)
+            with held_out(clip):
+                predicted = PATHS[name](clip, mouth, session)
         except Exception as e:  # a benchmark reports a failed clip and goes on to the next
             print(f"  {clip.name:32} {clip.speaker:20} FAILED: {type(e).__name__}: {e}", flush=True)
             rows.append({"clip": clip.name, "speaker": clip.speaker, "error": f"{type(e).__name__}: {e}"})
@@ -287,13 +298,34 @@ def parse_paths(text: str) -> list[str]:
     return list(dict.fromkeys(names))
 
 
+_HELD_OUT: dict[str, Any] = {}
+
+
+def held_out(clip: Clip) -> Any:
+    """A context in which the opening filter is the one fitted without ``clip``'s speaker."""
+    if _HELD_OUT.get("shipped"):
+        return contextlib.nullcontext()
+    if "data" not in _HELD_OUT:
+        from training import fit_opening
+
+        prior = fit_opening.mel_prior()
+        _HELD_OUT.update(fit=fit_opening.fit, prior=prior, data=fit_opening.examples("words", prior), models={})
+    models = _HELD_OUT["models"]
+    if clip.speaker not in models:
+        train = [e for e in _HELD_OUT["data"] if e.clip.speaker != clip.speaker]
+        models[clip.speaker] = _HELD_OUT["fit"](train, _HELD_OUT["prior"])
+    return opening.using(models[clip.speaker])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--paths", type=parse_paths, default=list(FAST_PATHS),
                         help=f"comma list of {', '.join(PATHS)}, or all (default: {','.join(FAST_PATHS)})")  # fmt: skip
     parser.add_argument("--clips", help="comma list of substrings: only clips whose name holds one")
     parser.add_argument("--json", type=Path, help="write every per-clip number and the summaries here")
+    parser.add_argument("--shipped", action="store_true", help="score with the shipped opening filter (not held out)")
     args = parser.parse_args()
+    _HELD_OUT["shipped"] = args.shipped
     clips = list_clips()
     if args.clips:
         wanted = [s.strip() for s in args.clips.split(",") if s.strip()]

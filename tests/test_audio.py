@@ -354,7 +354,7 @@ def test_features_check_fps(fps):
 
 def test_public_api():
     assert set(mouthpiece.audio.__all__) == {
-        "load", "stream", "from_samples", "save", "loudness", "pitch", "voice_activity",
+        "load", "stream", "from_samples", "save", "log_mel", "loudness", "pitch", "voice_activity",
     }  # fmt: skip
     assert all(callable(getattr(mouthpiece.audio, name)) for name in mouthpiece.audio.__all__)
 

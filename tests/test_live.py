@@ -137,7 +137,7 @@ def test_streamed_frames_follow_the_speech_as_it_arrives(spoken):
     assert values[middle, JAW].max() > 0.3  # the mouth opens for the vowels
     assert np.mean([v != "sil" for v in visemes[middle]]) > 0.6
     tail = values[int(spoken.audio.duration * 60) - 2 :]
-    assert np.all(tail[:, JAW] < 0.05)  # and rests in the silence after the speech
+    assert np.all(tail[:, JAW] < 0.2)  # and rests, a little open (motion.opening.resting), after the speech
 
 
 def test_a_stream_closed_early_gives_its_recognizer_back(spoken):

@@ -95,13 +95,18 @@ def to_animation(
     audio: Audio | None = None,
     fps: float = motion.DEFAULT_FPS,
     loudness_db: np.ndarray | None = None,
+    heard: np.ndarray | None = None,
 ) -> Animation:
-    """The Animation of a phone track; ``audio`` (or its ``loudness_db`` at 100 Hz) scales the jaw."""
+    """The Animation of a phone track. ``audio`` (or its ``loudness_db`` and the frames
+    :func:`motion.heard` makes of it, both at 100 Hz) scales the jaw and shapes its opening."""
     _check_fps(fps)
     if loudness_db is None and audio is not None:
         loudness_db = audio_stage.loudness(audio, fps=ANALYSIS_FPS)
+    if heard is None and audio is not None:
+        heard = motion.heard(audio.samples)
     level = None if loudness_db is None else _resample_track(loudness_db, ANALYSIS_FPS, fps, phones.duration)
-    return motion.animate(phones, fps=fps, loudness_db=level)
+    animation = motion.animate(phones, fps=fps, loudness_db=level)
+    return animation if heard is None else motion.shape_jaw(animation, heard)
 
 
 def animate(
@@ -155,9 +160,12 @@ def _animate_stream(
     phones: list[Phone] = []
     words: list[Word] = []
     levels: list[np.ndarray] = []
+    sounds: list[np.ndarray] = []
+    hearing = motion.Hearing()
     duration = 0.0
     for offset, chunk in chunks:
         levels.append(audio_stage.loudness(chunk, fps=ANALYSIS_FPS)[: round(chunk.duration * ANALYSIS_FPS)])
+        sounds.append(_heard_frames(hearing, chunk).astype(np.float16))  # an hour: 29 MB
         heard = phonetics.recognize(chunk, recognizer=recognizer)
         phones.extend(p._replace(start=p.start + offset, end=p.end + offset) for p in heard.phones)
         words.extend(w._replace(start=w.start + offset, end=w.end + offset) for w in heard.words)
@@ -167,7 +175,20 @@ def _animate_stream(
     if duration == 0.0:
         raise InputError(f"'{os.fspath(path)}' contains no audio samples.")
     track = PhoneTrack(phonetics.tidy(phones, duration).phones, duration, tuple(words))
-    return to_animation(track, fps=fps, loudness_db=np.concatenate(levels))
+    heard = np.concatenate(sounds).astype(np.float32)
+    return to_animation(track, fps=fps, loudness_db=np.concatenate(levels), heard=heard)
+
+
+def _heard_frames(hearing: motion.Hearing, chunk: Audio) -> np.ndarray:
+    """The filter's frames of one chunk of a longer speech, ``round(duration * 100)`` of them so
+    that chunks join at the right times (the last frames, whose window would pass the chunk's
+    end, repeat the one before)."""
+    frames = hearing(audio_stage.log_mel(chunk.samples))
+    wanted = round(chunk.duration * ANALYSIS_FPS)
+    if len(frames) >= wanted:
+        return frames[:wanted]
+    pad = frames[-1:] if len(frames) else np.zeros((1, frames.shape[1] if frames.ndim == 2 else 40), np.float32)
+    return np.concatenate([frames, np.repeat(pad, wanted - len(frames), axis=0)])
 
 
 def say(text: str, *, voice: str = DEFAULT_LANGUAGE, fps: float = motion.DEFAULT_FPS) -> tuple[Audio, Animation]:
@@ -175,7 +196,8 @@ def say(text: str, *, voice: str = DEFAULT_LANGUAGE, fps: float = motion.DEFAULT
     its Animation from the exact phone timings."""
     _check_fps(fps)
     speech, phones = phonetics.tts(text, voice=voice)
-    return speech, to_animation(phones, audio=speech, fps=fps)
+    # The phones are exact here: the jaw follows them, not a filter fitted on recognized real speech.
+    return speech, to_animation(phones, fps=fps, loudness_db=audio_stage.loudness(speech, fps=ANALYSIS_FPS))
 
 
 def add_life(
@@ -305,6 +327,7 @@ class _SpeechInParts:
 
     def __init__(self, audio: Audio, *, fps: float, recognizer: str):
         self.audio, self.fps, self.recognizer = audio, fps, recognizer
+        self.heard = motion.heard(audio.samples)  # once for all the parts: the running mean runs on
         self.parts: list[Animation] = []
         self._phones: list[Phone] = []
         self._words: list[Word] = []
@@ -319,7 +342,7 @@ class _SpeechInParts:
             self._words.extend(w._replace(start=w.start + offset, end=w.end + offset) for w in heard.words)
             end = offset + chunk.duration
             last = total if end >= audio.duration - 1e-9 else frame_count(end, fps=fps)
-            self.parts.append(_animate_frames(audio, heard, offset, first, last, fps=fps))
+            self.parts.append(_animate_frames(audio, self.heard, heard, offset, first, last, fps=fps))
             yield first, self.parts[-1]
             first = last
 
@@ -338,9 +361,12 @@ class _SpeechInParts:
         )
 
 
-def _animate_frames(audio: Audio, heard: PhoneTrack, offset: float, first: int, last: int, *, fps: float) -> Animation:
+def _animate_frames(
+    audio: Audio, sound: np.ndarray, heard: PhoneTrack, offset: float, first: int, last: int, *, fps: float
+) -> Animation:
     """The speech curves of animation frames ``first`` to ``last`` (exclusive) from the phones
-    heard in the chunk starting at ``offset`` seconds (which covers those frames' times)."""
+    heard in the chunk starting at ``offset`` seconds (which covers those frames' times) and
+    the whole speech's :func:`motion.heard` frames ``sound``."""
     start = float(frames_to_time(first, fps=fps))
     end = max(float(frames_to_time(last, fps=fps)), start + 1.0 / fps)
     shift = offset - start
@@ -348,7 +374,8 @@ def _animate_frames(audio: Audio, heard: PhoneTrack, offset: float, first: int, 
     track = phonetics.tidy(local, end - start)
     window = Audio(audio.samples[int(round(start * audio.sample_rate)) : int(round(end * audio.sample_rate))],
                    audio.sample_rate)  # fmt: skip
-    part = to_animation(track, audio=window if len(window.samples) else None, fps=fps)
+    rows = sound[int(round(start * ANALYSIS_FPS)) : int(round(end * ANALYSIS_FPS))]
+    part = to_animation(track, audio=window if len(window.samples) else None, fps=fps, heard=rows)
     count = last - first
     values = part.values[:count]
     weights = None if part.viseme_weights is None else part.viseme_weights[:count]

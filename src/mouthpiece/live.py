@@ -11,8 +11,9 @@ what has arrived: a :class:`~mouthpiece.phonetics.phone_loop.PhoneLoop` (the sam
 that recognizes a file), or, when the text being spoken is known, a
 :class:`~mouthpiece.phonetics.follow.TextFollower` (which follows the speech through
 espeak-ng's rendering of the text), a :class:`~mouthpiece.audio.features.LevelMeter` for the jaw's
-loudness and the voice activity, and the motion stage on a short window of phones
-around the new frames.
+loudness and the voice activity, the motion stage on a short window of phones around
+the new frames, and the jaw's opening filter (:mod:`mouthpiece.motion.opening`) on the
+sound heard so far (it listens 60 ms ahead of a frame, which the lookahead gives it).
 
 When to give a frame: the recognizer's phones reach ~50 ms short of what it heard, and
 its last phone is a guess until more speech confirms it, so a frame given later is
@@ -33,13 +34,14 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import motion
-from .audio.features import LevelMeter, active_frames, noise_floor
+from .audio.features import MEL_BANDS, LevelMeter, active_frames, noise_floor
+from .motion.opening import FEATURE_RATE as SOUND_RATE
 from .motion.prosody import typical_level
 from .phonetics.follow import TextFollower
 from .phonetics.phone_loop import PhoneLoop, silence_where_quiet, tidy
 from .phonetics.sphinx import FRAME_RATE
 from .timebase import frame_count, frames_to_time
-from .types import SAMPLE_RATE, Phone
+from .types import SAMPLE_RATE, Animation, Phone
 from .vocabulary import CHANNELS, SILENCE, VISEMES
 
 DEFAULT_LOOKAHEAD = 0.06  # s of speech heard past a frame before it may be given
@@ -93,6 +95,9 @@ class LiveAnimator:
         self.max_lookahead = lookahead if max_lookahead is None else max(lookahead, max_lookahead)
         self._loop: PhoneLoop | TextFollower = PhoneLoop() if text is None else TextFollower(text, voice=voice)
         self._meter = LevelMeter(fps=FRAME_RATE, sample_rate=SAMPLE_RATE, keep_seconds=KEEP)
+        self._hearing = motion.Hearing()
+        self._sound = np.zeros((0, MEL_BANDS), np.float32)  # the jaw filter's frames heard, from _sound_first
+        self._sound_first = 0
         self._next = 0  # the next frame to give
         self._estimated_at = -1  # meter frame of the last floor and typical level estimate
         self._floor = self._typical = 0.0
@@ -114,6 +119,7 @@ class LiveAnimator:
         samples = np.asarray(samples, np.float32)
         self._loop.hear(samples)
         self._meter.add(samples)
+        self._sound = np.concatenate([self._sound, self._hearing.samples(samples)])
         phones = self._loop.heard()
         return self._frames_until(self._ready(phones), phones)
 
@@ -162,12 +168,24 @@ class LiveAnimator:
         nearby = self._silence_where_quiet(nearby, start)
         track = tidy([p._replace(start=p.start - start, end=p.end - start) for p in nearby], end - start)
         values, weights = motion.to_curves(motion.to_visemes(track), fps=self.fps)
-        values, weights = values[first - origin : last - origin], weights[first - origin : last - origin]
-        times = np.asarray(frames_to_time(np.arange(first, last), fps=self.fps))
+        times = np.asarray(frames_to_time(np.arange(origin, origin + len(values)), fps=self.fps))
         values = motion.modulate_jaw(values, self._level_at(times), typical_db=self._typical)
+        curves = Animation(fps=self.fps, values=values, viseme_weights=weights)
+        shaped = motion.shape_jaw(curves, self._heard_from(start))
+        values, weights = shaped.values[first - origin : last - origin], weights[first - origin : last - origin]
         self._next = last
         self._loop.forget_before(start - CONTEXT)
+        self._forget_sound_before(start - CONTEXT)
         return LiveFrames(first, values, tuple(VISEMES[i] for i in weights.argmax(1)))
+
+    def _heard_from(self, start: float) -> np.ndarray:
+        """The jaw filter's frames from ``start`` seconds on (as many as are heard)."""
+        return self._sound[max(0, int(round(start * SOUND_RATE)) - self._sound_first) :]
+
+    def _forget_sound_before(self, t: float) -> None:
+        drop = int(t * SOUND_RATE) - self._sound_first
+        if drop > 0:
+            self._sound, self._sound_first = self._sound[drop:], self._sound_first + drop
 
     def _silence_where_quiet(self, phones: list[Phone], start: float) -> list[Phone]:
         meter = self._meter

@@ -5,7 +5,10 @@
 3. ``modulate_jaw`` loudness scales the jaw (``prosody.py``)
 4. ``to_cues``      phones -> Rhubarb mouth cues A-H, X, by Rhubarb's shape conventions (``cues.py``)
 
-``animate`` runs those four. Callers then apply, in this order, the optional steps
+``animate`` runs those four. Where the speech itself is at hand (recognized or aligned
+speech, not synthesized), the caller then sets the jaw's opening from the curves and the
+sound (``shape_jaw`` with the frames of ``heard``, ``opening.py``: a filter fitted on
+real footage). Callers then apply, in this order, the optional steps
 that take an Animation and return a new one:
 
 5. ``add_idle``      blinks, head motion, gaze shifts and emphasis brow raises from the audio (``idle.py``)
@@ -24,6 +27,7 @@ from .cues import to_cues
 from .curves import to_curves
 from .emotion import EMOTIONS, apply_emotion
 from .idle import LiveIdle, add_idle
+from .opening import Hearing, heard, shape_jaw
 from .prosody import modulate_jaw
 from .visemes import to_visemes
 
@@ -32,11 +36,14 @@ DEFAULT_FPS = 60.0
 __all__ = [
     "DEFAULT_FPS",
     "EMOTIONS",
+    "Hearing",
     "LiveIdle",
     "add_idle",
     "animate",
     "apply_emotion",
+    "heard",
     "modulate_jaw",
+    "shape_jaw",
     "to_cues",
     "to_curves",
     "to_visemes",

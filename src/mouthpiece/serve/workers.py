@@ -35,6 +35,7 @@ from ..phonetics.ahead import child_environment
 from .live_worker import write_message
 
 CHILD = "from mouthpiece.serve.workers import serve; serve()"
+NICENESS = 5  # a busy worker yields the CPU to the server's event loop and to live streams
 _HEADER_BYTES = 4
 
 
@@ -235,6 +236,7 @@ class Pool:
 def serve() -> None:
     """A worker's main loop: run each call that arrives on stdin, answer on stdout."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    os.nice(NICENESS)
     stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
     sys.stdout = sys.stderr  # what the work prints must not corrupt the replies
     while True:

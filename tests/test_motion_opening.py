@@ -1,0 +1,82 @@
+"""The jaw's opening heard from the sound as well as read from the phones (motion/opening.py)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from mouthpiece import api, motion
+from mouthpiece.audio import log_mel
+from mouthpiece.errors import InputError
+from mouthpiece.motion import opening
+from mouthpiece.phonetics import tts
+from mouthpiece.vocabulary import CHANNEL_INDEX
+
+JAW = CHANNEL_INDEX["JawOpen"]
+
+
+@pytest.fixture(scope="module")
+def speech():
+    return tts("Bob bought a big blue map, and we watched the boats pass by.", voice="en-us+m3")
+
+
+def test_the_shipped_model_loads_and_says_how_it_was_fitted():
+    model = opening.OpeningModel.load(opening.MODEL_FILE)
+    assert model.lookahead <= 0.06 + 1e-9  # a stream can apply it with 60 ms of lookahead
+    card = model.scores()
+    assert card["speakers"] >= 10 and card["words"]["loso_r0"] > card["words"]["unfiltered_r0"]
+
+
+@pytest.mark.parametrize("content", [b"", b"not a numpy file", None])
+def test_a_missing_or_corrupt_model_gets_one_sentence(tmp_path, content):
+    path = tmp_path / "opening.npz"
+    if content is not None:
+        path.write_bytes(content)
+    with pytest.raises(InputError, match=r"^The opening model '.*opening\.npz' cannot be read: .*\.$"):
+        opening.OpeningModel.load(path)
+
+
+def test_hearing_in_blocks_gives_the_frames_of_hearing_at_once(speech):
+    audio, _ = speech
+    spectra = log_mel(audio.samples)
+    whole = opening.Hearing()(spectra)
+    hearing = opening.Hearing()
+    parts = np.concatenate([hearing(spectra[a : a + 37]) for a in range(0, len(spectra), 37)])
+    np.testing.assert_allclose(parts, whole, atol=1e-5)
+    np.testing.assert_allclose(whole, motion.heard(audio.samples), atol=1e-5)
+
+
+def test_the_heard_jaw_moves_with_the_speech_and_the_lips_still_meet(speech):
+    audio, phones = speech
+    plain = api.to_animation(phones, fps=100, loudness_db=None)
+    shaped = api.to_animation(phones, audio=audio, fps=100)
+    jaw = shaped.values[:, JAW]
+    assert 0.0 <= jaw.min() and jaw.max() <= 1.0 and jaw.std() > 0.05
+    assert np.corrcoef(jaw, plain.values[:, JAW])[0, 1] > 0.3  # it refines the phonetic jaw, not replaces it
+    for p in phones.phones:
+        if p.label in ("P", "B", "M") and p.end - p.start > 0.04:
+            middle = int((p.start + p.end) / 2 * 100)
+            assert jaw[middle] < 0.1, (p, jaw[middle])
+    moved = {JAW, *(CHANNEL_INDEX[c] for c in opening.LIPS_FOLLOWING)}  # the lower lip rides on the jaw
+    others = [c for c in range(shaped.values.shape[1]) if c not in moved]
+    np.testing.assert_array_equal(shaped.values[:, others], api.to_animation(phones, audio=audio, fps=100,
+                                  heard=np.zeros((0, 40))).values[:, others])  # fmt: skip
+
+
+def shaped_weights(phones):
+    """The closure weight of P/B/M per frame at 100 fps, in a column."""
+    from mouthpiece.vocabulary import VISEMES
+
+    weights = api.to_animation(phones, fps=100).viseme_weights
+    return weights[:, [VISEMES.index("PP")]]
+
+
+def test_a_swapped_model_is_used_and_then_put_back(speech):
+    audio, phones = speech
+    shipped = opening.model()
+    silent = opening.OpeningModel(**{**shipped.__dict__, "weights": np.zeros_like(shipped.weights)})
+    with opening.using(silent):
+        flat = api.to_animation(phones, audio=audio, fps=100).values[:, JAW]
+    away = shaped_weights(phones)[:, 0] <= opening.OPEN  # away from closures the jaw rests at the model's mean
+    assert away.mean() > 0.5 and np.allclose(flat[away], shipped.jaw_mean, atol=1e-4)
+    assert opening.model() is shipped
