@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 APT_PACKAGES := espeak-ng libespeak-ng1 chromium
 MEDIAPIPE := mediapipe==0.10.21
 
-.PHONY: install demo test bench lint clean
+.PHONY: install demo test bench lint train clean
 
 install: $(STAMP)
 
@@ -35,6 +35,12 @@ bench: install
 	$(PY) benchmarks/portrait.py
 	$(PY) benchmarks/dub.py
 	$(PY) benchmarks/stream.py
+
+# Retrain the learned front end end to end (an hour or two on two cores; needs Debian's
+# contrib/non-free MBROLA voices, Festival and word lists: see training/retrain.py).
+train: install
+	$(PY) -m pip install -q -e '.[train]'
+	$(PY) -m training.retrain
 
 lint: install
 	$(VENV)/bin/ruff check src tests benchmarks

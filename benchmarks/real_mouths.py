@@ -31,8 +31,8 @@ and the control: each clip's prediction against the next clip's mouth (chance, ~
 The jaw's opening filter (``mouthpiece.motion.opening``) was fitted on these very clips,
 so every in-process path scores each clip with the filter fitted on the *other* speakers
 (``training/fit_opening.py``, leave-one-speaker-out); ``--shipped`` uses the shipped
-filter instead (a figure of memory, not skill). The live path's server uses the shipped
-one.
+filter instead (a figure of memory, not skill). The live path's server is started with
+the held-out filter of each speaker in turn (``MOUTHPIECE_OPENING_MODEL``).
 
 Runs one process at a time (the live path starts one server). Reads ../shared (third-party
 footage); nothing here ships.
@@ -45,6 +45,7 @@ import asyncio
 import contextlib
 import io
 import json
+import os
 import sys
 import tempfile
 import time
@@ -89,6 +90,7 @@ class Session:
 
     folder: Path
     _server: Any = None
+    _server_model: Path | None = None
     _portrait: Any = None
     _default: dict[str, Animation] = field(default_factory=dict)
     _audio: dict[str, Audio] = field(default_factory=dict)
@@ -104,11 +106,18 @@ class Session:
             self._default[clip.name] = api.animate_file(clip.path)
         return self._default[clip.name]
 
-    def server(self) -> Any:
+    def server(self, clip: Clip) -> Any:
+        """The live server, with the opening filter held out from ``clip``'s speaker."""
+        model = held_out_file(clip, self.folder)
+        if self._server is not None and self._server_model != model:
+            self.close()
         if self._server is None:
             from stream import Server
 
-            self._server = Server()
+            if model is not None:
+                os.environ[opening.MODEL_VARIABLE] = str(model)
+            self._server, self._server_model = Server(), model
+            os.environ.pop(opening.MODEL_VARIABLE, None)
         return self._server
 
     def portrait(self) -> Any:
@@ -160,7 +169,7 @@ def predict_cues(clip: Clip, mouth: ObservedMouth, session: Session) -> np.ndarr
 def predict_live(clip: Clip, mouth: ObservedMouth, session: Session) -> np.ndarray:
     from stream import stream
 
-    result = asyncio.run(stream(session.server().url, session.audio(clip), realtime=True, **LIVE_OPTIONS))
+    result = asyncio.run(stream(session.server(clip).url, session.audio(clip), realtime=True, **LIVE_OPTIONS))
     if not result["in_order"]:
         raise RuntimeError("the stream's frames did not arrive once each and in order")
     return curve_on_frames(result["jaw"], fps=LIVE_FPS, frames=mouth)
@@ -315,6 +324,17 @@ def held_out(clip: Clip) -> Any:
         train = [e for e in _HELD_OUT["data"] if e.clip.speaker != clip.speaker]
         models[clip.speaker] = _HELD_OUT["fit"](train, _HELD_OUT["prior"])
     return opening.using(models[clip.speaker])
+
+
+def held_out_file(clip: Clip, folder: Path) -> Path | None:
+    """The held-out filter of ``clip``'s speaker as a file (for a server), or None with ``--shipped``."""
+    if _HELD_OUT.get("shipped"):
+        return None
+    with held_out(clip):
+        path = folder / f"opening-without-{clip.speaker}.npz"
+        if not path.exists():
+            opening.model().save(path)
+    return path
 
 
 def main() -> None:

@@ -20,13 +20,15 @@ vowels; the formants of an open jaw). So the jaw's opening is predicted from bot
    (their lips still meet).
 
 The model is a small ``.npz`` in the package (:data:`MODEL_FILE`); :func:`using` swaps in
-another, as the leave-one-speaker-out benchmark does.
+another, as the leave-one-speaker-out benchmark does (in a server it starts, through
+the environment variable :data:`MODEL_VARIABLE`).
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
+import os
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
@@ -40,6 +42,7 @@ from ..types import SAMPLE_RATE, Animation
 from ..vocabulary import CHANNEL_INDEX, VISEMES
 
 MODEL_FILE = Path(__file__).parent / "opening.npz"
+MODEL_VARIABLE = "MOUTHPIECE_OPENING_MODEL"  # a file to use instead (a benchmark's held-out filter, in a server)
 FEATURE_RATE = SAMPLE_RATE / MEL_HOP  # frames a second (100)
 CENTRE = MEL_WINDOW / 2 / SAMPLE_RATE  # s, from a feature frame's start to its window's centre
 LIPS_FOLLOWING = ("MouthLowerDownLeft", "MouthLowerDownRight")
@@ -95,7 +98,7 @@ def model() -> OpeningModel:
     """The model in use: the shipped one unless :func:`using` swapped it."""
     global _active
     if _active is None:
-        _active = OpeningModel.load(MODEL_FILE)
+        _active = OpeningModel.load(os.environ.get(MODEL_VARIABLE) or MODEL_FILE)
     return _active
 
 

@@ -5,6 +5,8 @@
 - ``words-small``: the same with a 5,000-word model; ~2.5 times faster, fewer closures.
 - ``phones``: pocketsphinx's phone loop (:mod:`.phone_loop`); ~3 times faster still,
   rough.
+- ``neural``: our learned front end (:mod:`mouthpiece.neural`), visemes straight from the
+  sound in any language; the fastest by far.
 """
 
 from __future__ import annotations
@@ -17,10 +19,18 @@ from ..types import Audio, PhoneTrack
 from .phone_loop import recognize_phones
 from .words import recognize_words
 
+
+def _neural(audio: Audio) -> PhoneTrack:
+    from ..neural import recognize as recognize_visemes  # numpy only, loaded when first used
+
+    return recognize_visemes(audio)[0]
+
+
 RECOGNIZERS: dict[str, Callable[[Audio], PhoneTrack]] = {
     "words": partial(recognize_words, model="full"),
     "words-small": partial(recognize_words, model="small"),
     "phones": recognize_phones,
+    "neural": _neural,
 }
 DEFAULT_RECOGNIZER = "words"
 

@@ -1,0 +1,42 @@
+"""Retrain the shipped front end end to end: corpus, training, export, evaluation.
+
+    python -m training.retrain            # about an hour on one core; data in ~/.cache/mouthpiece-train
+
+Needs the ``train`` extra (``pip install -e '.[train]'``, torch 2.13 CPU) and the Debian
+packages ``espeak-ng mbrola mbrola-{de1,de3,de4,de5,de7,fr2,fr3,fr6,es1,es3,es4,mx1,mx2,it4,nl1,nl3,pt1,br1,br2,br4}
+festival festvox-rablpc16k festvox-don`` and the word lists ``wamerican wngerman wfrench
+wspanish witalian wdutch wpolish wportuguese wbrazilian wswedish`` (MBROLA voices are in
+Debian's contrib/non-free components). Every step is seeded; the corpus and the
+training stop at fixed sizes (``--hours``, ``--steps``) unless the machine is so slow
+that their wall-clock guards (``--minutes``, ``--max-minutes``) stop them first.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+from pathlib import Path
+
+from . import evaluate, export, make_corpus, train
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--data", type=Path, default=make_corpus.DEFAULT_OUT)
+    parser.add_argument("--keep-data", action="store_true", help="train on the corpus already in --data")
+    args = parser.parse_args(argv)
+    data = str(args.data)
+    if not args.keep_data:
+        for sub in ("train", "val"):
+            shutil.rmtree(args.data / sub, ignore_errors=True)
+        for old in args.data.glob("summary_seed*.json"):
+            old.unlink()
+        make_corpus.main(["--out", data, "--seed", "14", "--hours", "16", "--minutes", "40"])
+        make_corpus.main(["--out", data, "--seed", "15", "--hours", "2.5", "--minutes", "10", "--festival", "1"])
+    train.main(["--data", data, "--steps", "8000", "--eval-every", "1000", "--max-minutes", "40"])
+    export.main(["--data", data])
+    evaluate.main(["--data", data, "--json", str(args.data / "figures.json")])
+
+
+if __name__ == "__main__":
+    main()
