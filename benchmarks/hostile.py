@@ -438,13 +438,22 @@ def row_2(servers: Servers) -> None:
         body, headers = multipart([("audio", "a.flac", flac_of_silence(10)), ("text", None, b"a " * (2**19))])
         status, sentence = request(server, "POST", "/v1/animate", body, headers)
         expect_4xx(r, status, sentence)
-    png = one_bit_png(13000)
-    with attack("2c", f"/v1/render: a 13000x13000 1-bit PNG ({len(png) / 1024:.0f} KB) + text 'Hi.'", server) as r:
-        body, headers = multipart([("portrait", "huge.png", png), ("text", None, b"Hi.")])
+    huge_portrait(server, "2c", 13000, "huge.png")
+
+
+def huge_portrait(server: Any, row: str, side: int, name: str, *, names_limit: bool = False) -> None:
+    """A ``side`` x ``side`` 1-bit PNG (a few KB) to /v1/render as the portrait; with
+    ``names_limit``, the answer must name the server's own pixel limit."""
+    png = one_bit_png(side)
+    with attack(row, f"/v1/render: a {side}x{side} 1-bit PNG ({len(png) / 1024:.0f} KB) + text 'Hi.'", server) as r:
+        body, headers = multipart([("portrait", name, png), ("text", None, b"Hi.")])
         t = time.perf_counter()
         status, sentence = request(server, "POST", "/v1/render", body, headers)
         expect_4xx(r, status, sentence, wanted=(413,))
         r.notes.append(f"answered in {time.perf_counter() - t:.2f} s")
+        if names_limit and ("--max-megapixels" not in sentence or "40,000,000" not in sentence):
+            r.ok = False
+            r.notes.append("NOT MET: the sentence does not name the server's limit (40,000,000 pixels by default)")
 
 
 def row_3(servers: Servers) -> None:
@@ -908,16 +917,7 @@ def row_10(servers: Servers) -> None:
 
 def row_11(servers: Servers) -> None:
     server = servers.get()
-    png = one_bit_png(30000)
-    with attack("11a", f"/v1/render: a 30000x30000 1-bit PNG ({len(png) / 1024:.0f} KB) + text 'Hi.'", server) as r:
-        body, headers = multipart([("portrait", "vast.png", png), ("text", None, b"Hi.")])
-        t = time.perf_counter()
-        status, sentence = request(server, "POST", "/v1/render", body, headers)
-        expect_4xx(r, status, sentence, wanted=(413,))
-        r.notes.append(f"answered in {time.perf_counter() - t:.2f} s")
-        if "--max-megapixels" not in sentence or "40,000,000" not in sentence:
-            r.ok = False
-            r.notes.append("NOT MET: the sentence does not name the server's limit (40,000,000 pixels by default)")
+    huge_portrait(server, "11a", 30000, "vast.png", names_limit=True)
     tokened = servers.get(token=TOKEN)
     with attack("11b", "--token server: 'Authorization: bearer TOKEN' (lower case)", tokened) as r:
         status, sentence = request(tokened, "GET", "/v1/jobs/none", headers={"Authorization": f"bearer {TOKEN}"})
