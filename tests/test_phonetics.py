@@ -113,7 +113,7 @@ def test_a_transcript_of_other_speech_is_caught_by_how_badly_it_fits():
         warnings.simplefilter("error")
         track = align(audio, "Hello there. Goodbye now.")
     assert [w.text for w in track.words] == ["hello", "there", "goodbye", "now"]
-    with pytest.warns(UserWarning, match="does not seem to match"):
+    with pytest.warns(UserWarning, match="does not match the speech"):
         align(audio, "Cats and dogs. Birds fly.")
 
 

@@ -170,6 +170,10 @@ class _Engine:
         name = voice.strip().encode("utf-8")
         if self.lib.espeak_SetVoiceByName(name) == _EE_OK:
             return
+        base, plus, variant = voice.strip().lower().partition("+")
+        by_file = language_files().get(base)
+        if plus and by_file and self.lib.espeak_SetVoiceByName(f"{by_file}+{variant}".encode()) == _EE_OK:
+            return  # a language's voice with a variant ("en-gb+f3": the file en, variant f3)
         # by language, but only for a language espeak-ng has: its matching takes any
         # prefix ("no-such-voice" would get Norwegian)
         if voice.strip().lower() in known_languages():
@@ -211,6 +215,17 @@ def known_voices() -> tuple[frozenset[str], frozenset[str]]:
     listed = (line.split() for line in voice_listing("variant"))
     variants = {fields[4].rpartition("/")[2].lower() for fields in listed if len(fields) >= 5}
     return frozenset(v for v in voices if VOICE_PATTERN.fullmatch(v)), frozenset(variants)
+
+
+@functools.lru_cache(maxsize=1)
+def language_files() -> dict[str, str]:
+    """The voice file espeak-ng speaks each language code with (``en-gb`` -> ``en``)."""
+    files: dict[str, str] = {}
+    for line in voice_listing():
+        fields = line.split()
+        if len(fields) >= 5:
+            files.setdefault(fields[1].lower(), fields[4].rpartition("/")[2].lower())
+    return files
 
 
 def voice_listing(kind: str = "") -> list[str]:
