@@ -11,7 +11,7 @@ eye corners' distance, frames without a face left out; see ``real_footage``) aga
 prediction from the clip's own audio, by each path:
 
 - **default**: ``mouthpiece animate CLIP`` (``api.animate_file``, the ``words`` recognizer), JawOpen
-- **words-small**, **phones**: the same with ``--recognizer words-small`` / ``phones``
+- **words-small**, **phones**, **neural**: the same with ``--recognizer words-small`` / ``phones`` / ``neural``
 - **text**: with the clip's transcript (``--text``), where it has one
 - **cues**: the default Animation exported as Rhubarb TSV, its cues read back through the
   openness table of ../shared/eval/score.py
@@ -80,7 +80,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # for training.fit
 
 LIVE_FPS = 60.0  # frames/s the server streams at unless told otherwise
 LIVE_OPTIONS = {"chunk_ms": 20.0, "lookahead_ms": 60.0, "max_lookahead_ms": 140.0}  # stream.py's defaults
-FAST_PATHS = ("default", "words-small", "phones", "text", "cues")
+FAST_PATHS = ("default", "words-small", "phones", "neural", "text", "cues")
 SLOW_PATHS = ("live", "render", "dub")
 
 
@@ -195,6 +195,7 @@ PATHS: dict[str, Callable[[Clip, ObservedMouth, Session], np.ndarray | None]] = 
     "default": predict_default,
     "words-small": predict_recognizer("words-small"),
     "phones": predict_recognizer("phones"),
+    "neural": predict_recognizer("neural"),
     "text": predict_text,
     "cues": predict_cues,
     "live": predict_live,

@@ -3,7 +3,7 @@
     python -m training.retrain            # about an hour on one core; data in ~/.cache/mouthpiece-train
 
 Needs the ``train`` extra (``pip install -e '.[train]'``, torch 2.13 CPU) and the Debian
-packages ``espeak-ng mbrola mbrola-{de1,de3,de4,de5,de7,fr2,fr3,fr6,es1,es3,es4,mx1,mx2,it4,nl1,nl3,pt1,br1,br2,br4}
+packages ``espeak-ng mbrola mbrola-{de3,de4,de5,de7,fr3,fr6,es3,es4,mx1,mx2,nl1,pt1,br2,br4}
 festival festvox-rablpc16k festvox-don`` and the word lists ``wamerican wngerman wfrench
 wspanish witalian wdutch wpolish wportuguese wbrazilian wswedish`` (MBROLA voices are in
 Debian's contrib/non-free components). Every step is seeded; the corpus and the
