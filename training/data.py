@@ -13,11 +13,6 @@ import numpy as np
 
 from mouthpiece.neural.model import FrontEnd, FrontEndConfig
 
-from .make_corpus import DEV_MBROLA
-
-# Utterances of these voices are left out of training wherever an older corpus holds them.
-EXCLUDED_VOICES = frozenset(f"mbrola:{v}" for v in DEV_MBROLA)
-
 
 @dataclass
 class Split:
@@ -65,8 +60,6 @@ def load_split(paths: list[Path], norm: FrontEnd, max_utterances: int | None = N
             mel, vis, art, off = z["mel"], z["viseme"], z["articulation"], z["offsets"]
             voices, langs, chains = z["voices"].tolist(), z["langs"].tolist(), z["chains"].tolist()
         for u in range(len(off) - 1):
-            if voices[u] in EXCLUDED_VOICES:
-                continue
             a, b = off[u], off[u + 1]
             feats, _ = norm.normalize(mel[a:b].astype(np.float32))
             out.features.append(feats.astype(np.float16))

@@ -19,7 +19,8 @@ vowels; the formants of an open jaw). So the jaw's opening is predicted from bot
    and spread, blended back into the phonetic JawOpen by the closure weight of P/B/M
    (their lips still meet).
 
-The model is a small ``.npz`` in the package (:data:`MODEL_FILE`); :func:`using` swaps in
+The model is a small ``.npz`` in the package (:data:`MODEL_FILE`, its card ``MODEL_CARD.md``
+beside it); :func:`using` swaps in
 another, as the leave-one-speaker-out benchmark does (in a server it starts, through
 the environment variable :data:`MODEL_VARIABLE`).
 """
