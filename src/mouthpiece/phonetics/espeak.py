@@ -228,26 +228,35 @@ def language_files() -> dict[str, str]:
     return files
 
 
-def voice_listing(kind: str = "") -> list[str]:
-    """The lines of ``espeak-ng --voices[=kind]`` after its header."""
+@functools.lru_cache(maxsize=4)
+def voice_listing(kind: str = "") -> tuple[str, ...]:
+    """The lines of ``espeak-ng --voices[=kind]`` after its header (asked once per kind)."""
     command = ["espeak-ng", f"--voices={kind}" if kind else "--voices"]
     try:
         listing = subprocess.run(command, capture_output=True, text=True, check=True, timeout=30).stdout
     except (OSError, subprocess.SubprocessError):
-        return []
-    return listing.splitlines()[1:]
+        return ()
+    return tuple(listing.splitlines()[1:])
+
+
+def known_languages() -> frozenset[str]:
+    """Every language code espeak-ng has a voice for (``espeak-ng --voices``), lower-cased."""
+    return frozenset(language_names())
 
 
 @functools.lru_cache(maxsize=1)
-def known_languages() -> frozenset[str]:
-    """Every language code espeak-ng has a voice for (``espeak-ng --voices``), lower-cased."""
-    codes = set()
+def language_names() -> dict[str, str]:
+    """Each language code espeak-ng has a voice for, lower-cased, and its voice's name: a
+    voice's own language and the others it lists ("fr-fr ... (fr 5)": fr too)."""
+    names: dict[str, str] = {}
     for line in voice_listing():
         fields = line.split()
-        if len(fields) >= 2:
-            codes.add(fields[1].lower())
-            codes.update(m.lower() for m in re.findall(r"\(([^ )]+) \d+\)", line))
-    return frozenset(codes)
+        if len(fields) >= 4:
+            name = fields[3].replace("_", " ")
+            names.setdefault(fields[1].lower(), name)
+            for other in re.findall(r"\(([^ )]+) \d+\)", line):
+                names.setdefault(other.lower(), name.split(" (")[0])
+    return names
 
 
 _LOCK = threading.Lock()

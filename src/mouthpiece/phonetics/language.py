@@ -6,8 +6,6 @@ recognizer.
 
 from __future__ import annotations
 
-import re
-
 from ..errors import InputError
 from ..types import Audio, PhoneTrack
 from . import espeak
@@ -49,12 +47,4 @@ def align_text(audio: Audio, text: str, *, language: str = DEFAULT_LANGUAGE) -> 
 
 def languages() -> list[tuple[str, str]]:
     """``(code, name)`` of every language espeak-ng speaks, by code."""
-    found: dict[str, str] = {}
-    for line in espeak.voice_listing():
-        fields = line.split()
-        if len(fields) >= 4:
-            name = fields[3].replace("_", " ")
-            found.setdefault(fields[1].lower(), name)
-            for other in re.findall(r"\(([^ )]+) \d+\)", line):  # "fr-fr ... (fr 5)": fr names it too
-                found.setdefault(other.lower(), name.split(" (")[0])
-    return sorted(found.items())
+    return sorted(espeak.language_names().items())

@@ -6,7 +6,7 @@ sentence of a longer recording comes out stretched across all of it, words laid 
 speech they are not, and :func:`.align.misfit` rejects it. Here the speech is cut at its
 pauses (runs of ``MIN_PAUSE`` or more without voice activity), the transcript is aligned
 to each stretch from the start up to a pause and from a pause to the end, and of the
-stretches it fits (:func:`.align.fits`) the one where its visemes are heard best
+stretches it fits (as :func:`.align.fits` judges) the one where its visemes are heard best
 (:func:`.align.heard_fit`) keeps the alignment; the other stretch is recognized. None
 when no stretch fits: the transcript is of other speech.
 """
@@ -16,7 +16,7 @@ from __future__ import annotations
 from ..audio.features import voice_activity
 from ..types import Audio, Phone, PhoneTrack, Word
 from . import sphinx
-from .align import AlignmentFailed, align_words, fits, heard_fit
+from .align import MAX_MISFIT, MIN_HEARD_FIT, AlignmentFailed, align_words, heard_fit, misfit
 from .phone_loop import tidy
 from .recognize import recognize
 
@@ -34,8 +34,10 @@ def align_part(audio: Audio, words: list[str]) -> tuple[PhoneTrack, tuple[float,
             track = align_words(part, words)
         except AlignmentFailed:
             continue
+        if misfit(track, part) > MAX_MISFIT:
+            continue
         score = heard_fit(track, part)
-        if fits(track, part) and (best is None or score > best[0]):
+        if score >= MIN_HEARD_FIT and (best is None or score > best[0]):
             best = (score, start, end, track)
     if best is None:
         return None

@@ -51,7 +51,7 @@ from .docs import DOCS_PAGE
 from .guard import Guard
 from .jobs import Job, JobStore, QueueFull
 from .streams import DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_STREAMS, MAX_TEXT_CHARACTERS, StreamWorkers, serve_stream
-from .workers import Pool, WorkFailed
+from .workers import Pool, WorkFailed, WorkTimedOut
 
 CHARACTERS_PER_SECOND = 12.0  # of text spoken, to size a render of text before it is synthesized
 
@@ -145,9 +145,9 @@ def create_app(
     async def run(function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         try:
             return await work.run(function, *args, timeout=request_timeout, **kwargs)
+        except WorkTimedOut:
+            raise HTTPException(408, f"The request took longer than {request_timeout:g} s.") from None
         except WorkFailed as e:
-            if "longer than" in str(e):
-                raise HTTPException(408, f"The request took longer than {request_timeout:g} s.") from None
             raise HTTPException(500, f"The work failed: {e}.") from None
 
     @app.websocket("/v1/stream")

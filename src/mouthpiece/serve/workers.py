@@ -43,6 +43,10 @@ class WorkFailed(Exception):
     """The work could not finish: it overran its time, its process crashed, or the pool closed."""
 
 
+class WorkTimedOut(WorkFailed):
+    """The work, or its wait for a free worker, took longer than it was given."""
+
+
 class _Child:
     """One warm worker process."""
 
@@ -160,7 +164,7 @@ class Pool:
         deadline = time.monotonic() + timeout
         call = _call or _Call()
         if not self._slots.acquire(timeout=max(0.0, timeout)):
-            raise WorkFailed(f"no worker was free within {timeout:g} s")
+            raise WorkTimedOut(f"no worker was free within {timeout:g} s")
         child: _Child | None = None
         try:
             child = self._checkout(call)
@@ -170,7 +174,9 @@ class Pool:
             self._checkin(child)  # it answered: fit for the next call
             child = None
         except TimeoutError:
-            raise WorkFailed(f"it took longer than {timeout:g} s") from None
+            raise WorkTimedOut(f"it took longer than {timeout:g} s") from None
+        except WorkTimedOut:
+            raise
         except WorkFailed:
             if call.cancelled or self._closed:
                 raise WorkFailed("it was cancelled") from None
