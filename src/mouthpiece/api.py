@@ -165,7 +165,7 @@ def _animate_stream(
     duration = 0.0
     for offset, chunk in chunks:
         levels.append(audio_stage.loudness(chunk, fps=ANALYSIS_FPS)[: round(chunk.duration * ANALYSIS_FPS)])
-        sounds.append(_heard_frames(hearing, chunk).astype(np.float16))  # an hour: 29 MB
+        sounds.append(hearing.samples(chunk.samples).astype(np.float16))  # the whole file's frames; an hour: 29 MB
         heard = phonetics.recognize(chunk, recognizer=recognizer)
         phones.extend(p._replace(start=p.start + offset, end=p.end + offset) for p in heard.phones)
         words.extend(w._replace(start=w.start + offset, end=w.end + offset) for w in heard.words)
@@ -177,18 +177,6 @@ def _animate_stream(
     track = PhoneTrack(phonetics.tidy(phones, duration).phones, duration, tuple(words))
     heard = np.concatenate(sounds).astype(np.float32)
     return to_animation(track, fps=fps, loudness_db=np.concatenate(levels), heard=heard)
-
-
-def _heard_frames(hearing: motion.Hearing, chunk: Audio) -> np.ndarray:
-    """The filter's frames of one chunk of a longer speech, ``round(duration * 100)`` of them so
-    that chunks join at the right times (the last frames, whose window would pass the chunk's
-    end, repeat the one before)."""
-    frames = hearing(audio_stage.log_mel(chunk.samples))
-    wanted = round(chunk.duration * ANALYSIS_FPS)
-    if len(frames) >= wanted:
-        return frames[:wanted]
-    pad = frames[-1:] if len(frames) else np.zeros((1, frames.shape[1] if frames.ndim == 2 else 40), np.float32)
-    return np.concatenate([frames, np.repeat(pad, wanted - len(frames), axis=0)])
 
 
 def say(text: str, *, voice: str = DEFAULT_LANGUAGE, fps: float = motion.DEFAULT_FPS) -> tuple[Audio, Animation]:
