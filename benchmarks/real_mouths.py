@@ -17,6 +17,9 @@ prediction from the clip's own audio, by each path:
   openness table of ../shared/eval/score.py
 - **live**: the clip's audio streamed to a real ``mouthpiece serve`` at real-time rate in
   20 ms chunks (lookahead 60-140 ms; ``benchmarks/stream.py``'s client), JawOpen
+- **streamed-phones**, **streamed-neural**: the live stream's animator in this process
+  (``mouthpiece.live.LiveAnimator``, the same 20 ms chunks and lookahead, as fast as it
+  runs) with either live recognizer: what the live path computes, without a server
 - **render**: a talking portrait (the bundled astronaut) rendered at the clip's frame rate,
   its mouth found again in every frame of the MP4
 - **dub**: the clip dubbed with its own audio (``--fit cut``), its mouth found again
@@ -73,14 +76,16 @@ from real_footage import (
 )
 
 from mouthpiece import api
+from mouthpiece.live import LiveAnimator
 from mouthpiece.motion import opening
-from mouthpiece.types import Animation, Audio
+from mouthpiece.types import SAMPLE_RATE, Animation, Audio
+from mouthpiece.vocabulary import CHANNELS
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # for training.fit_opening
 
 LIVE_FPS = 60.0  # frames/s the server streams at unless told otherwise
 LIVE_OPTIONS = {"chunk_ms": 20.0, "lookahead_ms": 60.0, "max_lookahead_ms": 140.0}  # stream.py's defaults
-FAST_PATHS = ("default", "words-small", "phones", "neural", "text", "cues")
+FAST_PATHS = ("default", "words-small", "phones", "neural", "text", "cues", "streamed-phones", "streamed-neural")
 SLOW_PATHS = ("live", "render", "dub")
 
 
@@ -175,6 +180,22 @@ def predict_live(clip: Clip, mouth: ObservedMouth, session: Session) -> np.ndarr
     return curve_on_frames(result["jaw"], fps=LIVE_FPS, frames=mouth)
 
 
+def predict_streamed(recognizer: str) -> Callable[[Clip, ObservedMouth, Session], np.ndarray]:
+    def predict(clip: Clip, mouth: ObservedMouth, session: Session) -> np.ndarray:
+        samples = session.audio(clip).samples
+        chunk = int(LIVE_OPTIONS["chunk_ms"] * SAMPLE_RATE / 1000)
+        parts = []
+        shortest, longest = LIVE_OPTIONS["lookahead_ms"] / 1000, LIVE_OPTIONS["max_lookahead_ms"] / 1000
+        with LiveAnimator(fps=LIVE_FPS, lookahead=shortest, max_lookahead=longest, recognizer=recognizer) as live:
+            for start in range(0, len(samples), chunk):
+                parts.append(live.hear(samples[start : start + chunk]))
+            parts.append(live.finish())
+        jaw = np.concatenate([p.values[:, CHANNELS.index("JawOpen")] for p in parts])
+        return curve_on_frames(jaw, fps=LIVE_FPS, frames=mouth)
+
+    return predict
+
+
 def predict_render(clip: Clip, mouth: ObservedMouth, session: Session) -> np.ndarray:
     out = session.folder / f"render-{clip.name}.mp4"
     api.render_speech(session.portrait(), session.audio(clip), out, fps=mouth.fps)
@@ -198,6 +219,8 @@ PATHS: dict[str, Callable[[Clip, ObservedMouth, Session], np.ndarray | None]] = 
     "neural": predict_recognizer("neural"),
     "text": predict_text,
     "cues": predict_cues,
+    "streamed-phones": predict_streamed("phones"),
+    "streamed-neural": predict_streamed("neural"),
     "live": predict_live,
     "render": predict_render,
     "dub": predict_dub,

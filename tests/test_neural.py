@@ -9,6 +9,7 @@ import pytest
 
 from mouthpiece.errors import InputError
 from mouthpiece.neural import FrontEndStream, decode_phones, default_model, load_model, recognize, run
+from mouthpiece.neural.listen import NeuralListener
 from mouthpiece.neural.model import DEFAULT_MODEL
 from mouthpiece.phonetics import tts
 from mouthpiece.types import Audio
@@ -169,3 +170,34 @@ def test_public_api():
         "run",
     }  # fmt: skip
     assert all(hasattr(neural, name) for name in neural.__all__)
+
+
+def test_listening_in_blocks_ends_with_the_whole_recordings_phones(speech):
+    audio, _ = speech["de"]
+    whole = [(p.label, round(p.start, 4), round(p.end, 4)) for p in recognize(audio)[0].phones]
+    for block in (160, 777):
+        listener = NeuralListener()
+        seen = []
+        for start in range(0, len(audio.samples), block):
+            listener.hear(audio.samples[start : start + block])
+            seen.append(listener.heard())
+        final = [(p.label, round(p.start, 4), round(p.end, 4)) for p in listener.finish()]
+        assert final == whole
+        # what was heard reaches up to ~the lookahead short of the speech, and grows towards the final phones
+        assert seen[-1][-1].end == pytest.approx(audio.duration - 0.0475, abs=0.011)
+        assert [p.label for p in seen[-1][:-2]] == [p[0] for p in whole[: len(seen[-1]) - 2]]
+
+
+def test_a_listener_that_forgets_keeps_a_short_window_and_the_same_recent_phones(speech):
+    audio, _ = speech["en-us"]
+    samples = np.concatenate([audio.samples] * 3)
+    keeping, forgetting = NeuralListener(), NeuralListener()
+    for start in range(0, len(samples), 320):
+        block = samples[start : start + 320]
+        keeping.hear(block)
+        forgetting.hear(block)
+        forgetting.forget_before(forgetting.samples / 16_000 - 0.5)
+    assert len(forgetting._posteriors) <= 80  # 0.5 s + the decoder's run-in, not the whole stream
+    recent = [p for p in forgetting.heard() if p.start > forgetting.samples / 16_000 - 0.3]
+    same = [p for p in keeping.heard() if p.start > keeping.samples / 16_000 - 0.3]
+    assert [p.label for p in recent] == [p.label for p in same]

@@ -256,10 +256,12 @@ def _refusal(server: Server, messages: list, *, query: str = "") -> tuple[dict |
         return error, ws.close_code
 
 
-def test_a_stream_gives_every_frame_once_in_order(server):
+@pytest.mark.parametrize("recognizer", [None, "phones"])
+def test_a_stream_gives_every_frame_once_in_order(server, recognizer):
     speech, _ = api.say("Bob bought a big blue map.")
-    offline = api.animate(speech, recognizer="phones", fps=30)
-    ready, frames, images, end = _stream_speech(server, speech.samples, {"fps": 30, "lookahead_ms": 1000})
+    offline = api.animate(speech, recognizer=recognizer or "neural", fps=30)  # neural: the stream's default
+    start = {"fps": 30, "lookahead_ms": 1000} | ({"recognizer": recognizer} if recognizer else {})
+    ready, frames, images, end = _stream_speech(server, speech.samples, start)
     assert ready["type"] == "ready" and ready["fps"] == 30 and len(ready["channels"]) == offline.values.shape[1]
     assert [f["index"] for f in frames] == list(range(len(offline.values))) and not images
     assert end == {"type": "end", "frames": len(frames), "duration": pytest.approx(speech.duration, abs=1e-3)}
@@ -319,6 +321,7 @@ def test_a_stream_with_a_portrait_sends_its_video_frames(server):
         ([{"type": "start", "lookahead_ms": "soon"}], 1008, "lookahead_ms"),
         ([{"type": "start", "lookahead_ms": 100, "max_lookahead_ms": 50}], 1008, "at least"),
         ([{"type": "start", "idle": "yes"}], 1008, "idle"),
+        ([{"type": "start", "recognizer": "words"}], 1008, "recognizer"),
         ([{"type": "start", "portrait": "/etc/passwd"}], 1008, "portrait"),
         ([{"type": "start", "portrait": "data:image/png;base64,!!!"}], 1008, "base64"),
         ([{"type": "start", "portrait": "data:image/png;base64," + base64.b64encode(b"GIF89a nonsense").decode()}],

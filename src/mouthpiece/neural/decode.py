@@ -118,25 +118,35 @@ def decode_phones(
         raise InputError(f"Decoding needs the frames of a whole recording, got frames from {output.first} on.")
     if not duration > 0:
         raise InputError(f"Decoding needs a positive duration, got {duration!r}.")
-    path = viterbi(output.posteriors, min_frames=min_frames, switch_penalty=switch_penalty)
-    if len(path) == 0:
+    phones = phones_of(output.posteriors, first=0, end=duration, min_frames=min_frames, switch_penalty=switch_penalty)
+    if not phones:
         return PhoneTrack((Phone(0.0, duration, "sil", 1.0),), duration)
+    return PhoneTrack(tuple(phones), duration)
+
+
+def phones_of(
+    posteriors: np.ndarray,
+    *,
+    first: int,
+    end: float,
+    min_frames: int = MIN_FRAMES,
+    switch_penalty: float = SWITCH_PENALTY,
+) -> list[Phone]:
+    """One phone per viseme run of the best path through ``posteriors``, frames ``first``
+    on, in seconds from the recording's start; the last phone ends at ``end`` seconds."""
+    path = viterbi(posteriors, min_frames=min_frames, switch_penalty=switch_penalty)
     change = np.flatnonzero(np.diff(path)) + 1
     starts = np.concatenate([[0], change])
     ends = np.concatenate([change, [len(path)]])
     phones = []
     for a, b in zip(starts, ends):
-        t0 = 0.0 if a == 0 else min(duration, FRAME_CENTRE_S + (a - 0.5) / FRAME_RATE)
-        t1 = duration if b == len(path) else min(duration, FRAME_CENTRE_S + (b - 0.5) / FRAME_RATE)
-        if t1 <= t0:
+        t0 = 0.0 if first + a == 0 else max(0.0, min(end, FRAME_CENTRE_S + (first + a - 0.5) / FRAME_RATE))
+        t1 = end if b == len(path) else min(end, FRAME_CENTRE_S + (first + b - 0.5) / FRAME_RATE)
+        if t1 <= t0 or len(path) == 0:
             continue
-        score = float(np.clip(output.posteriors[a:b, path[a]].mean(), 0.0, 1.0))
+        score = float(np.clip(posteriors[a:b, path[a]].mean(), 0.0, 1.0))
         phones.append(Phone(t0, t1, REPRESENTATIVE_PHONE[VISEMES[path[a]]], score))
-    if not phones:
-        return PhoneTrack((Phone(0.0, duration, "sil", 1.0),), duration)
-    phones[0] = phones[0]._replace(start=0.0)
-    phones[-1] = phones[-1]._replace(end=duration)
-    return PhoneTrack(tuple(phones), duration)
+    return phones
 
 
 def recognize(audio: Audio, *, model: FrontEnd | None = None) -> tuple[PhoneTrack, FrontEndOutput]:

@@ -154,20 +154,22 @@ def create_app(
     async def stream(ws: WebSocket) -> None:
         await serve_stream(ws, streams, token=token, folder=folder, idle_timeout=idle_timeout, max_bytes=limit)
 
+    # Routes that do nothing blocking are coroutines: a plain `def` route would wait for a thread
+    # of the pool that busy uploads' file writes share, which under load took 100+ ms.
     @app.get("/", include_in_schema=False)
-    def page() -> FileResponse:
+    async def page() -> FileResponse:
         return FileResponse(str(STATIC / "index.html"), media_type="text/html")
 
     @app.get("/docs", include_in_schema=False)
-    def docs() -> HTMLResponse:
+    async def docs() -> HTMLResponse:
         return HTMLResponse(DOCS_PAGE)
 
     @app.get("/sample/portrait.png", include_in_schema=False)
-    def sample_portrait() -> FileResponse:
+    async def sample_portrait() -> FileResponse:
         return FileResponse(api.SAMPLE_PORTRAIT, media_type="image/png")
 
     @app.get("/v1/health")
-    def health() -> dict[str, str]:
+    async def health() -> dict[str, str]:
         return {"status": "ok", "version": __version__}
 
     @app.post("/v1/animate")
@@ -221,10 +223,7 @@ def create_app(
         photo = await _receive(portrait, folder, limit)
         speech: Path | None = None
         try:
-            try:
-                await run(tasks.check_portrait, str(photo), size=size, max_pixels=max_pixels)
-            except InputError as e:
-                raise _refusal(e, photo, portrait.filename, "image") from None
+            # the cheap checks first: a job too large is refused before its face is looked for
             seconds = len(text or "") / CHARACTERS_PER_SECOND
             if audio is not None:
                 speech = await _receive(audio, folder, limit)
@@ -233,8 +232,15 @@ def create_app(
                 except InputError as e:
                     raise _refusal(e, speech, audio.filename, "audio") from None
             if seconds * fps * size * size > MAX_JOB_PIXEL_FRAMES:
-                raise HTTPException(413, f"A render of {seconds:.0f} s at {size}x{size} and {fps:g} fps is larger "
-                                         "than this server renders; send a smaller size, fewer fps or less speech.")
+                raise HTTPException(
+                    413,
+                    f"A render of {seconds:.0f} s at {size}x{size} and {fps:g} fps is larger "
+                    "than this server renders; send a smaller size, fewer fps or less speech.",
+                )
+            try:
+                await run(tasks.check_portrait, str(photo), size=size, max_pixels=max_pixels)
+            except InputError as e:
+                raise _refusal(e, photo, portrait.filename, "image") from None
             job = jobs.submit(partial(_render_job, renders, portrait=photo, audio=speech, text=text, size=size,
                                       fps=fps, language=language, max_seconds=max_seconds,
                                       max_pixels=max_pixels))  # fmt: skip
@@ -247,11 +253,11 @@ def create_app(
         return {**job.to_dict(), "status_url": f"/v1/jobs/{job.id}", "result_url": f"/v1/jobs/{job.id}/result"}
 
     @app.get("/v1/jobs/{job_id}")
-    def job_status(job_id: str) -> dict[str, object]:
+    async def job_status(job_id: str) -> dict[str, object]:
         return _job(jobs, job_id).to_dict()
 
     @app.get("/v1/jobs/{job_id}/result")
-    def job_result(job_id: str) -> FileResponse:
+    async def job_result(job_id: str) -> FileResponse:
         job = _job(jobs, job_id)
         if job.status != "done" or job.path is None:
             detail = f"Job {job_id} is {job.status}" + (f": {job.error}" if job.error else "; ask again later.")

@@ -33,7 +33,7 @@ from typing import Any, BinaryIO
 import numpy as np
 
 from ..errors import InputError, NoFaceError
-from ..live import LiveAnimator, LiveFrames
+from ..live import DEFAULT_RECOGNIZER, LiveAnimator, LiveFrames
 from ..motion import LiveIdle
 from ..timebase import frames_to_time, time_to_frames
 from ..vocabulary import CHANNELS
@@ -195,6 +195,7 @@ def _open(options: dict[str, Any]) -> _Stream:
     animator = LiveAnimator(
         fps=options["fps"], lookahead=options["lookahead"], max_lookahead=options["max_lookahead"],
         text=options.get("text"), voice=options.get("voice", "en-us"),
+        recognizer=options.get("recognizer", DEFAULT_RECOGNIZER),
     )  # fmt: skip
     stream = _Stream(animator, LiveIdle(fps=options["fps"]) if options["idle"] else None)
     if options.get("portrait") is not None:

@@ -7,13 +7,16 @@ The protocol, in order:
 
        {"type": "start", "fps": 60, "lookahead_ms": 60, "max_lookahead_ms": 140,
         "portrait": null | "sample" | "data:image/png;base64,...", "size": 256, "video_fps": 25,
-        "idle": false, "text": null | "what the speech says", "language": "en-us"}
+        "idle": false, "text": null | "what the speech says", "language": "en-us",
+        "recognizer": "neural" | "phones"}
 
    (all optional but ``type``; ``idle`` adds blinks and a calm head drift to the frames;
    ``text`` makes the stream follow the speech through that text, read in ``language``
    (an espeak-ng language or voice; ``voice`` is the same option's older name),
    instead of recognizing phones from the speech alone (see
-   :mod:`mouthpiece.phonetics.follow`): for apps that speak text they have;
+   :mod:`mouthpiece.phonetics.follow`): for apps that speak text they have; without text,
+   ``recognizer`` hears the speech with the learned front end (``neural``, the default,
+   any language) or pocketsphinx's English phone loop (``phones``);
    see :mod:`mouthpiece.live` for the lookaheads: a frame
    goes once that much speech past it has arrived, at the earliest and at the latest).
    A server with a token takes it as ``Authorization: Bearer``, as a subprotocol
@@ -62,7 +65,7 @@ from fastapi.responses import JSONResponse
 
 from ..api import SAMPLE_PORTRAIT
 from ..errors import InputError
-from ..live import DEFAULT_LOOKAHEAD, DEFAULT_MAX_LOOKAHEAD
+from ..live import DEFAULT_LOOKAHEAD, DEFAULT_MAX_LOOKAHEAD, DEFAULT_RECOGNIZER, LIVE_RECOGNIZERS
 from ..phonetics.ahead import child_environment
 from ..phonetics.espeak import check_voice_name
 from ..vocabulary import CHANNELS
@@ -276,13 +279,16 @@ async def _start_options(
     text, voice = start.get("text"), start.get("language", start.get("voice", "en-us"))
     if text is not None:
         _check_text(text)
+    recognizer = start.get("recognizer", DEFAULT_RECOGNIZER)
+    if recognizer not in LIVE_RECOGNIZERS:
+        raise StreamError(f'"recognizer" must be one of {", ".join(map(repr, LIVE_RECOGNIZERS))}.')
     try:
         voice = check_voice_name(voice)
     except InputError as e:
         raise StreamError(f'"language": {e}') from None
     options: dict[str, Any] = {"fps": fps, "lookahead": lookahead, "max_lookahead": max_lookahead, "size": size,
                                "video_fps": video_fps, "portrait": None, "idle": idle, "text": text,
-                               "voice": voice}  # fmt: skip
+                               "voice": voice, "recognizer": recognizer}  # fmt: skip
     if portrait == "sample":
         options["portrait"] = SAMPLE_PORTRAIT
     elif isinstance(portrait, str) and portrait.startswith("data:image/"):

@@ -17,9 +17,7 @@ from ..audio import save
 from ..errors import TooLongError
 
 
-def animate_upload(
-    path: str, *, text: str | None, fps: float, format: str, language: str, max_seconds: float
-) -> str:
+def animate_upload(path: str, *, text: str | None, fps: float, format: str, language: str, max_seconds: float) -> str:
     """The uploaded speech's Animation in export ``format``."""
     speech = api.load_audio(path, max_seconds=max_seconds)
     out = io.StringIO()

@@ -1,0 +1,80 @@
+"""Phones of speech as it arrives, by the learned front end: the live stream's recognizer
+for any language, with the interface of :class:`~mouthpiece.phonetics.phone_loop.PhoneLoop`.
+
+The front end runs on each block as it comes (:class:`~.model.FrontEndStream`: a frame
+is known 52.5 ms after the instant it describes), and :meth:`NeuralListener.heard`
+decodes the frames kept so far with the same Viterbi pass as a whole recording
+(:func:`~.decode.phones_of`). The caller says which past it no longer needs
+(:meth:`~NeuralListener.forget_before`), so a long stream decodes a short window, not all
+it heard; the decoder gets ``DECODE_CONTEXT`` before that as a run-in.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..types import SAMPLE_RATE, Phone
+from .decode import phones_of
+from .model import FRAME_CENTRE_S, FRAME_RATE, FrontEnd, FrontEndOutput, FrontEndStream
+
+DECODE_CONTEXT = 0.2  # s of frames kept before what the caller still needs: the path's run-in
+
+
+class NeuralListener:
+    """Phones of speech recognized while it arrives: :meth:`hear` blocks of 16 kHz samples,
+    read :meth:`heard` at any time, :meth:`finish` at the end.
+
+    Examples
+    --------
+    >>> listener = NeuralListener()
+    >>> listener.hear(np.zeros(8_000, np.float32))
+    >>> [p.label for p in listener.finish()]
+    ['sil']
+    """
+
+    def __init__(self, model: FrontEnd | None = None) -> None:
+        self._stream = FrontEndStream(model)
+        self._posteriors = np.zeros((0, len(self._stream.model.config.visemes)), np.float32)
+        self._first = 0  # frame index of self._posteriors[0]
+        self.samples = 0  # heard so far
+
+    def __enter__(self) -> NeuralListener:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def hear(self, samples: np.ndarray) -> None:
+        """Run the front end on the next block of speech (float samples in [-1, 1] at 16 kHz)."""
+        self.samples += len(samples)
+        self._keep(self._stream.push(samples))
+
+    def heard(self) -> list[Phone]:
+        """The best phones for the frames kept, in seconds from the speech's start. They
+        reach ~50 ms short of what was heard (the front end's lookahead), and the last
+        ones may change as more speech arrives."""
+        end = FRAME_CENTRE_S + (self._first + len(self._posteriors) - 0.5) / FRAME_RATE
+        return phones_of(self._posteriors, first=self._first, end=end)
+
+    def forget_before(self, seconds: float) -> None:
+        """Drop the frames before ``seconds`` (less the decoder's run-in): memory and the
+        cost of :meth:`heard` stay flat over a long stream."""
+        drop = int((seconds - DECODE_CONTEXT - FRAME_CENTRE_S) * FRAME_RATE) - self._first
+        if drop > 0:
+            self._posteriors = self._posteriors[drop:]
+            self._first += drop
+
+    def finish(self) -> list[Phone]:
+        """The phones of the frames kept, up to the end of all the speech heard."""
+        self._keep(self._stream.finish())
+        phones = self.heard()
+        if phones:
+            phones[-1] = phones[-1]._replace(end=max(phones[-1].end, self.samples / SAMPLE_RATE))
+        return phones
+
+    def close(self) -> None:
+        """Nothing to give back (the interface of the phone loop, which holds a decoder)."""
+
+    def _keep(self, output: FrontEndOutput) -> None:
+        if len(output.posteriors):
+            self._posteriors = np.concatenate([self._posteriors, output.posteriors.astype(np.float32)])
