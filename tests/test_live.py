@@ -126,7 +126,11 @@ def test_frames_go_between_the_shortest_and_longest_lookahead_sooner_where_settl
         waits += [heard - (part.first + i) / fps for i in range(len(part))]
     waits = np.array(waits)
     assert np.all(waits >= shortest - 1e-9) and np.all(waits <= longest + 0.02 + 1e-9)
-    assert 0.2 < np.mean(waits < shortest + 0.02) < 0.95  # many go at once, the unsettled wait
+    at_once = np.mean(waits <= shortest + 0.02 + 1e-9)  # within one block of the shortest lookahead
+    if recognizer == "phones":
+        assert 0.3 < at_once < 0.95  # many go at once, the unsettled wait
+    else:
+        assert at_once == 1.0  # the front end's frames are final once its lookahead has arrived
 
 
 @pytest.mark.parametrize("recognizer", ["neural", "phones"])

@@ -52,50 +52,91 @@ def viterbi(
     [0, 0, 0, 0, 0, 0]
     """
     post = np.asarray(posteriors, np.float64)
-    t_len, v = post.shape
-    if t_len == 0:
+    if len(post) == 0:
         return np.zeros(0, np.int64)
-    d = max(1, min(int(min_frames), t_len))
-    logp = np.log(np.maximum(post, FLOOR))
-    # state (viseme k, stage j): j frames into k's chain; stage d - 1 loops
-    score = np.full((v, d), -np.inf)
-    score[:, 0] = logp[0]
-    back = np.zeros((t_len, v, d), np.int32)  # for stage 0: the viseme left; stages > 0: implicit
-    for t in range(1, t_len):
-        last = score[:, d - 1]
-        best_other = np.argsort(last)[::-1][:2]  # best and second best, to exclude k itself
-        enter_from = np.where(np.arange(v) == best_other[0], best_other[1], best_other[0]) if v > 1 else best_other
-        enter = last[enter_from] - switch_penalty
-        new = np.empty_like(score)
-        new[:, 0] = enter
-        back[t, :, 0] = enter_from
-        if d > 1:
-            new[:, 1:] = score[:, :-1]
-            new[:, d - 1] = np.maximum(score[:, d - 2], score[:, d - 1]) if d > 1 else score[:, 0]
-            back[t, :, d - 1] = np.where(score[:, d - 1] >= score[:, d - 2], d - 1, d - 2)
+    search = ViterbiSearch(post.shape[1], min_frames=min(int(min_frames), len(post)), switch_penalty=switch_penalty)
+    search.push(post)
+    return search.path()
+
+
+class ViterbiSearch:
+    """:func:`viterbi` one frame at a time: :meth:`push` frames as they come, read the best
+    :meth:`path` to the latest frame at any time, :meth:`forget_before` frames no longer needed.
+
+    Each viseme is a left-to-right chain of ``min_frames`` states whose last state loops;
+    state ``(k, j)`` is ``j`` frames into viseme ``k``'s chain.
+    """
+
+    def __init__(self, visemes: int, *, min_frames: int = MIN_FRAMES, switch_penalty: float = SWITCH_PENALTY) -> None:
+        self.v, self.d, self.switch_penalty = visemes, max(1, int(min_frames)), float(switch_penalty)
+        self._score: np.ndarray | None = None  # [v, d] log score of the best path into each state
+        self._back: list[np.ndarray] = []  # per frame from self.first: [v, d] the state each came from
+        self.first = 0  # frame index of self._back[0]
+        self.frames = 0  # frames pushed
+
+    def push(self, posteriors: np.ndarray) -> None:
+        """Advance by the frames of ``posteriors`` [T, V]."""
+        v, d = self.v, self.d
+        stay = np.arange(v)
+        for logp in np.log(np.maximum(np.asarray(posteriors, np.float64), FLOOR)):
+            back = np.zeros((v, d), np.int32)  # stage 0: the viseme left; the loop stage: the stage it came from
+            if self._score is None:
+                score = np.full((v, d), -np.inf)
+                score[:, 0] = logp
+            else:
+                last = self._score[:, d - 1]
+                order = np.argsort(last)[::-1][:2]  # best and second best, to exclude k itself
+                enter_from = np.where(stay == order[0], order[1], order[0]) if v > 1 else order
+                enter = last[enter_from] - self.switch_penalty
+                score = np.empty_like(self._score)
+                if d > 1:
+                    score[:, 0] = enter
+                    back[:, 0] = enter_from
+                    score[:, 1:] = self._score[:, :-1]
+                    score[:, d - 1] = np.maximum(self._score[:, d - 2], self._score[:, d - 1])
+                    back[:, d - 1] = np.where(self._score[:, d - 1] >= self._score[:, d - 2], d - 1, d - 2)
+                else:
+                    keep = self._score[:, 0] >= enter
+                    score[:, 0] = np.where(keep, self._score[:, 0], enter)
+                    back[:, 0] = np.where(keep, stay, enter_from)
+                score += logp[:, None]
+            self._score = score
+            self._back.append(back)
+            self.frames += 1
+
+    def path(self) -> np.ndarray:
+        """The best viseme per frame, from :attr:`first` to the latest frame pushed."""
+        if self._score is None:
+            return np.zeros(0, np.int64)
+        d, score = self.d, self._score
+        # the path may end inside a chain only if no chain finished (very short input)
+        ends = score[:, d - 1]
+        if np.isfinite(ends).any():
+            k, j = int(np.argmax(ends)), d - 1
         else:
-            stay = score[:, 0]
-            take_stay = stay >= enter
-            new[:, 0] = np.where(take_stay, stay, enter)
-            back[t, :, 0] = np.where(take_stay, np.arange(v), enter_from)
-        score = new + logp[t][:, None]
-    # the path may end inside a chain only if no chain finished (very short input)
-    ends = score[:, d - 1]
-    k, j = (int(np.argmax(ends)), d - 1) if np.isfinite(ends).any() else np.unravel_index(np.argmax(score), score.shape)
-    path = np.empty(t_len, np.int64)
-    for t in range(t_len - 1, -1, -1):
-        path[t] = k
-        if t == 0:
-            break
-        if d == 1:
-            k = int(back[t, k, 0])
-        elif j == 0:
-            k, j = int(back[t, k, 0]), d - 1
-        elif j == d - 1:
-            j = int(back[t, k, d - 1])
-        else:
-            j -= 1
-    return path
+            k, j = (int(i) for i in np.unravel_index(np.argmax(score), score.shape))
+        path = np.empty(len(self._back), np.int64)
+        for t in range(len(self._back) - 1, -1, -1):
+            path[t] = k
+            if t == 0:
+                break
+            back = self._back[t]
+            if d == 1:
+                k = int(back[k, 0])
+            elif j == 0:
+                k, j = int(back[k, 0]), d - 1
+            elif j == d - 1:
+                j = int(back[k, d - 1])
+            else:
+                j -= 1
+        return path
+
+    def forget_before(self, frame: int) -> None:
+        """Keep the back pointers from ``frame`` on only: :meth:`path` starts there."""
+        drop = min(frame - self.first, len(self._back))
+        if drop > 0:
+            del self._back[:drop]
+            self.first += drop
 
 
 def decode_phones(
@@ -118,23 +159,17 @@ def decode_phones(
         raise InputError(f"Decoding needs the frames of a whole recording, got frames from {output.first} on.")
     if not duration > 0:
         raise InputError(f"Decoding needs a positive duration, got {duration!r}.")
-    phones = phones_of(output.posteriors, first=0, end=duration, min_frames=min_frames, switch_penalty=switch_penalty)
+    path = viterbi(output.posteriors, min_frames=min_frames, switch_penalty=switch_penalty)
+    phones = phones_of(path, output.posteriors, first=0, end=duration)
     if not phones:
         return PhoneTrack((Phone(0.0, duration, "sil", 1.0),), duration)
     return PhoneTrack(tuple(phones), duration)
 
 
-def phones_of(
-    posteriors: np.ndarray,
-    *,
-    first: int,
-    end: float,
-    min_frames: int = MIN_FRAMES,
-    switch_penalty: float = SWITCH_PENALTY,
-) -> list[Phone]:
-    """One phone per viseme run of the best path through ``posteriors``, frames ``first``
-    on, in seconds from the recording's start; the last phone ends at ``end`` seconds."""
-    path = viterbi(posteriors, min_frames=min_frames, switch_penalty=switch_penalty)
+def phones_of(path: np.ndarray, posteriors: np.ndarray, *, first: int, end: float) -> list[Phone]:
+    """One phone per viseme run of ``path`` (the best viseme per frame of ``posteriors``,
+    frames ``first`` on), in seconds from the recording's start, scored by the run's mean
+    posterior; the last phone ends at ``end`` seconds."""
     change = np.flatnonzero(np.diff(path)) + 1
     starts = np.concatenate([[0], change])
     ends = np.concatenate([change, [len(path)]])

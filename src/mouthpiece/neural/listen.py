@@ -2,11 +2,12 @@
 for any language, with the interface of :class:`~mouthpiece.phonetics.phone_loop.PhoneLoop`.
 
 The front end runs on each block as it comes (:class:`~.model.FrontEndStream`: a frame
-is known 52.5 ms after the instant it describes), and :meth:`NeuralListener.heard`
-decodes the frames kept so far with the same Viterbi pass as a whole recording
-(:func:`~.decode.phones_of`). The caller says which past it no longer needs
-(:meth:`~NeuralListener.forget_before`), so a long stream decodes a short window, not all
-it heard; the decoder gets ``DECODE_CONTEXT`` before that as a run-in.
+is known 52.5 ms after the instant it describes), and the Viterbi search that decodes a
+whole recording (:class:`~.decode.ViterbiSearch`) advances by its frames; reading
+:meth:`NeuralListener.heard` traces the best path back over the frames kept. The caller
+says which past it no longer needs (:meth:`~NeuralListener.forget_before`), so the
+traceback stays short over a long stream; at the end the phones are the whole
+recording's (the same search).
 """
 
 from __future__ import annotations
@@ -14,10 +15,8 @@ from __future__ import annotations
 import numpy as np
 
 from ..types import SAMPLE_RATE, Phone
-from .decode import phones_of
+from .decode import ViterbiSearch, phones_of
 from .model import FRAME_CENTRE_S, FRAME_RATE, FrontEnd, FrontEndOutput, FrontEndStream
-
-DECODE_CONTEXT = 0.2  # s of frames kept before what the caller still needs: the path's run-in
 
 
 class NeuralListener:
@@ -34,8 +33,9 @@ class NeuralListener:
 
     def __init__(self, model: FrontEnd | None = None) -> None:
         self._stream = FrontEndStream(model)
-        self._posteriors = np.zeros((0, len(self._stream.model.config.visemes)), np.float32)
-        self._first = 0  # frame index of self._posteriors[0]
+        visemes = len(self._stream.model.config.visemes)
+        self._search = ViterbiSearch(visemes)
+        self._posteriors = np.zeros((0, visemes), np.float32)  # of the frames kept, from self._search.first
         self.samples = 0  # heard so far
 
     def __enter__(self) -> NeuralListener:
@@ -53,16 +53,17 @@ class NeuralListener:
         """The best phones for the frames kept, in seconds from the speech's start. They
         reach ~50 ms short of what was heard (the front end's lookahead), and the last
         ones may change as more speech arrives."""
-        end = FRAME_CENTRE_S + (self._first + len(self._posteriors) - 0.5) / FRAME_RATE
-        return phones_of(self._posteriors, first=self._first, end=end)
+        first = self._search.first
+        end = FRAME_CENTRE_S + (self._search.frames - 0.5) / FRAME_RATE
+        return phones_of(self._search.path(), self._posteriors, first=first, end=end)
 
     def forget_before(self, seconds: float) -> None:
-        """Drop the frames before ``seconds`` (less the decoder's run-in): memory and the
-        cost of :meth:`heard` stay flat over a long stream."""
-        drop = int((seconds - DECODE_CONTEXT - FRAME_CENTRE_S) * FRAME_RATE) - self._first
+        """Drop the frames before ``seconds``: memory and the cost of :meth:`heard` stay
+        flat over a long stream."""
+        drop = int((seconds - FRAME_CENTRE_S) * FRAME_RATE) - self._search.first
         if drop > 0:
+            self._search.forget_before(self._search.first + drop)
             self._posteriors = self._posteriors[drop:]
-            self._first += drop
 
     def finish(self) -> list[Phone]:
         """The phones of the frames kept, up to the end of all the speech heard."""
@@ -77,4 +78,5 @@ class NeuralListener:
 
     def _keep(self, output: FrontEndOutput) -> None:
         if len(output.posteriors):
+            self._search.push(output.posteriors)
             self._posteriors = np.concatenate([self._posteriors, output.posteriors.astype(np.float32)])

@@ -82,6 +82,7 @@ def serve() -> None:
     falling further behind."""
     out = sys.stdout.buffer
     sys.stdout = sys.stderr  # nothing else may write to the message pipe
+    _warm()
     streams: dict[str, _Stream] = {}
     waiting: dict[str, deque[Any]] = {}  # each stream's messages not yet handled, in order
     turns: deque[str] = deque()  # streams with messages waiting, in the order they get turns
@@ -189,6 +190,13 @@ def _handle(streams: dict[str, _Stream], op: str, sid: str, payload: Any) -> lis
         stream.animator.close()
         return []
     raise ValueError(f"unknown operation {op!r}")
+
+
+def _warm() -> None:
+    """Load the default recognizer's model and run it once, so the first stream does not wait for it."""
+    with LiveAnimator() as animator:
+        animator.hear(np.zeros(3200, np.float32))
+        animator.finish()
 
 
 def _open(options: dict[str, Any]) -> _Stream:
