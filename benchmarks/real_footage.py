@@ -45,6 +45,7 @@ from typing import Any, TypeVar
 import numpy as np
 
 from mouthpiece import api
+from mouthpiece.face.seen import inner_lip_opening  # the measure `mouthpiece style` fits to
 from mouthpiece.face.track import FaceTracker
 from mouthpiece.render.reader import probe_video, read_frames
 from mouthpiece.types import Audio
@@ -53,8 +54,6 @@ FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures"
 CACHE = Path.home() / ".cache" / "mouthpiece-bench" / "real_mouths"
 CACHE_VERSION = 1  # bump when the measurement changes: older cache files are then ignored
 
-INNER_LIP_PAIRS = ((13, 14), (82, 87), (312, 317))  # upper, lower inner-lip points: middle, right, left
-OUTER_EYE_CORNERS = (33, 263)  # the subject's right and left outer eye corners
 # Rhubarb's mouth shapes -> openness, as ../shared/eval/score.py scores them (X: the rest position).
 OPENNESS = {"X": 0.0, "A": 0.0, "B": 0.25, "G": 0.3, "F": 0.35, "E": 0.5, "H": 0.5, "C": 0.75, "D": 1.0}
 BOX_AVERAGE_RATIO = 1.5  # a curve this many times the video's rate, or more, is averaged over each frame
@@ -155,31 +154,6 @@ def _language(described: str) -> str:
 def load_clip_audio(clip: Clip) -> Audio:
     """The clip's own soundtrack, 16 kHz mono (``api.load_audio``)."""
     return api.load_audio(clip.path)
-
-
-def inner_lip_opening(landmarks: np.ndarray) -> float:
-    """The inner lips' gap over the outer eye corners' distance, both in 3D.
-
-    Parameters
-    ----------
-    landmarks : np.ndarray [shape=(478, 3)], MediaPipe face-mesh landmarks in pixels
-        (``x * W, y * H, z * W``, as the project's face tracker gives them)
-
-    Returns
-    -------
-    float >= 0 : mean 3D distance of pairs 13-14, 82-87, 312-317 over that of 33-263
-
-    >>> points = np.zeros((478, 3))
-    >>> points[263] = (60.0, 0.0, 0.0)
-    >>> points[[14, 87, 317], 1] = 6.0
-    >>> inner_lip_opening(points)
-    0.1
-    """
-    points = np.asarray(landmarks, np.float64)
-    upper, lower = zip(*INNER_LIP_PAIRS)
-    gap = np.linalg.norm(points[list(upper)] - points[list(lower)], axis=1).mean()
-    eyes = np.linalg.norm(points[OUTER_EYE_CORNERS[0]] - points[OUTER_EYE_CORNERS[1]])
-    return float(gap / max(eyes, 1e-6))
 
 
 def measure_mouth(path: str | os.PathLike[str], *, audio_start: float | None = None) -> ObservedMouth:

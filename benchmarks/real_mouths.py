@@ -20,6 +20,10 @@ prediction from the clip's own audio, by each path:
 - **streamed-phones**, **streamed-neural**: the live stream's animator in this process
   (``mouthpiece.live.LiveAnimator``, the same 20 ms chunks and lookahead, as fast as it
   runs) with either live recognizer: what the live path computes, without a server
+- **style**: for each clip of a speaker with several clips (``anchor_cnn``, ``speaker_fr``),
+  the default path with the speaker's own style (``mouthpiece style``, ``api.fit_style``)
+  fitted on their *other* clips from the held-out generic filter; printed beside the
+  default path's r0 on the same clips (the issue's figure: +0.05)
 - **render**: a talking portrait (the bundled astronaut) rendered at the clip's frame rate,
   its mouth found again in every frame of the MP4
 - **dub**: the clip dubbed with its own audio (``--fit cut``), its mouth found again
@@ -85,7 +89,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # for training.fit
 
 LIVE_FPS = 60.0  # frames/s the server streams at unless told otherwise
 LIVE_OPTIONS = {"chunk_ms": 20.0, "lookahead_ms": 60.0, "max_lookahead_ms": 140.0}  # stream.py's defaults
-FAST_PATHS = ("default", "words-small", "phones", "neural", "text", "cues", "streamed-phones", "streamed-neural")
+FAST_PATHS = ("default", "words-small", "phones", "neural", "text", "cues", "streamed-phones", "streamed-neural",
+              "style")  # fmt: skip
 SLOW_PATHS = ("live", "render", "dub")
 
 
@@ -196,6 +201,15 @@ def predict_streamed(recognizer: str) -> Callable[[Clip, ObservedMouth, Session]
     return predict
 
 
+def predict_style(clip: Clip, mouth: ObservedMouth, session: Session) -> np.ndarray | None:
+    others = [c for c in list_clips() if c.speaker == clip.speaker and c.name != clip.name]
+    if not others:
+        return None
+    style = api.fit_style([c.path for c in others])  # from the filter in use: held out from this speaker
+    with opening.using(style):
+        return jaw_on_frames(api.animate_file(clip.path), mouth)
+
+
 def predict_render(clip: Clip, mouth: ObservedMouth, session: Session) -> np.ndarray:
     out = session.folder / f"render-{clip.name}.mp4"
     api.render_speech(session.portrait(), session.audio(clip), out, fps=mouth.fps)
@@ -221,6 +235,7 @@ PATHS: dict[str, Callable[[Clip, ObservedMouth, Session], np.ndarray | None]] = 
     "cues": predict_cues,
     "streamed-phones": predict_streamed("phones"),
     "streamed-neural": predict_streamed("neural"),
+    "style": predict_style,
     "live": predict_live,
     "render": predict_render,
     "dub": predict_dub,
@@ -389,6 +404,13 @@ def main() -> None:
     print("\nsummary (mean over clips; lag > 0: the prediction runs late)")
     for name, result in results.items():
         print(f"  {name:12} {_summary_line(result['summary'])}")
+    if "style" in results and "default" in results:
+        styled = {r["clip"]: r["r0"] for r in results["style"]["clips"] if "r0" in r}
+        generic = {r["clip"]: r["r0"] for r in results["default"]["clips"] if r["clip"] in styled}
+        if generic:
+            a, b = _mean(list(generic.values())), _mean([styled[c] for c in generic])
+            print(f"  style vs generic on the {len(generic)} clips of speakers with several: mean r0 {a:.3f} -> "
+                  f"{b:.3f} ({b - a:+.3f}; target +0.05)")  # fmt: skip
     if args.json:
         report = {"max_lag": MAX_LAG, "paths": results,
                   "clips": [{"clip": c.name, "speaker": c.speaker, "language": c.language,

@@ -47,6 +47,7 @@ from .types import SAMPLE_RATE, Animation, Audio, Phone, PhoneTrack, Word
 from .vocabulary import ARKIT_BLENDSHAPES, CHANNELS
 
 if TYPE_CHECKING:
+    from .motion.opening import OpeningModel
     from .render.dub import DubCount  # imported when dubbing: it brings SciPy's optimizer
 
 Progress = Callable[[float], None]  # called with the fraction of the work done, 0..1
@@ -121,6 +122,34 @@ def animate(
     _check_fps(fps)
     phones = to_phones(audio, text=text, recognizer=recognizer, language=language)
     return to_animation(phones, audio=audio, fps=fps)
+
+
+def fit_style(
+    videos: Iterable[str | os.PathLike[str]],
+    *,
+    language: str = DEFAULT_LANGUAGE,
+    recognizer: str | None = None,
+    progress: Progress | None = None,
+) -> OpeningModel:
+    """A person's style (:mod:`mouthpiece.motion.style`) from ``videos`` of them speaking
+    in ``language``: per video its speech is recognized and its mouth followed in every frame."""
+    from .face.seen import seen_mouth
+    from .motion.opening import FEATURE_RATE, model
+    from .motion.style import fit_style as fit
+    from .motion.style import footage_example
+
+    base, examples = model(), []
+    names = [os.fspath(v) for v in videos]
+    for i, name in enumerate(names):
+        speech = load_audio(name)
+        seen = seen_mouth(name)
+        phones = to_phones(speech, recognizer=recognizer, language=language)
+        loudness = audio_stage.loudness(speech, fps=ANALYSIS_FPS)
+        unfiltered = to_animation(phones, fps=FEATURE_RATE, loudness_db=loudness)  # no heard frames: no filter
+        examples.append(footage_example(name, speech, unfiltered, seen.times, seen.opening, base))
+        if progress is not None:
+            progress((i + 1) / len(names))
+    return fit(examples, base)
 
 
 def animate_file(

@@ -6,6 +6,7 @@ Exit codes: 0 success, 1 failure (one sentence on stderr per failed input), 2 us
 from __future__ import annotations
 
 import argparse
+import contextlib
 import ctypes
 import json
 import os
@@ -20,9 +21,13 @@ from .atomic import atomic_output
 from .audio import save
 from .errors import DependencyError, InputError, MouthpieceError
 from .export import EXPORTERS, format_for_path, get_exporter
-from .motion import EMOTIONS
+from .motion import EMOTIONS, opening
+from .motion.opening import MODEL_VARIABLE, OpeningModel
+from .motion.style import SUFFIX as STYLE_SUFFIX
+from .motion.style import load_style, save_style
 from .phonetics import DEFAULT_LANGUAGE, RECOGNIZERS, default_recognizer
 from .render.fit import FITS
+from .render.reader import probe_video
 from .render.video import EXTENSIONS as VIDEO_EXTENSIONS
 from .types import Animation, Audio
 
@@ -71,6 +76,7 @@ def _number_between(low: float, high: float) -> Callable[[str], float]:
     return parse
 
 
+GENERIC_STYLE = "generic"  # --style: the filter fitted on many speakers, not a person's own
 _fps = _number_between(1, 240)
 _intensity = _level = _number_between(0, 1)
 
@@ -238,6 +244,8 @@ def _cmd_dub(args: argparse.Namespace) -> int:
         finally:
             bar.close()
     _print_warnings(args, args.audio, caught)
+    if getattr(args, "style_note", None) and not args.quiet:
+        print(f"mouthpiece: {args.style_note}.", file=sys.stderr)
     if count.faceless and not args.quiet:
         print(
             f"mouthpiece: {count.faceless} of {count.frames} frames did not show the face and were left as they were.",
@@ -254,6 +262,9 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     except ImportError as e:
         raise DependencyError(f"mouthpiece serve needs the server's packages ({e.name} is missing): "
                               "pip install 'mouthpiece[serve]'.") from None  # fmt: skip
+    if args.style not in (None, GENERIC_STYLE):  # the workers load it from the environment
+        load_style(args.style)
+        os.environ[MODEL_VARIABLE] = os.path.abspath(args.style)
     app = create_app(
         token=args.token, max_upload_mb=args.max_upload_mb, render_workers=args.render_workers,
         stream_workers=args.stream_workers, max_streams=args.max_streams, idle_timeout=args.idle_timeout,
@@ -289,6 +300,41 @@ def _print_warnings(args: argparse.Namespace, path: str, caught: list[warnings.W
     if not args.quiet:
         for w in caught:
             print(f"mouthpiece: warning: '{path}': {w.message}", file=sys.stderr)
+
+
+def _cmd_style(args: argparse.Namespace) -> int:
+    if not args.output.endswith(STYLE_SUFFIX):
+        raise InputError(f"Cannot write a style to '{args.output}': name it *{STYLE_SUFFIX}.")
+    bar = ProgressBar(os.path.basename(args.output), enabled=not args.quiet)
+    try:
+        style = api.fit_style(args.video, language=args.language, recognizer=args.recognizer, progress=bar)
+    finally:
+        bar.close()
+    save_style(style, args.output)
+    if not args.quiet:
+        card = style.scores()
+        print(f"wrote {args.output}: fitted on {card['frames']} frames of {len(args.video)} video(s)",
+              file=sys.stderr)  # fmt: skip
+    return 0
+
+
+def _style_for(args: argparse.Namespace) -> OpeningModel | None:
+    """The style a command runs with: --style FILE, or for dub the source video's own (unless --style generic)."""
+    chosen = getattr(args, "style", None)
+    if chosen == GENERIC_STYLE:
+        return None
+    if chosen is not None:
+        return load_style(chosen)
+    if args.command != "dub":
+        return None
+    if not probe_video(args.video).has_audio:  # a bad video is reported here, as the dub would
+        args.style_note = "the video has no soundtrack to fit its own style to; the generic style was used"
+        return None
+    try:
+        return api.fit_style([args.video], language=args.language, recognizer=args.recognizer)
+    except InputError as e:  # no face, or too little of it: the dub says so if it cannot go on either
+        args.style_note = f"the video's own style could not be fitted ({e}); the generic style was used"
+        return None
 
 
 def _cmd_languages(args: argparse.Namespace) -> int:
@@ -539,6 +585,13 @@ def build_parser() -> argparse.ArgumentParser:
     dub.add_argument("-q", "--quiet", action="store_true", help="no progress or notices on stderr")
     dub.set_defaults(run=_cmd_dub, fps=None)
 
+    style = commands.add_parser("style", help="a person's own mouth style, fitted on videos of them speaking")
+    style.add_argument("video", nargs="+", metavar="VIDEO", help="videos of one person speaking, face in view")
+    style.add_argument("-o", "--output", required=True, help=f"the style file to write (*{STYLE_SUFFIX})")
+    _add_hearing_options(style)
+    style.add_argument("-q", "--quiet", action="store_true", help="no progress or notices on stderr")
+    style.set_defaults(run=_cmd_style, fps=None)
+
     serve = commands.add_parser("serve", help="an HTTP API for speech to animation (needs mouthpiece[serve])")
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     serve.add_argument("--port", type=int, default=8000, help="port (default 8000)")
@@ -645,6 +698,9 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("output", nargs="?", default="demo-out", help="folder to write to (default demo-out)")
     demo.set_defaults(run=_cmd_demo)
 
+    for sub in (animate, render, dub, serve):
+        own = " (default for dub: fitted on the video itself)" if sub is dub else ""
+        sub.add_argument("--style", help=f"a style file from `mouthpiece style`, or 'generic'{own}")
     for sub in (animate, say_, demo, render):
         sub.add_argument("--fps", type=_fps, help="frames per second, 1-240 (default 60 for animation, 25 for video)")
         sub.add_argument("--seed", type=int, default=0, help="seed for anything random (the output is deterministic)")
@@ -675,7 +731,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         makes_video = args.command in ("render", "dub") or getattr(args, "portrait", None)
         args.fps = VIDEO_FPS if makes_video else ANIMATION_FPS
     try:
-        return int(args.run(args))
+        if args.command == "serve":
+            return int(args.run(args))
+        style = _style_for(args)
+        with opening.using(style) if style is not None else contextlib.nullcontext():
+            return int(args.run(args))
     except MouthpieceError as e:
         print(f"mouthpiece: {e}", file=sys.stderr)
         return 1

@@ -34,6 +34,7 @@ import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 
@@ -69,7 +70,7 @@ class OpeningModel:
         """Seconds of speech past a frame that its opening depends on."""
         return max(0, int(self.taps.max())) / FEATURE_RATE
 
-    def save(self, path: str | Path) -> None:
+    def save(self, path: str | Path | BinaryIO) -> None:
         np.savez(path, channels=np.array(self.channels), taps=self.taps, weights=self.weights, mean=self.mean,
                  std=self.std, mel_prior=self.mel_prior,
                  scalars=np.array([self.ema_seconds, self.jaw_mean, self.jaw_spread]),
