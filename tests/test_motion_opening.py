@@ -8,7 +8,7 @@ import pytest
 from mouthpiece import api, motion
 from mouthpiece.audio import log_mel
 from mouthpiece.errors import InputError
-from mouthpiece.motion import opening
+from mouthpiece.motion import opening, rules
 from mouthpiece.phonetics import tts
 from mouthpiece.vocabulary import CHANNEL_INDEX
 
@@ -59,8 +59,29 @@ def test_the_heard_jaw_moves_with_the_speech_and_the_lips_still_meet(speech):
             assert jaw[middle] < 0.1, (p, jaw[middle])
     moved = {JAW, *(CHANNEL_INDEX[c] for c in opening.LIPS_FOLLOWING)}  # the lower lip rides on the jaw
     others = [c for c in range(shaped.values.shape[1]) if c not in moved]
-    np.testing.assert_array_equal(shaped.values[:, others], api.to_animation(phones, audio=audio, fps=100,
-                                  heard=np.zeros((0, 40))).values[:, others])  # fmt: skip
+    unshaped = api.to_animation(phones, audio=audio, fps=100, heard=np.zeros((0, 40))).values
+    np.testing.assert_array_equal(shaped.values[:, others], opening.lead_lips(unshaped, 100.0)[:, others])
+
+
+def test_the_lips_round_ahead_of_the_sound_by_the_fitted_lead_and_close_on_it(speech):
+    audio, phones = speech
+    unshaped = api.to_animation(phones, audio=audio, fps=100, heard=np.zeros((0, 40)))
+    shaped = api.to_animation(phones, audio=audio, fps=100)
+    lead = round(rules.LIP_LEAD * 100)
+    assert 3 <= lead <= 10  # 30-100 ms, as people's lips lead the sound
+    pucker, press = CHANNEL_INDEX["MouthPucker"], CHANNEL_INDEX["MouthPressLeft"]
+    bilabials = [p for p in phones.phones if p.label in ("P", "B", "M") and p.start > 0.3]
+    assert len(bilabials) >= 4
+
+    def first(values, column, window, level):  # the window's first frame at ``level`` or more
+        return int(np.argmax(values[window, column] >= level))
+
+    for column in (pucker, CHANNEL_INDEX["MouthStretchLeft"]):  # the lips round and spread 50 ms sooner
+        np.testing.assert_allclose(shaped.values[:-lead, column], unshaped.values[lead:, column], atol=1e-6)
+    assert unshaped.values[:, pucker].max() > 0.5  # there is rounding to lead
+    for p in bilabials:  # and still meet where the closure is heard
+        window = slice(int(p.start * 100) - 12, int(p.end * 100) + 2)
+        assert first(shaped.values, press, window, 0.44) == first(unshaped.values, press, window, 0.44)
 
 
 def shaped_weights(phones):

@@ -499,8 +499,8 @@ def evaluate_sync(
     The mouth's opening and width are tracked through the video's frames; those expected
     from its audio (or ``audio``, another file) come from the speech's Animation (JawOpen,
     and stretch and smile against pucker and funnel) and the opening also from its
-    loudness envelope (alone where no speech is recognized), advanced by the mouth's
-    natural lead over the sound.
+    loudness envelope (alone where no speech is recognized); the envelope is advanced by
+    the mouth's natural lead over the sound, which the Animation carries already.
     ``recognizer`` defaults to the fast phone loop: timing matters here more than phone
     identity.
 
@@ -535,7 +535,8 @@ def evaluate_sync(
         # the mouth) and with the loudness envelope (whose timing does not depend on
         # recognizing phones right); the width once.
         frames = min(len(animation.values), len(envelope))
-        expected = np.concatenate([expected_mouth(animation)[:frames], envelope[:frames]], axis=1)
+        # the Animation carries the mouth's natural lead (motion.opening): only the envelope is advanced
+        expected = np.concatenate([expected_mouth(animation, lead=0.0)[:frames], envelope[:frames]], axis=1)
         seen = seen[:, [0, 1, 0]]
     else:  # no speech heard: the loudness envelope stands in for the opening, and the width is not compared
         expected = envelope

@@ -22,21 +22,21 @@ is taken and the features' curves are averaged; the curve's peak is the offset, 
 peak minus the curve's median is the confidence, as SyncNet's LSE-C is the peak minus
 the median of its embedding distances.
 
-The expected tracks are advanced by ``NATURAL_LEAD`` before they are compared: in
-natural running speech the articulators move ahead of the sound they shape; the jaw
-and lips travel towards a vowel during the consonant before it, so the mouth opening
-leads the acoustic events by tens of milliseconds and by 100-300 ms at utterance onsets
-(Chandrasekaran et al. 2009, "The natural statistics of audiovisual speech", PLoS Comput
-Biol 5:e1000436). Schwartz and Savariaux (2014, PLoS Comput Biol 10:e1003743) measure
-the asynchrony of chained syllables and expect running speech in general to range from
-a 40 ms audio lead to a 200 ms audio lag; ``NATURAL_LEAD`` is the middle of that range,
-80 ms. An Animation puts each pose on its phone's acoustic segment, so without the lead
-footage of a speaker (and of the systems that learn from it) reads "late": the six
-fixture videos read -30 to +140 ms without it (most +40 to +140), and SyncNet learns
-the same lead from its training video. The fixtures differ among themselves by some
-170 ms, more than one frame either side, so no single lead reads all of them 0 +- 1.
-A picture whose mouth moves exactly on the sound, such as a render of an Animation made
-without anticipation, reads about -2 frames.
+The mouth moves ahead of the sound: in natural running speech the jaw and lips travel
+towards a vowel during the consonant before it, so the mouth opening leads the acoustic
+events by tens of milliseconds and by 100-300 ms at utterance onsets (Chandrasekaran et
+al. 2009, "The natural statistics of audiovisual speech", PLoS Comput Biol 5:e1000436);
+Schwartz and Savariaux (2014, PLoS Comput Biol 10:e1003743) expect running speech to range
+from a 40 ms audio lead to a 200 ms audio lag. Our Animations carry that lead where the
+speech is at hand (the jaw's opening filter and the lips' ``LIP_LEAD``, both fitted on
+real footage; :mod:`mouthpiece.motion.opening`), so their tracks are compared as they are;
+the loudness envelope, which follows the sound, is advanced by ``NATURAL_LEAD`` (80 ms, the
+middle of that range). So measured, the 22 real clips of ``../shared/fixtures`` read a
+mean offset of -0.05 frames (median -1, 77 % within 0 +- 1; ``benchmarks/eval_sync.py
+--only real``), and our renders and dubs read 0 +- 1 (``--only ours``); with the
+Animation advanced too, as before it carried the lead, real clips read -1.0 on average.
+The fixtures differ among themselves by several frames, so no single reference reads
+all of them 0 +- 1.
 
 A positive offset means the sound comes that many frames after natural timing would
 put it (the audio was delayed); delaying the picture by as much, or advancing the

@@ -42,6 +42,7 @@ from ..audio.features import MEL_HOP, MEL_WINDOW, log_mel
 from ..errors import InputError
 from ..types import SAMPLE_RATE, Animation
 from ..vocabulary import CHANNEL_INDEX, VISEMES
+from . import rules
 
 MODEL_FILE = Path(__file__).parent / "opening.npz"
 MODEL_VARIABLE = "MOUTHPIECE_OPENING_MODEL"  # a file to use instead (a benchmark's held-out filter, in a server)
@@ -217,7 +218,30 @@ def shape_jaw(animation: Animation, sound: np.ndarray) -> Animation:
     for name in LIPS_FOLLOWING:  # the lower lip rides on the jaw, as in the viseme poses
         column = CHANNEL_INDEX[name]
         values[:, column] = np.clip(values[:, column] + LIP_FOLLOW * (jaw - before), 0.0, 1.0)
-    return replace(animation, values=values)
+    return replace(animation, values=lead_lips(values, animation.fps))
+
+
+def lead_lips(values: np.ndarray, fps: float, lead: float = rules.LIP_LEAD) -> np.ndarray:
+    """``values`` with the lips' shape channels (``rules.LEADING_CHANNELS``) taken ``lead``
+    seconds later in the curves: the lips round and spread ahead of the sound. The last
+    frame's value is held past the end.
+
+    >>> v = np.zeros((4, len(CHANNEL_INDEX)), np.float32); v[2:, CHANNEL_INDEX["MouthPucker"]] = 1
+    >>> lead_lips(v, fps=10.0, lead=0.1)[:, CHANNEL_INDEX["MouthPucker"]].tolist()
+    [0.0, 1.0, 1.0, 1.0]
+    """
+    if not len(values) or lead <= 0:
+        return values
+    out = values.copy()
+    for c in (CHANNEL_INDEX[name] for name in rules.LEADING_CHANNELS):
+        out[:, c] = _advanced(values[:, c], lead * fps)
+    return out
+
+
+def _advanced(curve: np.ndarray, frames: float) -> np.ndarray:
+    """``curve[t + frames]``, linearly interpolated, the last value held past the end."""
+    index = np.arange(len(curve))
+    return np.interp(index + frames, index, curve).astype(curve.dtype)
 
 
 def resting(weights: np.ndarray | None, frames: int) -> np.ndarray:

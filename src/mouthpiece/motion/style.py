@@ -37,6 +37,7 @@ from .opening import CENTRE, FEATURE_RATE, OpeningModel, ema_frames, features, r
 STYLE_RIDGE = 1000.0  # pull towards the generic weights (held-out clip r0: 300 0.598, 1000 0.602, 3000 0.594)
 TYPICAL_SPREAD = 0.039  # the seen opening's standard deviation in typical footage (median of 22 real clips)
 MIN_FRAMES = 50  # video frames with a face a style needs at least
+SPREAD_RANGE = (0.5, 2.0)  # how much wider or narrower than typical a style opens, at most (real clips: 0.6-2.6)
 SUFFIX = ".style"
 
 
@@ -84,8 +85,8 @@ def fit_style(examples: Sequence[StyleExample], base: OpeningModel, *, ridge: fl
     spread = float(np.average([e.spread for e in used], weights=[len(e.target) for e in used]))
     card = json.dumps({"kind": "style", "videos": [e.name for e in used], "frames": frames, "ridge": ridge,
                        "seen_spread": round(spread, 4), "typical_spread": TYPICAL_SPREAD})  # fmt: skip
-    return replace(base, weights=weights.astype(np.float32),
-                   jaw_spread=float(base.jaw_spread * spread / TYPICAL_SPREAD), card=card)  # fmt: skip
+    wider = float(np.clip(spread / TYPICAL_SPREAD, *SPREAD_RANGE))  # past that the jaw would mostly clip at 0 or 1
+    return replace(base, weights=weights.astype(np.float32), jaw_spread=base.jaw_spread * wider, card=card)
 
 
 def save_style(style: OpeningModel, path: str | os.PathLike[str]) -> None:
