@@ -32,7 +32,7 @@ speech is at hand (the jaw's opening filter and the lips' ``LIP_LEAD``, both fit
 real footage; :mod:`mouthpiece.motion.opening`), so their tracks are compared as they are;
 the loudness envelope, which follows the sound, is advanced by ``NATURAL_LEAD`` (80 ms, the
 middle of that range). So measured, the 22 real clips of ``../shared/fixtures`` read a
-mean offset of -0.05 frames (median -1, 77 % within 0 +- 1; ``benchmarks/eval_sync.py
+median offset of 0 frames (mean +0.09, 73 % within 0 +- 1; ``benchmarks/eval_sync.py
 --only real``), and our renders and dubs read 0 +- 1 (``--only ours``); with the
 Animation advanced too, as before it carried the lead, real clips read -1.0 on average.
 The fixtures differ among themselves by several frames, so no single reference reads
