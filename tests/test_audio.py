@@ -47,7 +47,7 @@ def encode(path: Path, x: np.ndarray, *, rate: int, codec: str, video: str | Non
 
     PyAV's encoder converts the float frames to the codec's format and frame size.
     """
-    layout = {1: "mono", 2: "stereo"}[x.shape[1]]
+    layout = {1: "mono", 2: "stereo", 8: "7.1"}[x.shape[1]]
     with av.open(str(path), "w") as container:
         if video:
             picture = container.add_stream(video, rate=10)
@@ -56,8 +56,9 @@ def encode(path: Path, x: np.ndarray, *, rate: int, codec: str, video: str | Non
         options = {"strict": "experimental"}
         sound = container.add_stream(codec, rate=rate, layout=layout, options=options)
         for start in range(0, len(x), 1000):
-            chunk = np.ascontiguousarray(x[start : start + 1000].T, dtype=np.float32)
-            frame = av.AudioFrame.from_ndarray(chunk, format="fltp", layout=layout)
+            # packed, not planar: PyAV 18 mishandles the planes of eight channels
+            chunk = np.ascontiguousarray(x[start : start + 1000], dtype=np.float32).reshape(1, -1)
+            frame = av.AudioFrame.from_ndarray(chunk, format="flt", layout=layout)
             frame.sample_rate, frame.pts = rate, start
             container.mux(sound.encode(frame))
         container.mux(sound.encode(None))
@@ -87,6 +88,8 @@ FORMATS = [
     ("movie.webm", "libopus", 48_000, 2, 440, "libvpx", True),
     ("movie.mkv", "flac", 32_000, 1, 150, "libx264", False),
     ("movie.mov", "pcm_s16le", 16_000, 1, 440, "libx264", False),
+    ("seven-one.wav", "pcm_s16le", 48_000, 8, 440, None, False),  # 7.1: PyAV's planar read crashed here
+    ("seven-one.m4a", "aac", 48_000, 8, 150, None, True),
 ]
 
 

@@ -145,7 +145,7 @@ def _decode(name: str, sample_rate: int) -> Iterator[np.ndarray]:
             if container.format.name == "tty":  # FFmpeg's fallback demuxer for text files
                 raise InputError(f"'{name}' is not an audio file: it is text.")
             raise InputError(f"'{name}' has no audio track.")
-        resampler = av.AudioResampler(format="fltp", rate=sample_rate)
+        resampler = av.AudioResampler(format="flt", rate=sample_rate)
         setup = None
         decoded = 0  # samples at sample_rate, for the error message
         try:
@@ -156,7 +156,7 @@ def _decode(name: str, sample_rate: int) -> Iterator[np.ndarray]:
                     frame_setup = (frame.format.name, frame.layout.name, frame.sample_rate)
                     if frame_setup != setup:
                         yield from _mono(resampler.resample(None))
-                        resampler = av.AudioResampler(format="fltp", rate=sample_rate)
+                        resampler = av.AudioResampler(format="flt", rate=sample_rate)
                         setup = frame_setup
                     for chunk in _mono(resampler.resample(frame)):
                         decoded += len(chunk)
@@ -170,10 +170,14 @@ def _decode(name: str, sample_rate: int) -> Iterator[np.ndarray]:
 
 
 def _mono(frames: list[av.AudioFrame]) -> Iterator[np.ndarray]:
-    """Average the channels of planar float frames: [channels, n] -> [n]."""
+    """Average the channels of packed float frames: [n, channels] -> [n].
+
+    Packed, not planar: PyAV 18 crashes the process (a segfault) reading the planes of
+    frames with eight or more channels (7.1 audio)."""
     for frame in frames:
-        planes = frame.to_ndarray()
-        yield planes[0] if len(planes) == 1 else planes.mean(axis=0, dtype=np.float32)
+        channels = len(frame.layout.channels)
+        samples = np.frombuffer(frame.planes[0], np.float32, count=frame.samples * channels)
+        yield samples.copy() if channels == 1 else samples.reshape(-1, channels).mean(axis=1, dtype=np.float32)
 
 
 def _reason(e: av.FFmpegError) -> str:
