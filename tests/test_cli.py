@@ -141,6 +141,21 @@ def test_batch_writes_one_file_per_input_and_survives_a_bad_one(spoken, tmp_path
     assert "broken.wav" in err and "1 of 2 inputs failed" in err
 
 
+def test_a_batch_never_writes_two_inputs_to_one_file(spoken, tmp_path, capsys):
+    lines = tmp_path / "lines"
+    lines.mkdir()
+    (lines / "radio.wav").write_bytes(spoken.wav.read_bytes())
+    save(spoken.audio, lines / "radio.flac")
+    out = tmp_path / "out"
+    assert main(["animate", str(lines / "radio.wav"), str(lines / "radio.flac"), "-o", str(out), "-q"]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "radio.wav' and '" in err and "radio.flac' would both be written to" in err
+    assert not out.exists()  # refused before any work
+    single = tmp_path / "single.tsv"
+    assert main(["animate", str(lines / "radio.wav"), str(spoken.wav), "-o", str(single), "-q"]) == 1
+    assert "names a file: give -o a folder" in capsys.readouterr().err and not single.exists()
+
+
 def _bad_inputs(tmp_path: Path, spoken) -> dict[str, tuple[list[str], str]]:
     text_file = tmp_path / "notes.txt"
     text_file.write_text("hello")

@@ -147,12 +147,19 @@ def _cmd_animate(args: argparse.Namespace) -> int:
         fmt = args.format or (format_for_path(output) if output else "tsv")
         _animate_one(args, inputs[0], output, fmt)
         return 0
-    os.makedirs(output, exist_ok=True)
+    if not os.path.isdir(output) and Path(output).suffix.lower() in {e.extension for e in EXPORTERS.values()}:
+        raise InputError(f"Several inputs need an output folder, and '{output}' names a file: give -o a folder.")
     fmt = args.format or "tsv"
     extension = EXPORTERS[fmt].extension
+    targets = [os.path.join(output, Path(audio_path).stem + extension) for audio_path in inputs]
+    first_for: dict[str, str] = {}
+    for audio_path, target in zip(inputs, targets):
+        if (other := first_for.setdefault(os.path.normcase(os.path.abspath(target)), audio_path)) != audio_path:
+            raise InputError(f"'{other}' and '{audio_path}' would both be written to '{target}'; "
+                             "rename one, or animate them into different folders.")  # fmt: skip
+    os.makedirs(output, exist_ok=True)
     failures = 0
-    for audio_path in inputs:
-        target = os.path.join(output, Path(audio_path).stem + extension)
+    for audio_path, target in zip(inputs, targets):
         try:
             _animate_one(args, audio_path, target, fmt)
             if not args.quiet:
