@@ -265,3 +265,36 @@ def test_animate_can_add_life_and_emotion_to_the_curves(spoken, tmp_path):
     happy = curves("--emotion", "happy", "--intensity", "1")
     assert happy["MouthSmileLeft"].mean() > plain["MouthSmileLeft"].mean() + 0.2
     assert not happy["EyeBlinkLeft"].any()
+
+
+def test_sigterm_mid_render_leaves_no_file_and_exits_143(spoken, tmp_path):
+    import signal
+    import time
+
+    long = tmp_path / "long.wav"
+    save(Audio(np.tile(spoken.audio.samples, 6), spoken.audio.sample_rate), long)
+    portrait = Path(__file__).resolve().parents[1] / "src" / "mouthpiece" / "data" / "astronaut.png"
+    out = tmp_path / "out" / "talk.mp4"
+    out.parent.mkdir()
+    process = subprocess.Popen([sys.executable, "-m", "mouthpiece.cli", "render", str(portrait), str(long), "-o",
+                                str(out), "--text", " ".join([spoken.text] * 6), "-q"],
+                               stderr=subprocess.PIPE, text=True, stdin=subprocess.DEVNULL)  # fmt: skip
+    deadline = time.monotonic() + 120
+    while not list(out.parent.iterdir()) and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)  # until the video is being written
+    assert process.poll() is None, "the render ended before it could be stopped"
+    process.send_signal(signal.SIGTERM)
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 143 and "terminated" in err
+    assert list(out.parent.iterdir()) == []  # neither the video nor its hidden temporary file
+
+
+@pytest.mark.parametrize("command", ["say", "render"])
+def test_an_unwritable_animation_path_fails_before_any_work(spoken, tmp_path, capsys, command):
+    portrait = Path(__file__).resolve().parents[1] / "src" / "mouthpiece" / "data" / "astronaut.png"
+    out = tmp_path / ("hello.wav" if command == "say" else "talk.mp4")
+    animation = tmp_path / "no" / "such" / "folder" / "a.json"
+    args = ["say", "Hello.", "-o", str(out)] if command == "say" else ["render", str(portrait), str(spoken.wav),
+                                                                         "-o", str(out)]  # fmt: skip
+    assert main([*args, "--animation", str(animation), "-q"]) == 1
+    assert "does not exist" in capsys.readouterr().err and not out.exists()

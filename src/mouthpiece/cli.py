@@ -10,6 +10,7 @@ import contextlib
 import ctypes
 import json
 import os
+import signal
 import sys
 import warnings
 from collections.abc import Callable, Sequence
@@ -216,6 +217,7 @@ def _load_portrait(args: argparse.Namespace) -> api.Portrait:
 
 
 def _cmd_render(args: argparse.Namespace) -> int:
+    _check_writable(args.animation, "animation file")
     text = _read_text_file(args.text_file) if args.text_file is not None else args.text
     portrait = _load_portrait(args)  # a bad photo fails before any speech work
     speech = api.load_audio(args.audio)
@@ -237,6 +239,7 @@ def _cmd_render(args: argparse.Namespace) -> int:
 
 def _cmd_dub(args: argparse.Namespace) -> int:
     _check_video_path(args.output)
+    _check_writable(args.animation, "animation file")
     text = _read_text_file(args.text_file) if args.text_file is not None else args.text
     speech = api.load_audio(args.audio)
     bar = ProgressBar(os.path.basename(args.output), enabled=not args.quiet)
@@ -283,6 +286,8 @@ def _cmd_serve(args: argparse.Namespace) -> int:
 
 
 def _cmd_say(args: argparse.Namespace) -> int:
+    _check_writable(args.output, "speech file" if not args.portrait else "video")
+    _check_writable(args.animation, "animation file")
     if args.portrait:
         portrait = _load_portrait(args)
         speech, animation = api.say(args.text, voice=args.voice, fps=args.fps)
@@ -296,6 +301,17 @@ def _cmd_say(args: argparse.Namespace) -> int:
     if not args.quiet:
         print(f"wrote {args.output}" + (f" and {args.animation}" if args.animation else ""), file=sys.stderr)
     return 0
+
+
+def _check_writable(path: str | None, what: str) -> None:
+    """A file can be written at ``path`` (its folder exists and is writable), checked before any work."""
+    if path is None:
+        return
+    folder = os.path.dirname(os.path.abspath(path)) or "."
+    if not os.path.isdir(folder):
+        raise InputError(f"Could not write {what} '{path}': the folder '{folder}' does not exist.")
+    if not os.access(folder, os.W_OK) or (os.path.exists(path) and not os.access(path, os.W_OK)):
+        raise InputError(f"Could not write {what} '{path}': permission denied.")
 
 
 def _check_video_path(path: str) -> None:
@@ -731,8 +747,24 @@ def _reuse_freed_memory() -> None:
     libc.mallopt(m_trim_threshold, 1 << 30)
 
 
+def _stop_on_sigterm() -> None:
+    """SIGTERM (``kill``, ``timeout``, ``docker stop``) unwinds like Ctrl-C: outputs being
+    written are removed (see :mod:`mouthpiece.atomic`) and the process exits 143."""
+
+    def stop(signum: int, frame: object) -> None:
+        raise _Terminated(128 + signum)
+
+    with contextlib.suppress(ValueError):  # not the main thread (an embedding app): leave it be
+        signal.signal(signal.SIGTERM, stop)
+
+
+class _Terminated(BaseException):
+    """SIGTERM arrived; its value is the exit status."""
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     _reuse_freed_memory()
+    _stop_on_sigterm()
     args = build_parser().parse_args(argv)
     if args.fps is None:
         makes_video = args.command in ("render", "dub") or getattr(args, "portrait", None)
@@ -749,6 +781,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("mouthpiece: interrupted.", file=sys.stderr)
         return 130
+    except _Terminated as e:
+        print("mouthpiece: terminated.", file=sys.stderr)
+        return int(e.args[0])
     except BrokenPipeError:  # the reader went away (`mouthpiece animate x.wav | head`): not an error
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error on exit
         return 0

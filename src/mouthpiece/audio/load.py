@@ -176,7 +176,7 @@ def _mono(frames: list[av.AudioFrame]) -> Iterator[np.ndarray]:
     frames with eight or more channels (7.1 audio)."""
     for frame in frames:
         channels = len(frame.layout.channels)
-        samples = np.frombuffer(frame.planes[0], np.float32, count=frame.samples * channels)
+        samples = np.frombuffer(memoryview(frame.planes[0]), np.float32, count=frame.samples * channels)
         yield samples.copy() if channels == 1 else samples.reshape(-1, channels).mean(axis=1, dtype=np.float32)
 
 
