@@ -115,6 +115,20 @@ def test_no_extended_shapes_gives_only_a_to_f_and_x(spoken, capsys):
     assert {s for _, s in parse_tsv(capsys.readouterr().out)} <= set("ABCDEFX")
 
 
+@pytest.mark.parametrize("letters, allowed", [("GX", "ABCDEFGX"), ("H", "ABCDEFH"), ("", "ABCDEF")])
+def test_extended_shapes_choose_a_subset_as_rhubarbs_option_does(spoken, capsys, letters, allowed):
+    assert main(["animate", str(spoken.wav), "--extended-shapes", letters, "--text-sidecar", "-q"]) == 0
+    cues = parse_tsv(capsys.readouterr().out)
+    assert {s for _, s in cues} <= set(allowed) and len(cues) > 5
+    if "X" not in letters:
+        assert cues[0][1] == "A" and cues[-1][1] == "A"  # rest is A where X is not drawn
+
+
+def test_extended_shapes_other_than_g_h_x_are_refused(spoken, capsys):
+    assert main(["animate", str(spoken.wav), "--extended-shapes", "GQ", "-q"]) == 1
+    assert "letters from G, H and X" in capsys.readouterr().err
+
+
 def test_silence_is_a_valid_all_rest_animation(tmp_path, capsys):
     wav = tmp_path / "quiet.wav"
     save(Audio(np.zeros(16_000, np.float32)), wav)

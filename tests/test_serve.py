@@ -49,12 +49,16 @@ def test_health_answers_without_a_token(server, guarded):
     for s in (server, guarded):
         status, body, _ = s.request("GET", "/v1/health", auth=False)
         assert status == 200 and json.loads(body)["status"] == "ok"
+        assert s.request("GET", "/favicon.ico", auth=False)[0] == 204  # a browser's question, not a 404
 
 
 def test_the_openapi_docs_are_served(server):
     status, body, _ = server.request("GET", "/openapi.json")
-    assert status == 200 and {"/v1/animate", "/v1/say", "/v1/health"} <= set(json.loads(body)["paths"])
+    paths = json.loads(body)["paths"]
+    assert status == 200 and {"/v1/animate", "/v1/say", "/v1/health"} <= set(paths)
     assert server.request("GET", "/docs")[0] == 200
+    form = json.loads(body)["components"]["schemas"]["Body_render_v1_render_post"]["properties"]
+    assert form["fps"]["maximum"] == 240  # the CLI's range
 
 
 def test_animate_returns_the_requested_format(server, wav_bytes):

@@ -22,6 +22,7 @@ from .atomic import atomic_output
 from .audio import save
 from .errors import DependencyError, InputError, MouthpieceError
 from .export import EXPORTERS, format_for_path, get_exporter
+from .export.cues import REST_SHAPE, allowed_extended_shapes
 from .motion import EMOTIONS, opening
 from .motion.opening import MODEL_VARIABLE, OpeningModel
 from .motion.style import SUFFIX as STYLE_SUFFIX
@@ -105,7 +106,7 @@ def _transcript(args: argparse.Namespace, audio_path: str) -> str | None:
 
 def _export_options(args: argparse.Namespace, audio_path: str) -> dict[str, Any]:
     return {
-        "extended_shapes": not args.no_extended_shapes,
+        "extended_shapes": REST_SHAPE if args.no_extended_shapes else args.extended_shapes,
         "dat_fps": args.dat_fps,
         "preston_blair": args.dat_preston_blair,
         "sound_file": os.path.abspath(audio_path),
@@ -142,6 +143,7 @@ def _cmd_animate(args: argparse.Namespace) -> int:
         args.text = _read_text_file(args.text_file)  # read once; a bad file fails before any work
     if args.format is not None:
         get_exporter(args.format)  # an unknown format name fails before any work
+    allowed_extended_shapes(args.extended_shapes)  # so do letters other than G, H and X
     if output is None or not (len(inputs) > 1 or os.path.isdir(output)):
         if len(inputs) > 1:
             raise InputError("Several inputs need an output folder: add -o DIR.")
@@ -553,7 +555,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--text-sidecar", action="store_true", help="read each input's transcript from <stem>.txt beside it"
     )
     _add_hearing_options(animate)
-    animate.add_argument("--no-extended-shapes", action="store_true", help="mouth cues A-F and X only (no G, H)")
+    shapes = animate.add_mutually_exclusive_group()
+    shapes.add_argument("--no-extended-shapes", action="store_true", help="mouth cues A-F and X only (no G, H)")
+    shapes.add_argument(
+        "--extended-shapes", default="GHX", metavar="LETTERS",
+        help="which of the extended shapes G, H, X to use, as Rhubarb's --extendedShapes (default GHX; "
+        "without G: A, without H: C, without X: A)",
+    )  # fmt: skip
     animate.add_argument("--dat-fps", type=int, default=24, help="frame rate of dat (Moho) output (default 24)")
     animate.add_argument("--dat-preston-blair", action="store_true", help="Preston Blair shape names in dat output")
     animate.add_argument(

@@ -37,7 +37,7 @@ from .base import Exporter
 
 SCHEMA = "mouthpiece.animation"
 VERSION = 1
-DECIMALS = 6  # digits after the point of values and weights
+DECIMALS = 6  # digits after the point of values, weights and times (a microsecond: no float noise)
 
 LabelTrack = VisemeTrack | ShapeTrack
 
@@ -45,7 +45,12 @@ LabelTrack = VisemeTrack | ShapeTrack
 def _segments(track: LabelTrack | None) -> list[dict[str, Any]] | None:
     if track is None:
         return None
-    return [{"start": s.start, "end": s.end, "label": s.label} for s in track.segments]
+    return [{"start": _time(s.start), "end": _time(s.end), "label": s.label} for s in track.segments]
+
+
+def _time(seconds: float) -> float:
+    """``seconds`` as written: 0.35, not 0.35000000000000003."""
+    return round(float(seconds), DECIMALS) + 0.0
 
 
 def _matrix(values: np.ndarray) -> list[list[float]]:
@@ -60,16 +65,21 @@ def animation_document(animation: Animation) -> dict[str, Any]:
         "schema": SCHEMA,
         "version": VERSION,
         "fps": animation.fps,
-        "duration": animation.duration,
+        "duration": _time(animation.duration),
         "channels": list(animation.channels),
         "values": _matrix(animation.values),
-        "phones": None if phones is None else [p._asdict() for p in phones.phones],
-        "words": [] if phones is None else [w._asdict() for w in phones.words],
+        "phones": None if phones is None else [_timed(p._asdict()) for p in phones.phones],
+        "words": [] if phones is None else [_timed(w._asdict()) for w in phones.words],
         "visemes": _segments(animation.visemes),
         "cues": _segments(animation.cues),
         "viseme_weights": None if weights is None else _matrix(weights),
-        "track_durations": {name: t.duration for name, t in tracks.items() if t is not None},
+        "track_durations": {name: _time(t.duration) for name, t in tracks.items() if t is not None},
     }
+
+
+def _timed(entry: dict[str, Any]) -> dict[str, Any]:
+    """A phone's or word's fields with its times (and score) written as :func:`_time` does."""
+    return {k: _time(v) if isinstance(v, float) else v for k, v in entry.items()}
 
 
 @dataclass(frozen=True)

@@ -8,8 +8,9 @@ from an :class:`~mouthpiece.types.ShapeTrack`:
 
 1. round each segment to the nearest centisecond, clip it to the track, drop empty ones;
 2. fill the gaps with X;
-3. with ``extended_shapes=False``, map G to A and H to C (Rhubarb's ``getBasicShape``),
-   keeping X;
+3. map the extended shapes not wanted to the basic ones Rhubarb draws instead
+   (``getBasicShape``: G to A, H to C, X to A): ``extended_shapes`` is Rhubarb's
+   ``--extendedShapes`` (a string of G, H and X; True is all three, False keeps X only);
 4. join neighbours that now show the same shape.
 """
 
@@ -24,7 +25,8 @@ from ..types import Animation, ShapeTrack
 from .base import Exporter
 
 REST_SHAPE = "X"
-BASIC_SHAPE = {"G": "A", "H": "C"}  # extended shape -> the basic shape Rhubarb draws instead
+BASIC_SHAPE = {"G": "A", "H": "C", "X": "A"}  # extended shape -> the basic shape Rhubarb draws instead
+EXTENDED_SHAPES = "GHX"
 CENTISECONDS = 100  # per second: Rhubarb's time unit
 
 
@@ -54,15 +56,31 @@ def format_centiseconds(cs: int) -> str:
     return f"{cs / CENTISECONDS:.2f}"
 
 
-def rhubarb_cues(track: ShapeTrack, *, extended_shapes: bool = True) -> tuple[list[Cue], int]:
+def allowed_extended_shapes(extended_shapes: bool | str) -> frozenset[str]:
+    """The extended shapes to write: True all (G, H, X), False X only, or Rhubarb's letters.
+
+    >>> sorted(allowed_extended_shapes("gx"))
+    ['G', 'X']
+    """
+    if isinstance(extended_shapes, bool):
+        return frozenset(EXTENDED_SHAPES if extended_shapes else REST_SHAPE)
+    letters = frozenset(extended_shapes.upper())
+    if not letters <= set(EXTENDED_SHAPES):
+        raise InputError(f"Extended shapes are letters from G, H and X (as Rhubarb's --extendedShapes), "
+                         f"got {extended_shapes!r}.")  # fmt: skip
+    return letters
+
+
+def rhubarb_cues(track: ShapeTrack, *, extended_shapes: bool | str = True) -> tuple[list[Cue], int]:
     """The contiguous, joined cues Rhubarb would export for ``track``, and its end.
 
     Parameters
     ----------
     track : ShapeTrack
         The mouth shapes, in seconds.
-    extended_shapes : bool
-        Keep G and H; with False they become A and C.
+    extended_shapes : bool or str
+        The extended shapes kept (see :func:`allowed_extended_shapes`); the others become
+        A (G, X) or C (H).
 
     Returns
     -------
@@ -80,6 +98,12 @@ def rhubarb_cues(track: ShapeTrack, *, extended_shapes: bool = True) -> tuple[li
 Cue(start=30, end=50, shape='X')], 50)
     """
     end = to_centiseconds(track.duration)
+    allowed = allowed_extended_shapes(extended_shapes)
+
+    def drawn(shape: str) -> str:
+        return shape if shape in allowed or shape not in BASIC_SHAPE else BASIC_SHAPE[shape]
+
+    rest = drawn(REST_SHAPE)
     painted: list[Cue] = []
     cursor = 0
     for segment in track.segments:
@@ -88,12 +112,11 @@ Cue(start=30, end=50, shape='X')], 50)
         if stop <= start:
             continue
         if start > cursor:
-            painted.append(Cue(cursor, start, REST_SHAPE))
-        shape = segment.label if extended_shapes else BASIC_SHAPE.get(segment.label, segment.label)
-        painted.append(Cue(start, stop, shape))
+            painted.append(Cue(cursor, start, rest))
+        painted.append(Cue(start, stop, drawn(segment.label)))
         cursor = stop
     if cursor < end:
-        painted.append(Cue(cursor, end, REST_SHAPE))
+        painted.append(Cue(cursor, end, rest))
 
     cues: list[Cue] = []
     for cue in painted:
@@ -108,7 +131,12 @@ Cue(start=30, end=50, shape='X')], 50)
 class MouthCueExporter(Exporter):
     """Base of the formats that write ``Animation.cues``, Rhubarb's mouth shapes A-H and X."""
 
-    extended_shapes: bool = True  # write G and H; False maps them to A and C (X stays)
+    extended_shapes: bool | str = True  # G, H and X; False: X only; or Rhubarb's letters, e.g. "GX"
+
+    @property
+    def rest_shape(self) -> str:
+        """The shape drawn at rest: X, or A where X is not one of the extended shapes wanted."""
+        return REST_SHAPE if REST_SHAPE in allowed_extended_shapes(self.extended_shapes) else BASIC_SHAPE[REST_SHAPE]
 
     def rhubarb_cues(self, animation: Animation) -> tuple[list[Cue], int]:
         """The animation's mouth cues as Rhubarb exports them (see :func:`rhubarb_cues`).

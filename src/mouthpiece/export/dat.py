@@ -23,7 +23,7 @@ from typing import TextIO
 
 from ..errors import InputError
 from ..types import Animation
-from .cues import CENTISECONDS, REST_SHAPE, MouthCueExporter
+from .cues import CENTISECONDS, MouthCueExporter
 
 HEADER = "MohoSwitch1"
 # Rhubarb animates at 100 fps: far below 24 drops frames, above 100 adds nothing.
@@ -70,4 +70,4 @@ class DatExporter(MouthCueExporter):
         end_frame = self.frame_number(end)
         if end_frame == last_frame:
             end_frame += 1
-        stream.write(f"{end_frame} {self.shape_name(REST_SHAPE)}\n")
+        stream.write(f"{end_frame} {self.shape_name(self.rest_shape)}\n")

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from typing import TextIO
 
 from ..types import Animation
-from .cues import REST_SHAPE, Cue, MouthCueExporter, format_centiseconds
+from .cues import Cue, MouthCueExporter, format_centiseconds
 
 
 @dataclass(frozen=True)
@@ -42,7 +42,7 @@ class JsonExporter(MouthCueExporter):
         entries = [
             f'    {{ "start": {format_centiseconds(start)}, "end": {format_centiseconds(stop)},'
             f' "value": {json.dumps(shape)} }}'
-            for start, stop, shape in cues or [Cue(0, 0, REST_SHAPE)]
+            for start, stop, shape in cues or [Cue(0, 0, self.rest_shape)]
         ]
         stream.write(
             "{\n"

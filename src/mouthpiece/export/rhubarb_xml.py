@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from typing import TextIO
 
 from ..types import Animation
-from .cues import REST_SHAPE, Cue, MouthCueExporter, format_centiseconds
+from .cues import Cue, MouthCueExporter, format_centiseconds
 
 XML_DECLARATION = '<?xml version="1.0" encoding="utf-8"?>'
 
@@ -45,7 +45,7 @@ class XmlExporter(MouthCueExporter):
         ET.SubElement(metadata, "soundFile").text = self.sound_file
         ET.SubElement(metadata, "duration").text = format_centiseconds(end)
         mouth_cues = ET.SubElement(root, "mouthCues")
-        for start, stop, shape in cues or [Cue(0, 0, REST_SHAPE)]:
+        for start, stop, shape in cues or [Cue(0, 0, self.rest_shape)]:
             times = {"start": format_centiseconds(start), "end": format_centiseconds(stop)}
             ET.SubElement(mouth_cues, "mouthCue", times).text = shape
         ET.indent(root, space="  ")

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import TextIO
 
 from ..types import Animation
-from .cues import REST_SHAPE, MouthCueExporter, format_centiseconds
+from .cues import MouthCueExporter, format_centiseconds
 
 
 @dataclass(frozen=True)
@@ -29,4 +29,4 @@ class TsvExporter(MouthCueExporter):
         cues, end = self.rhubarb_cues(animation)
         for cue in cues:
             stream.write(f"{format_centiseconds(cue.start)}\t{cue.shape}\n")
-        stream.write(f"{format_centiseconds(end)}\t{REST_SHAPE}\n")
+        stream.write(f"{format_centiseconds(end)}\t{self.rest_shape}\n")

@@ -68,7 +68,9 @@ RETRY_AFTER = 30  # seconds a client is told to wait when the render queue is fu
 MEDIA_TYPES = {".json": "application/json", ".xml": "application/xml", ".csv": "text/csv"}
 # The page and its sample portrait hold nothing private: a browser fetches them before it has
 # a token to send (the page asks for one and sends it with its API calls).
-OPEN_PATHS = ("/", "/sample/portrait.png", "/v1/health", "/docs", "/openapi.json", "/docs/oauth2-redirect")
+OPEN_PATHS = (
+    "/", "/favicon.ico", "/sample/portrait.png", "/v1/health", "/docs", "/openapi.json", "/docs/oauth2-redirect",
+)  # fmt: skip
 STATIC = Path(__file__).parent / "static"
 LIMIT_FLAGS = {"audio": "--max-seconds", "image": "--max-megapixels"}
 LANGUAGE_HELP = "the speech's language: an espeak-ng code or voice (en-us, de, fr, pt-br, ...)"
@@ -164,6 +166,10 @@ def create_app(
     async def docs() -> HTMLResponse:
         return HTMLResponse(DOCS_PAGE)
 
+    @app.get("/favicon.ico", include_in_schema=False)
+    async def favicon() -> Response:
+        return Response(status_code=204)  # no icon, and no 404 in the log for each page view
+
     @app.get("/sample/portrait.png", include_in_schema=False)
     async def sample_portrait() -> FileResponse:
         return FileResponse(api.SAMPLE_PORTRAIT, media_type="image/png")
@@ -213,7 +219,7 @@ def create_app(
             Form(max_length=MAX_TEXT_CHARACTERS, description="the transcript of the audio; without audio, what to say"),
         ] = None,
         size: Annotated[int, Form(ge=64, le=2048, description="the video's width and height, even")] = 512,
-        fps: Annotated[float, Form(ge=1, le=60)] = 25.0,
+        fps: Annotated[float, Form(ge=1, le=240)] = 25.0,
         language: Annotated[str, Form(max_length=100, description=LANGUAGE_HELP)] = DEFAULT_LANGUAGE,
     ) -> dict[str, object]:
         if audio is None and not (text and text.strip()):
