@@ -46,12 +46,12 @@ from .. import __version__, api
 from ..errors import InputError, MouthpieceError, NoFaceError, TooLongError
 from ..export import EXPORTERS
 from ..phonetics import DEFAULT_LANGUAGE, check_language
+from ..workers import Pool, WorkFailed, WorkTimedOut
 from . import tasks
 from .docs import DOCS_PAGE
 from .guard import Guard
 from .jobs import Job, JobStore, QueueFull
 from .streams import DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_STREAMS, MAX_TEXT_CHARACTERS, StreamWorkers, serve_stream
-from .workers import Pool, WorkFailed, WorkTimedOut
 
 CHARACTERS_PER_SECOND = 12.0  # of text spoken, to size a render of text before it is synthesized
 

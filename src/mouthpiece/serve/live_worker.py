@@ -23,7 +23,6 @@ import json
 import os
 import pickle
 import select
-import struct
 import sys
 import time
 from collections import deque
@@ -37,28 +36,18 @@ from ..live import DEFAULT_RECOGNIZER, LiveAnimator, LiveFrames
 from ..motion import LiveIdle
 from ..timebase import frames_to_time, time_to_frames
 from ..vocabulary import CHANNELS
+from ..workers import HEADER, write_message
 
 CHILD = "from mouthpiece.serve.live_worker import serve; serve()"
 JPEG_QUALITY = 80
 SLICE = 0.02  # s of work a stream's turn may start more of
 BLOCK_BYTES = 3200  # of PCM16 audio heard at once in a turn: 0.1 s
-_HEADER = struct.Struct("<I")
-
-
-def encode_message(message: Any) -> bytes:
-    data = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
-    return _HEADER.pack(len(data)) + data
-
-
-def write_message(stream: BinaryIO, message: Any) -> None:
-    stream.write(encode_message(message))
-    stream.flush()
 
 
 async def receive_message(reader: asyncio.StreamReader) -> Any:
     """The next message from a worker's output (IncompleteReadError at its end)."""
-    header = await reader.readexactly(_HEADER.size)
-    return pickle.loads(await reader.readexactly(_HEADER.unpack(header)[0]))
+    header = await reader.readexactly(HEADER.size)
+    return pickle.loads(await reader.readexactly(HEADER.unpack(header)[0]))
 
 
 @dataclass
@@ -158,12 +147,12 @@ class _Inbox:
 
     def _parse(self) -> list[Any]:
         messages = []
-        while len(self._buffer) >= _HEADER.size:
-            (length,) = _HEADER.unpack_from(self._buffer)
-            if len(self._buffer) < _HEADER.size + length:
+        while len(self._buffer) >= HEADER.size:
+            (length,) = HEADER.unpack_from(self._buffer)
+            if len(self._buffer) < HEADER.size + length:
                 break
-            messages.append(pickle.loads(bytes(self._buffer[_HEADER.size : _HEADER.size + length])))
-            del self._buffer[: _HEADER.size + length]
+            messages.append(pickle.loads(bytes(self._buffer[HEADER.size : HEADER.size + length])))
+            del self._buffer[: HEADER.size + length]
         return messages
 
 
@@ -264,6 +253,6 @@ def _images(sid: str, stream: _Stream, frames: LiveFrames) -> list[tuple[str, st
         values = frames.values[max(k - frames.first, 0)]
         image = stream.portrait.render(values)
         ok, jpeg = cv2.imencode(".jpg", image[:, :, ::-1], [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
-        replies.append((sid, "image", _HEADER.pack(j) + jpeg.tobytes()))
+        replies.append((sid, "image", HEADER.pack(j) + jpeg.tobytes()))
         stream.next_image += 1
     return replies

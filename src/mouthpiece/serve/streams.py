@@ -69,7 +69,8 @@ from ..live import DEFAULT_LOOKAHEAD, DEFAULT_MAX_LOOKAHEAD, DEFAULT_RECOGNIZER,
 from ..phonetics.ahead import child_environment
 from ..phonetics.espeak import check_voice_name
 from ..vocabulary import CHANNELS
-from .live_worker import CHILD, encode_message, receive_message
+from ..workers import encode_message
+from .live_worker import CHILD, receive_message
 
 SAMPLE_RATE = 16_000
 MAX_CHUNK_BYTES = 2 * SAMPLE_RATE  # one second of PCM16

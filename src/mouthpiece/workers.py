@@ -1,10 +1,11 @@
-"""Heavy work (decoding, recognition, synthesis, rendering) in child processes of the server's.
+"""Heavy work (decoding, recognition, synthesis, rendering) in warm child processes.
 
 The server's event loop must keep answering while a request decodes ten minutes of audio
-or a job renders a video, and pocketsphinx holds Python's GIL while it decodes, so a
-thread would not do: the work runs in a child process. That also bounds what one request
-can do to the server: a call that overruns its time is killed, and a library that
-crashes (a segfault) takes only its child down; either way the child is replaced.
+or a job renders a video, a batch wants every core busy, and pocketsphinx holds Python's
+GIL while it decodes, so a thread would not do: the work runs in a child process. That
+also bounds what one call can do to its caller: a call that overruns its time is killed,
+and a library that crashes (a segfault) takes only its child down; either way the child
+is replaced.
 
 A :class:`Pool` keeps up to ``size`` children, each running one call at a time and then
 waiting for the next (their imports stay warm). Children are plain ``python -c``
@@ -22,6 +23,7 @@ import os
 import pickle
 import select
 import signal
+import struct
 import subprocess
 import sys
 import threading
@@ -30,13 +32,23 @@ from collections.abc import Callable
 from contextlib import suppress
 from typing import Any, BinaryIO, cast
 
-from ..errors import MouthpieceError
-from ..phonetics.ahead import child_environment
-from .live_worker import write_message
+from .errors import MouthpieceError
+from .phonetics.ahead import child_environment
 
-CHILD = "from mouthpiece.serve.workers import serve; serve()"
+CHILD = "from mouthpiece.workers import serve; serve()"
 NICENESS = 5  # a busy worker yields the CPU to the server's event loop and to live streams
-_HEADER_BYTES = 4
+HEADER = struct.Struct("<I")  # a message's length, before its pickle
+
+
+def encode_message(message: Any) -> bytes:
+    """``message`` pickled behind its length (4 bytes, little-endian)."""
+    data = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
+    return HEADER.pack(len(data)) + data
+
+
+def write_message(stream: BinaryIO, message: Any) -> None:
+    stream.write(encode_message(message))
+    stream.flush()
 
 
 class WorkFailed(Exception):
@@ -85,7 +97,7 @@ class _Child:
 def _read(stdout: BinaryIO, deadline: float) -> Any:
     """The child's next message, waiting no later than ``deadline`` (time.monotonic)."""
     data = b""
-    wanted = _HEADER_BYTES
+    wanted = HEADER.size
     header_read = False
     while True:
         left = deadline - time.monotonic()
@@ -246,8 +258,8 @@ def serve() -> None:
     stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
     sys.stdout = sys.stderr  # what the work prints must not corrupt the replies
     while True:
-        header = stdin.read(_HEADER_BYTES)
-        if len(header) < _HEADER_BYTES:
+        header = stdin.read(HEADER.size)
+        if len(header) < HEADER.size:
             return
         module, name, args, kwargs = pickle.loads(stdin.read(int.from_bytes(header, "little")))
         if kwargs.pop("progress", False):
