@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import secrets
 import stat
 from collections.abc import Iterator
@@ -36,6 +37,23 @@ def _create_temp(directory: str, filename: str) -> str:
         except FileExistsError:
             continue
         return temp
+
+
+def remove_stale_temporaries(path: str | os.PathLike[str]) -> int:
+    """Remove the hidden temporary files :func:`atomic_output` left beside ``path`` when its
+    process was killed outright (SIGKILL, a power cut); how many there were. A batch that
+    resumes calls it before it writes ``path`` again."""
+    directory, filename = os.path.split(os.path.abspath(os.fspath(path)))
+    extension = os.path.splitext(filename)[1]
+    pattern = re.compile(rf"\.{re.escape(filename)}\.[0-9a-f]{{6}}\.tmp{re.escape(extension)}")
+    removed = 0
+    with contextlib.suppress(FileNotFoundError, NotADirectoryError):
+        for name in os.listdir(directory):
+            if pattern.fullmatch(name):
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(os.path.join(directory, name))
+                    removed += 1
+    return removed
 
 
 def _reason(e: OSError, directory: str) -> str:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import ctypes
+import glob
 import json
 import os
 import signal
@@ -17,7 +18,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from . import __version__, api
+from . import __version__, api, batch
 from .atomic import atomic_output
 from .audio import save
 from .errors import DependencyError, InputError, MouthpieceError
@@ -144,8 +145,9 @@ def _cmd_animate(args: argparse.Namespace) -> int:
     if args.format is not None:
         get_exporter(args.format)  # an unknown format name fails before any work
     allowed_extended_shapes(args.extended_shapes)  # so do letters other than G, H and X
-    if output is None or not (len(inputs) > 1 or os.path.isdir(output)):
-        if len(inputs) > 1:
+    several = len(inputs) > 1 or any(os.path.isdir(p) or (glob.has_magic(p) and not os.path.exists(p)) for p in inputs)
+    if output is None or not (several or os.path.isdir(output)):
+        if several:
             raise InputError("Several inputs need an output folder: add -o DIR.")
         fmt = args.format or (format_for_path(output) if output else "tsv")
         _animate_one(args, inputs[0], output, fmt)
@@ -153,25 +155,37 @@ def _cmd_animate(args: argparse.Namespace) -> int:
     if not os.path.isdir(output) and Path(output).suffix.lower() in {e.extension for e in EXPORTERS.values()}:
         raise InputError(f"Several inputs need an output folder, and '{output}' names a file: give -o a folder.")
     fmt = args.format or "tsv"
-    extension = EXPORTERS[fmt].extension
-    targets = [os.path.join(output, Path(audio_path).stem + extension) for audio_path in inputs]
-    first_for: dict[str, str] = {}
-    for audio_path, target in zip(inputs, targets):
-        if (other := first_for.setdefault(os.path.normcase(os.path.abspath(target)), audio_path)) != audio_path:
-            raise InputError(f"'{other}' and '{audio_path}' would both be written to '{target}'; "
-                             "rename one, or animate them into different folders.")  # fmt: skip
+    items = batch.plan(batch.expand(inputs), output, EXPORTERS[fmt].extension)
+    options = {
+        "format": fmt, "text": args.text, "text_sidecar": args.text_sidecar, "fps": args.fps,
+        "recognizer": args.recognizer, "language": args.language, "idle": args.idle, "seed": args.seed,
+        "emotion": args.emotion, "intensity": args.intensity,
+        "style": args.style if args.style not in (None, GENERIC_STYLE) else None,
+        "export": {k: v for k, v in _export_options(args, "").items() if k != "sound_file"},
+    }  # fmt: skip
     os.makedirs(output, exist_ok=True)
-    failures = 0
-    for audio_path, target in zip(inputs, targets):
-        try:
-            _animate_one(args, audio_path, target, fmt)
-            if not args.quiet:
-                print(f"wrote {target}", file=sys.stderr)
-        except MouthpieceError as e:
-            failures += 1
-            print(f"mouthpiece: {e}", file=sys.stderr)
+    bar = ProgressBar(f"{len(items)} files", enabled=not args.quiet)
+
+    def done(result: batch.BatchResult) -> None:
+        if result.status == "error":
+            bar.close()
+            print(f"mouthpiece: {result.message}", file=sys.stderr)
+        for warning in result.warnings if not args.quiet else ():
+            print(f"mouthpiece: warning: '{result.input}': {warning}", file=sys.stderr)
+
+    try:
+        results = batch.run(items, options, jobs=args.jobs, skip_existing=args.skip_existing, progress=bar, done=done)
+    finally:
+        bar.close()
+    if args.report:
+        batch.write_report(results, args.report)
+    failures = sum(r.status == "error" for r in results)
+    if not args.quiet:
+        skipped = sum(r.status == "skipped" for r in results)
+        print(f"wrote {len(results) - failures - skipped} files to {output}"
+              + (f", skipped {skipped} that existed" if skipped else ""), file=sys.stderr)  # fmt: skip
     if failures:
-        print(f"mouthpiece: {failures} of {len(inputs)} inputs failed.", file=sys.stderr)
+        print(f"mouthpiece: {failures} of {len(items)} inputs failed.", file=sys.stderr)
     return 1 if failures else 0
 
 
@@ -567,6 +581,13 @@ def build_parser() -> argparse.ArgumentParser:
     animate.add_argument(
         "--idle", action="store_true", help="add blinks, gaze, head motion and brow raises to the curves (see --seed)"
     )
+    animate.add_argument(
+        "--jobs", type=int, default=os.cpu_count() or 1,
+        help="files animated at once, each in a worker process (default: the cores)",
+    )  # fmt: skip
+    animate.add_argument("--skip-existing", action="store_true", help="leave outputs that exist (resume a batch)")
+    animate.add_argument("--report", help="a row per input to this file: ok/error/skipped, warnings, real-time factor "
+                         "(.csv or .json)")  # fmt: skip
     animate.set_defaults(run=_cmd_animate)
 
     say_ = commands.add_parser("say", help="text to speech (espeak-ng) and its animation")
