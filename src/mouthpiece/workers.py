@@ -18,6 +18,7 @@ call was given a ``progress`` callback, then ``("ok", value)`` or ``("error", ex
 from __future__ import annotations
 
 import asyncio
+import ctypes
 import importlib
 import os
 import pickle
@@ -251,9 +252,20 @@ class Pool:
                 self._idle.append(child)
 
 
+def _die_with_parent() -> None:
+    """On Linux, ask to be killed when the process that started us dies, even by SIGKILL:
+    otherwise a worker would finish (and write) its current call as an orphan."""
+    PR_SET_PDEATHSIG = 1  # noqa: N806  (prctl's name for it)
+    with suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() == 1:  # the parent died before we asked
+        os._exit(1)
+
+
 def serve() -> None:
     """A worker's main loop: run each call that arrives on stdin, answer on stdout."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _die_with_parent()
     os.nice(NICENESS)
     stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
     sys.stdout = sys.stderr  # what the work prints must not corrupt the replies
