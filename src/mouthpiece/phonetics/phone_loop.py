@@ -15,8 +15,9 @@ this scores as whole-utterance normalisation did on frame accuracy and openness,
 
 Decoders are pooled, and some of a pocketsphinx decoder's state outlives an utterance
 and ``reinit_feat`` (the same speech came out with other phones after other speech).
-So before each use the decoder hears ``SETTLE`` (a fixed, quiet noise), which leaves it
-in the same state whatever it heard before: the same speech always gives the same phones.
+So before each use the decoder is settled (:func:`.sphinx.settle`: it hears a fixed, quiet
+noise), which leaves it in the same state whatever it heard before: the same speech always
+gives the same phones.
 """
 
 from __future__ import annotations
@@ -44,7 +45,6 @@ MIN_UTTERANCE = 3.0  # s, shortest utterance ended in a pause
 MAX_UTTERANCE = 10.0  # s, longest utterance: ended wherever it is
 CUT_PAUSE = 0.3  # s, of silence at the end of what was heard that ends an utterance
 CUT_CHECK = 10 * FEED  # samples heard between looks for a pause
-SETTLE = sphinx.pcm16(np.random.default_rng(0).standard_normal(4800).astype(np.float32) * 0.05)  # 0.3 s
 
 
 class PhoneLoop:
@@ -60,12 +60,7 @@ class PhoneLoop:
     def __init__(self) -> None:
         self._borrowed = sphinx.borrowed("phones", **PHONE_LOOP_OPTIONS)
         self._decoder = self._borrowed.__enter__()
-        self._decoder.reinit_feat()
-        self._decoder.start_utt()
-        self._decoder.process_raw(SETTLE, full_utt=False)
-        self._decoder.end_utt()
-        self._decoder.reinit_feat()  # forget the settling noise's normalisation
-        self._decoder.set_cmn(PRIMED_CMN)
+        sphinx.settle(self._decoder, PRIMED_CMN)
         self._open = self._in_utterance = True
         self._pending = np.zeros(0, np.float32)  # samples short of a whole FEED
         self._fed = 0  # samples given to the decoder

@@ -21,6 +21,11 @@ from ..audio.save import to_pcm16
 FRAME_RATE = 100  # frames/s of pocketsphinx's features
 _lock = threading.Lock()
 _idle: dict[tuple[str, tuple[tuple[str, Any], ...]], list[Decoder]] = {}  # decoders not borrowed, by setup
+_initial_cmn: dict[int, str] = {}  # each decoder's cepstral mean when made (decoders live as long as the process)
+# A fixed, quiet noise a decoder hears before each use, which leaves it in the same state
+# whatever it heard before (reinit_feat alone does not: the same speech came out with other
+# words or phones after other speech, and a batch's outputs depended on its order).
+SETTLE_NOISE = np.random.default_rng(0).standard_normal(4800).astype(np.float32) * 0.05  # 0.3 s
 
 
 @cache
@@ -47,6 +52,17 @@ def borrowed(kind: str, **options: Any) -> Iterator[Decoder]:
             _idle[key].append(taken)
 
 
+def settle(decoder: Decoder, cmn: str | None = None) -> None:
+    """Put ``decoder`` in the same state whatever it decoded before: it hears ``SETTLE_NOISE``,
+    forgets its normalisation and starts again from ``cmn`` (default: its own first one)."""
+    decoder.reinit_feat()
+    decoder.start_utt()
+    decoder.process_raw(pcm16(SETTLE_NOISE), full_utt=False)
+    decoder.end_utt()
+    decoder.reinit_feat()
+    decoder.set_cmn(cmn or _initial_cmn[id(decoder)])
+
+
 def _new_decoder(kind: str, **options: Any) -> Decoder:
     set_loglevel("FATAL")
     if kind == "phones":
@@ -55,7 +71,9 @@ def _new_decoder(kind: str, **options: Any) -> Decoder:
         config = {"lm": None, "loglevel": "FATAL", **options}
     else:
         raise ValueError(f"unknown decoder kind {kind!r}")
-    return Decoder(**config)
+    made = Decoder(**config)
+    _initial_cmn[id(made)] = made.get_cmn()
+    return made
 
 
 def pcm16(samples: np.ndarray) -> bytes:
@@ -64,7 +82,9 @@ def pcm16(samples: np.ndarray) -> bytes:
 
 
 def decode(decoder: Decoder, raw: bytes) -> None:
-    """Run one whole utterance of 16-bit PCM through ``decoder`` (hold :func:`lock`)."""
+    """Run one whole utterance of 16-bit PCM through ``decoder`` (hold :func:`lock`), from
+    the same state whatever it decoded before (:func:`settle`)."""
+    settle(decoder)
     decoder.start_utt()
     decoder.process_raw(raw, full_utt=True)
     decoder.end_utt()
