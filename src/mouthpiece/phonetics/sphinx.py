@@ -83,8 +83,11 @@ def pcm16(samples: np.ndarray) -> bytes:
 
 def decode(decoder: Decoder, raw: bytes) -> None:
     """Run one whole utterance of 16-bit PCM through ``decoder`` (hold :func:`lock`), from
-    the same state whatever it decoded before (:func:`settle`)."""
-    settle(decoder)
+    the same state whatever it decoded before: its features' normalisation starts again
+    from its first cepstral mean. (Not :func:`settle`: an utterance of noise would use up
+    the search an aligner has just set for this one.)"""
+    decoder.reinit_feat()
+    decoder.set_cmn(_initial_cmn[id(decoder)])
     decoder.start_utt()
     decoder.process_raw(raw, full_utt=True)
     decoder.end_utt()
