@@ -22,9 +22,9 @@ FRAME_RATE = 100  # frames/s of pocketsphinx's features
 _lock = threading.Lock()
 _idle: dict[tuple[str, tuple[tuple[str, Any], ...]], list[Decoder]] = {}  # decoders not borrowed, by setup
 _initial_cmn: dict[int, str] = {}  # each decoder's cepstral mean when made (decoders live as long as the process)
-# A fixed, quiet noise a decoder hears before each use, which leaves it in the same state
-# whatever it heard before (reinit_feat alone does not: the same speech came out with other
-# words or phones after other speech, and a batch's outputs depended on its order).
+# A fixed, quiet noise a live decoder hears before each use (:func:`settle`), which leaves
+# it in the same state whatever it heard before: for the phone loop's live normalisation,
+# reinit_feat alone did not (the same speech came out with other phones after other speech).
 SETTLE_NOISE = np.random.default_rng(0).standard_normal(4800).astype(np.float32) * 0.05  # 0.3 s
 
 
