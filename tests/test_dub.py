@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -546,8 +547,8 @@ def test_the_command_says_how_many_frames_had_no_face(speech, files, tmp_path, c
     out = tmp_path / "out.mp4"
     assert main(["dub", str(source.path), str(files["new"]), "-o", str(out), "--text", NEW_TEXT, "--fit", "cut"]) == 0
     err = capsys.readouterr().err
-    assert "3 of 52 frames did not show the face" in err
-    assert out.exists()
+    said = re.search(r"3 of (\d+) frames did not show the face", err)
+    assert said and int(said.group(1)) == len(list(read_frames(out)))  # espeak's speech length varies a frame
 
 
 def test_face_picks_the_speaker_and_the_dub_follows_only_that_face(speech, tmp_path):
