@@ -36,6 +36,7 @@ from typing import Any, cast
 
 from .atomic import remove_stale_temporaries
 from .errors import InputError, MouthpieceError
+from .inputs import read_text_file
 
 # What a folder is searched for: audio and video files FFmpeg decodes.
 MEDIA_EXTENSIONS = frozenset({
@@ -145,12 +146,7 @@ def transcript_of(source: str, options: dict[str, Any]) -> str | None:
     if options.get("text") is not None:
         return str(options["text"])
     sidecar = Path(source).with_suffix(".txt")
-    if options.get("text_sidecar") and sidecar.exists():
-        try:
-            return sidecar.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as e:
-            raise InputError(f"Transcript file '{sidecar}' cannot be read as UTF-8 text: {e}.") from None
-    return None
+    return read_text_file(str(sidecar)) if options.get("text_sidecar") and sidecar.exists() else None
 
 
 def run(

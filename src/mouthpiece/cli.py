@@ -24,6 +24,7 @@ from .audio import save
 from .errors import DependencyError, InputError, MouthpieceError
 from .export import EXPORTERS, format_for_path, get_exporter
 from .export.cues import REST_SHAPE, allowed_extended_shapes
+from .inputs import read_text_file
 from .motion import EMOTIONS, opening
 from .motion.opening import MODEL_VARIABLE, OpeningModel
 from .motion.style import SUFFIX as STYLE_SUFFIX
@@ -84,27 +85,6 @@ _fps = _number_between(1, 240)
 _intensity = _level = _number_between(0, 1)
 
 
-def _read_text_file(path: str) -> str:
-    try:
-        with open(path, encoding="utf-8") as f:
-            return f.read()
-    except FileNotFoundError:
-        raise InputError(f"Transcript file '{path}' does not exist.") from None
-    except UnicodeDecodeError as e:
-        raise InputError(f"Transcript file '{path}' is not UTF-8 text ({e.reason} at byte {e.start}).") from None
-    except OSError as e:
-        raise InputError(f"Cannot read transcript file '{path}': {e.strerror}.") from None
-
-
-def _transcript(args: argparse.Namespace, audio_path: str) -> str | None:
-    if args.text is not None:
-        return str(args.text)
-    if args.text_sidecar:
-        sidecar = Path(audio_path).with_suffix(".txt")
-        return _read_text_file(str(sidecar)) if sidecar.exists() else None
-    return None
-
-
 def _export_options(args: argparse.Namespace, audio_path: str) -> dict[str, Any]:
     return {
         "extended_shapes": REST_SHAPE if args.no_extended_shapes else args.extended_shapes,
@@ -115,7 +95,7 @@ def _export_options(args: argparse.Namespace, audio_path: str) -> dict[str, Any]
 
 
 def _animate_one(args: argparse.Namespace, audio_path: str, output: str | None, fmt: str) -> None:
-    text = _transcript(args, audio_path)
+    text = batch.transcript_of(audio_path, {"text": args.text, "text_sidecar": args.text_sidecar})
     bar = ProgressBar(os.path.basename(audio_path), enabled=not args.quiet)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -141,7 +121,7 @@ def _cmd_animate(args: argparse.Namespace) -> int:
     inputs: list[str] = args.audio
     output: str | None = args.output
     if args.text_file is not None:
-        args.text = _read_text_file(args.text_file)  # read once; a bad file fails before any work
+        args.text = read_text_file(args.text_file)  # read once; a bad file fails before any work
     if args.format is not None:
         get_exporter(args.format)  # an unknown format name fails before any work
     allowed_extended_shapes(args.extended_shapes)  # so do letters other than G, H and X
@@ -234,7 +214,7 @@ def _load_portrait(args: argparse.Namespace) -> api.Portrait:
 
 def _cmd_render(args: argparse.Namespace) -> int:
     _check_writable(args.animation, "animation file")
-    text = _read_text_file(args.text_file) if args.text_file is not None else args.text
+    text = read_text_file(args.text_file) if args.text_file is not None else args.text
     portrait = _load_portrait(args)  # a bad photo fails before any speech work
     speech = api.load_audio(args.audio)
     bar = ProgressBar(os.path.basename(args.output), enabled=not args.quiet)
@@ -256,7 +236,7 @@ def _cmd_render(args: argparse.Namespace) -> int:
 def _cmd_dub(args: argparse.Namespace) -> int:
     _check_video_path(args.output)
     _check_writable(args.animation, "animation file")
-    text = _read_text_file(args.text_file) if args.text_file is not None else args.text
+    text = read_text_file(args.text_file) if args.text_file is not None else args.text
     speech = api.load_audio(args.audio)
     bar = ProgressBar(os.path.basename(args.output), enabled=not args.quiet)
     with warnings.catch_warnings(record=True) as caught:

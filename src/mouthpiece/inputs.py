@@ -28,3 +28,16 @@ def existing_file(path: str | os.PathLike[str], *, kind: str) -> str:
     if os.path.getsize(name) == 0:
         raise InputError(f"'{name}' is empty (0 bytes), not an {kind} file.")
     return name
+
+
+def read_text_file(path: str) -> str:
+    """A transcript file's UTF-8 text; InputError naming the file otherwise."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            return f.read()
+    except FileNotFoundError:
+        raise InputError(f"Transcript file '{path}' does not exist.") from None
+    except UnicodeDecodeError as e:
+        raise InputError(f"Transcript file '{path}' is not UTF-8 text ({e.reason} at byte {e.start}).") from None
+    except OSError as e:
+        raise InputError(f"Cannot read transcript file '{path}': {e.strerror}.") from None
