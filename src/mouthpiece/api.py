@@ -509,7 +509,8 @@ def evaluate_sync(
     (SyncResult, seen, expected) : the measurement and the two mouth-opening tracks it
         compared (the widths are compared too); ``expected`` already advanced by the lead
     """
-    from .evaluate.sync import NATURAL_LEAD, advance, expected_mouth, lip_gap, measure_sync, mouth_width
+    from .evaluate.sync import NATURAL_LEAD, expected_mouth, lip_gap, measure_sync, mouth_width
+    from .timebase import advance
 
     name = os.fspath(video)
     info = probe_video(name)

@@ -38,3 +38,16 @@ def frame_count(duration: float, *, fps: float) -> int:
     (60, 61, 1)
     """
     return max(1, int(np.ceil(duration * fps - 1e-9)))
+
+
+def advance(tracks: np.ndarray, frames: float) -> np.ndarray:
+    """``tracks[t + frames]`` by linear interpolation, the last value held past the end (first before the start).
+
+    >>> advance(np.arange(5.0), 1.5)
+    array([1.5, 2.5, 3.5, 4. , 4. ])
+    """
+    tracks = np.asarray(tracks, np.float64)
+    index = np.arange(len(tracks))
+    if tracks.ndim == 1:
+        return np.interp(index + frames, index, tracks)
+    return np.stack([np.interp(index + frames, index, column) for column in tracks.T], axis=1)

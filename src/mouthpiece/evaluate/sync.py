@@ -50,6 +50,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..timebase import advance
 from ..types import Animation
 
 MAX_LAG = 15  # frames each way, as SyncNet searches
@@ -154,19 +155,6 @@ def expected_mouth(animation: Animation, *, lead: float = NATURAL_LEAD) -> np.nd
     width = spread - animation.channel("MouthPucker") - animation.channel("MouthFunnel")
     tracks = np.stack([animation.channel("JawOpen"), width], axis=1).astype(np.float64)
     return advance(tracks, lead * animation.fps)
-
-
-def advance(tracks: np.ndarray, frames: float) -> np.ndarray:
-    """``tracks[t + frames]`` by linear interpolation, the last value held past the end (first before the start).
-
-    >>> advance(np.arange(5.0), 1.5)
-    array([1.5, 2.5, 3.5, 4. , 4. ])
-    """
-    tracks = np.asarray(tracks, np.float64)
-    index = np.arange(len(tracks))
-    if tracks.ndim == 1:
-        return np.interp(index + frames, index, tracks)
-    return np.stack([np.interp(index + frames, index, column) for column in tracks.T], axis=1)
 
 
 def correlation_curve(seen: np.ndarray, expected: np.ndarray, *, max_lag: int = MAX_LAG) -> np.ndarray:

@@ -40,6 +40,7 @@ import numpy as np
 
 from ..audio.features import MEL_HOP, MEL_WINDOW, log_mel
 from ..errors import InputError
+from ..timebase import advance
 from ..types import SAMPLE_RATE, Animation
 from ..vocabulary import CHANNEL_INDEX, VISEMES
 from . import rules
@@ -233,15 +234,9 @@ def lead_lips(values: np.ndarray, fps: float, lead: float = rules.LIP_LEAD) -> n
     if not len(values) or lead <= 0:
         return values
     out = values.copy()
-    for c in (CHANNEL_INDEX[name] for name in rules.LEADING_CHANNELS):
-        out[:, c] = _advanced(values[:, c], lead * fps)
+    columns = [CHANNEL_INDEX[name] for name in rules.LEADING_CHANNELS]
+    out[:, columns] = advance(values[:, columns], lead * fps)
     return out
-
-
-def _advanced(curve: np.ndarray, frames: float) -> np.ndarray:
-    """``curve[t + frames]``, linearly interpolated, the last value held past the end."""
-    index = np.arange(len(curve))
-    return np.interp(index + frames, index, curve).astype(curve.dtype)
 
 
 def resting(weights: np.ndarray | None, frames: int) -> np.ndarray:
