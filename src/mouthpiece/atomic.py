@@ -14,7 +14,7 @@ import os
 import re
 import secrets
 import stat
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 from .errors import InputError
 
@@ -39,20 +39,24 @@ def _create_temp(directory: str, filename: str) -> str:
         return temp
 
 
-def remove_stale_temporaries(path: str | os.PathLike[str]) -> int:
-    """Remove the hidden temporary files :func:`atomic_output` left beside ``path`` when its
-    process was killed outright (SIGKILL, a power cut); how many there were. A batch that
-    resumes calls it before it writes ``path`` again."""
-    directory, filename = os.path.split(os.path.abspath(os.fspath(path)))
-    extension = os.path.splitext(filename)[1]
-    pattern = re.compile(rf"\.{re.escape(filename)}\.[0-9a-f]{{6}}\.tmp{re.escape(extension)}")
+def remove_stale_temporaries(paths: Iterable[str | os.PathLike[str]]) -> int:
+    """Remove the hidden temporary files :func:`atomic_output` left beside each of ``paths``
+    when its process was killed outright (SIGKILL, a power cut); how many there were. A
+    batch that resumes calls it before it writes those paths again. Each folder is listed once."""
+    wanted: dict[str, set[str]] = {}
+    for path in paths:
+        directory, filename = os.path.split(os.path.abspath(os.fspath(path)))
+        wanted.setdefault(directory, set()).add(filename)
+    stale = re.compile(r"\.(.+)\.[0-9a-f]{6}\.tmp(\.[^.]*)?")
     removed = 0
-    with contextlib.suppress(FileNotFoundError, NotADirectoryError):
-        for name in os.listdir(directory):
-            if pattern.fullmatch(name):
-                with contextlib.suppress(FileNotFoundError):
-                    os.unlink(os.path.join(directory, name))
-                    removed += 1
+    for directory, filenames in wanted.items():
+        with contextlib.suppress(FileNotFoundError, NotADirectoryError):
+            for name in os.listdir(directory):
+                match = stale.fullmatch(name)
+                if match and match[1] in filenames and (match[2] or "") == os.path.splitext(match[1])[1]:
+                    with contextlib.suppress(FileNotFoundError):
+                        os.unlink(os.path.join(directory, name))
+                        removed += 1
     return removed
 
 

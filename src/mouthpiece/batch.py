@@ -170,9 +170,9 @@ def run(
             if progress is not None:
                 progress(len(results) / len(items))
 
+    remove_stale_temporaries(item.target for item in items)  # a killed run's half-written files
     todo = []
     for index, item in enumerate(items):
-        remove_stale_temporaries(item.target)  # a killed run's half-written file, if any
         if skip_existing and os.path.exists(item.target):
             finish(index, BatchResult(item.source, item.target, "skipped", "the output exists"))
         else:
@@ -195,9 +195,7 @@ def run(
                     finish(futures[future], future.result())
         finally:
             pool.close()  # on SIGTERM or Ctrl-C too: the workers die mid-file ...
-            for index, item in todo:
-                if index not in results:  # ... and what they were writing goes
-                    remove_stale_temporaries(item.target)
+            remove_stale_temporaries(item.target for index, item in todo if index not in results)  # ... and that goes
     return [results[i] for i in range(len(items))]
 
 
