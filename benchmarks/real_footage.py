@@ -156,28 +156,27 @@ def load_clip_audio(clip: Clip) -> Audio:
     return api.load_audio(clip.path)
 
 
-def measure_mouth(path: str | os.PathLike[str], *, audio_start: float | None = None) -> ObservedMouth:
+def measure_mouth(path: str | os.PathLike[str]) -> ObservedMouth:
     """The mouth opening in every frame of a video, uncached (see :func:`observe_mouth`).
 
     The largest face is followed (``FaceTracker``, unsmoothed: a smoothing filter would
-    delay the mouth); frames are read at the video's constant rate.
+    delay the mouth); frames are read at the video's constant rate. Frame ``i`` is at
+    ``i / fps`` on the clock ``api.load_audio`` reads the file's audio on (its first
+    frame's time is 0).
 
     Parameters
     ----------
     path : a video file
-    audio_start : float or None, s, where the audio the frames are compared with starts on
-        the file's clock; None: its own audio stream's start (0 without one)
 
     Returns
     -------
     ObservedMouth
     """
     info = probe_video(path)
-    origin = _video_start(path) - (_audio_start(path) if audio_start is None else audio_start)
     with FaceTracker() as tracker:
         opening = [np.nan if (face := tracker(frame)) is None else inner_lip_opening(face)
                    for frame in read_frames(path, fps=info.fps)]  # fmt: skip
-    times = origin + np.arange(len(opening)) / info.fps
+    times = np.arange(len(opening)) / info.fps
     return ObservedMouth(fps=info.fps, times=times, opening=np.array(opening, np.float64))
 
 
@@ -196,28 +195,6 @@ def observe_mouth(path: str | os.PathLike[str], *, cache: str | os.PathLike[str]
     np.savez(partial, fps=mouth.fps, times=mouth.times, opening=mouth.opening)
     os.replace(partial, key)
     return mouth
-
-
-def _video_start(path: str | os.PathLike[str]) -> float:
-    """Time of the first video frame on the file's clock, s."""
-    import av
-
-    with av.open(os.fspath(path)) as container:
-        first = next(container.decode(video=0), None)
-        return 0.0 if first is None or first.time is None else float(first.time)
-
-
-def _audio_start(path: str | os.PathLike[str]) -> float:
-    """Start of the first audio stream on the file's clock, s (0 without audio)."""
-    import av
-
-    with av.open(os.fspath(path)) as container:
-        if not container.streams.audio:
-            return 0.0
-        stream = container.streams.audio[0]
-        if stream.start_time is None or stream.time_base is None:
-            return 0.0
-        return float(stream.start_time * stream.time_base)
 
 
 def curve_on_frames(values: np.ndarray, *, fps: float, frames: ObservedMouth) -> np.ndarray:

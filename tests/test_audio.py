@@ -42,8 +42,11 @@ def write_wave(path: Path, x: np.ndarray, *, rate: int, width: int) -> None:
         w.writeframes(data)
 
 
-def encode(path: Path, x: np.ndarray, *, rate: int, codec: str, video: str | None = None) -> None:
-    """Write ``x`` [shape=(n, channels)] with PyAV, optionally beside a tiny video track.
+def encode(
+    path: Path, x: np.ndarray, *, rate: int, codec: str, video: str | None = None, audio_delay: float = 0.0
+) -> None:
+    """Write ``x`` [shape=(n, channels)] with PyAV, optionally beside a tiny video track
+    whose first frame is at 0 while the audio's first sample is at ``audio_delay`` s.
 
     PyAV's encoder converts the float frames to the codec's format and frame size.
     """
@@ -59,7 +62,7 @@ def encode(path: Path, x: np.ndarray, *, rate: int, codec: str, video: str | Non
             # packed, not planar: PyAV 18 mishandles the planes of eight channels
             chunk = np.ascontiguousarray(x[start : start + 1000], dtype=np.float32).reshape(1, -1)
             frame = av.AudioFrame.from_ndarray(chunk, format="flt", layout=layout)
-            frame.sample_rate, frame.pts = rate, start
+            frame.sample_rate, frame.pts = rate, start + round(audio_delay * rate)
             container.mux(sound.encode(frame))
         container.mux(sound.encode(None))
         if video:
@@ -114,6 +117,25 @@ def test_load_formats(tmp_path, name, how, rate, channels, freq, video, lossy):
     f0, voiced = pitch(audio)
     assert voiced.mean() > 0.9
     assert np.median(f0[voiced]) == pytest.approx(freq, rel=0.03)
+
+
+def onset(audio: Audio) -> float:
+    """Time of the first sample louder than a tenth of the peak, s."""
+    return float(np.argmax(np.abs(audio.samples) > 0.1 * np.abs(audio.samples).max()) / audio.sample_rate)
+
+
+@pytest.mark.parametrize("name, codec", [("movie.mp4", "aac"), ("movie.mov", "pcm_s16le"), ("movie.mkv", "flac")])
+@pytest.mark.parametrize("delay", [0.1, -0.1])
+def test_audio_is_read_on_the_video_clock(tmp_path, name, codec, delay):
+    # A tone from 0.5 s; the audio track starts `delay` s after the first video frame
+    # (an edit list in MP4/MOV, a start time in MKV), so the tone is heard at 0.5 + delay.
+    x = np.concatenate([np.zeros((8_000, 1)), tone(440, rate=16_000, seconds=1.0)])
+    encode(tmp_path / name, x, rate=16_000, codec=codec, video="libx264", audio_delay=delay)
+    encode(tmp_path / "plain.mka", x, rate=16_000, codec="flac", audio_delay=abs(delay))
+
+    assert onset(load(tmp_path / name)) == pytest.approx(0.5 + delay, abs=0.012)
+    # Audio without video keeps its first sample at 0, whatever its start time.
+    assert onset(load(tmp_path / "plain.mka")) == pytest.approx(0.5, abs=0.012)
 
 
 def test_surround_wav_is_averaged(tmp_path):

@@ -6,6 +6,12 @@ its channels), the channels are averaged to mono, and the samples are cut into
 fixed-length blocks. Only one block and one decoded frame are alive at a time, so an
 hour of audio streams in constant memory. :func:`load` is the blocks joined.
 
+A file with moving video is read on the video's clock: sample 0 is the time of its first
+frame. Audio that starts later (an edit list, a stream start time: camera and editor
+files, ``ffmpeg -itsoffset``) is preceded by silence, audio that starts earlier loses its
+head, so an animation of the samples lines up with the frames. Cover art (an attached
+picture) is not video.
+
 Channels are averaged here rather than by asking the resampler for a mono layout:
 FFmpeg's stereo-to-mono matrix gives each channel a weight of 1/sqrt(2), so identical
 channels come out 3 dB louder than they went in.
@@ -148,9 +154,16 @@ def _decode(name: str, sample_rate: int) -> Iterator[np.ndarray]:
         resampler = av.AudioResampler(format="flt", rate=sample_rate)
         setup = None
         decoded = 0  # samples at sample_rate, for the error message
+        video_start = _video_start(container)
+        to_drop = 0  # samples before the first video frame
         try:
             for packet in container.demux(audio_stream):
                 for frame in audio_stream.decode(packet):
+                    if video_start is not None:
+                        offset = 0.0 if frame.time is None else frame.time - video_start
+                        yield from _silence(round(max(offset, 0.0) * sample_rate), sample_rate)
+                        to_drop = round(max(-offset, 0.0) * sample_rate)
+                        video_start = None
                     # A resampler is tied to its first frame's format: start a new one when
                     # the stream changes format, layout or rate (chained OGG, broadcast TS).
                     frame_setup = (frame.format.name, frame.layout.name, frame.sample_rate)
@@ -160,6 +173,9 @@ def _decode(name: str, sample_rate: int) -> Iterator[np.ndarray]:
                         setup = frame_setup
                     for chunk in _mono(resampler.resample(frame)):
                         decoded += len(chunk)
+                        if to_drop:
+                            dropped = min(to_drop, len(chunk))
+                            chunk, to_drop = chunk[dropped:], to_drop - dropped
                         yield chunk
             yield from _mono(resampler.resample(None))
         except av.FFmpegError as e:
@@ -167,6 +183,23 @@ def _decode(name: str, sample_rate: int) -> Iterator[np.ndarray]:
                 f"'{name}' is corrupt or truncated: decoding failed after "
                 f"{decoded / sample_rate:.2f} s of audio ({_reason(e)})."
             ) from e
+
+
+def _video_start(container: av.container.InputContainer) -> float | None:
+    """Time of the first frame of the file's moving video on its clock, s; None without video."""
+    for video in container.streams.video:
+        if video.disposition & av.stream.Disposition.attached_pic:
+            continue
+        if video.start_time is None or video.time_base is None:
+            return 0.0
+        return float(video.start_time * video.time_base)
+    return None
+
+
+def _silence(length: int, sample_rate: int) -> Iterator[np.ndarray]:
+    """``length`` zero samples in chunks of at most a second (an absurd offset meets ``max_seconds`` early)."""
+    for start in range(0, length, sample_rate):
+        yield np.zeros(min(sample_rate, length - start), dtype=np.float32)
 
 
 def _mono(frames: list[av.AudioFrame]) -> Iterator[np.ndarray]:
