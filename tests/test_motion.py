@@ -134,3 +134,17 @@ def test_closures_are_eased_in_and_out_not_popped():
     jaw = channel(animation, "JawOpen")
     assert jaw.max() > 0.4 and jaw[frames_in(animation, 0.5, 0.56)].max() < 0.01
     assert np.abs(np.diff(jaw)).max() < 0.25  # no one-frame jump from open to closed
+
+
+def test_no_cue_is_shorter_than_an_animation_frame():
+    # A short diphthong between W and a plosive's occlusion gave a 10 ms C.
+    phones = track(("W", 0.07), ("AY", 0.05), ("T", 0.03), ("G", 0.07), ("IH", 0.09), ("P", 0.05), ("AA", 0.1))
+    cues = to_cues(phones)
+    inside = cues.segments[1:-1]
+    assert min(s.end - s.start for s in inside) >= 0.04 - 1e-9
+    assert "A" in [s.label for s in cues.segments]  # the closure is kept
+    # A 20 ms /m/ closes the lips for 40 ms, from 20 ms before it (the vowel before ends earlier).
+    brief = [s for s in to_cues(track(("AA", 0.1), ("M", 0.02), ("AA", 0.1))).segments if s.label == "A"]
+    assert [(s.start, s.end) for s in brief] == [pytest.approx((0.38, 0.42))]
+    assert all(a.end == pytest.approx(b.start) for a, b in zip(cues.segments, cues.segments[1:]))
+    assert cues.segments[0].start == 0 and cues.segments[-1].end == pytest.approx(cues.duration)

@@ -6,9 +6,11 @@ Diphthongs get two sets in sequence; plosives get an occlusion set placed *befor
 the phone (the lips close before the release is heard). We then walk the timeline
 forwards, choosing from each set the shape closest to the previous one
 (``rules.SHAPE_EFFORT``), and, at each single-shape vowel, walk back up to 0.2 s so the
-lips anticipate it. Last, the rest shape X inside speech becomes a held or relaxed
-shape when the pause is short. Work happens on a 10 ms grid, the resolution of the
-Rhubarb formats.
+lips anticipate it. Then the rest shape X inside speech becomes a held or relaxed
+shape when the pause is short. Last, no cue is shorter than ``rules.MIN_CUE`` (a 10 ms
+cue is never drawn at animation frame rates): a short shape joins the neighbour nearest
+it, a short closure takes time from the shape before it, so no P/B/M is lost. Work
+happens on a 10 ms grid, the resolution of the Rhubarb formats.
 """
 
 from __future__ import annotations
@@ -144,6 +146,36 @@ def _merge(segments: list[Segment]) -> list[Segment]:
     return merged
 
 
+def _steady(segments: list[Segment]) -> list[Segment]:
+    """No cue shorter than ``rules.MIN_CUE``: the shortest short non-closure joins the
+    neighbour whose shape is nearest its own, until none is left; then each short closure
+    starts earlier, into the shape before it (which keeps at least 10 ms)."""
+    minimum = round(rules.MIN_CUE / CENTISECOND)
+    runs = [[_centiseconds(s.start), _centiseconds(s.end), s.label] for s in segments]
+    while len(runs) > 1:
+        short = [i for i, (a, b, label) in enumerate(runs) if b - a < minimum and label != "A"]
+        if not short:
+            break
+        i = min(short, key=lambda k: runs[k][1] - runs[k][0])
+        effort = rules.SHAPE_EFFORT[runs[i][2]]
+        j = min((k for k in (i - 1, i + 1) if 0 <= k < len(runs)), key=lambda k: effort.index(runs[k][2]))
+        runs[j][0], runs[j][1] = min(runs[j][0], runs[i][0]), max(runs[j][1], runs[i][1])
+        del runs[i]
+        joined = min(i, j)  # the neighbour may now touch a run of its own shape
+        for k in (joined, joined - 1):
+            if 0 <= k < len(runs) - 1 and runs[k][2] == runs[k + 1][2]:
+                runs[k][1] = runs[k + 1][1]
+                del runs[k + 1]
+    for i in range(1, len(runs)):
+        a, b, label = runs[i]
+        if label == "A" and b - a < minimum:
+            take = min(minimum - (b - a), runs[i - 1][1] - runs[i - 1][0] - 1)
+            if take > 0:
+                runs[i - 1][1] -= take
+                runs[i][0] -= take
+    return [Segment(a * CENTISECOND, b * CENTISECOND, label) for a, b, label in runs]
+
+
 def to_cues(phones: PhoneTrack) -> ShapeTrack:
     """Rhubarb mouth cues for a phone track.
 
@@ -167,7 +199,7 @@ def to_cues(phones: PhoneTrack) -> ShapeTrack:
         if seg.label == "X":
             label = _pause_shape(segments[i - 1].label, segments[i + 1].label, seg.end - seg.start)
             segments[i] = Segment(seg.start, seg.end, label)
-    segments = _merge(segments)
+    segments = _steady(_merge(segments))
     if segments:
         last = segments[-1]
         segments[-1] = Segment(last.start, min(max(last.end, phones.duration), phones.duration), last.label)

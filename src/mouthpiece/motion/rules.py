@@ -157,3 +157,6 @@ BASIC_SHAPE = {"A": "A", "B": "B", "C": "C", "D": "D", "E": "E", "F": "F", "G": 
 VOWEL_ANTICIPATION = 0.20  # s, how far a vowel's shape may spread back over consonants
 PAUSE_HOLD = 0.12  # s, shorter pauses hold the previous shape
 PAUSE_RELAX = 0.35  # s, pauses up to this long show a relaxed shape; longer ones rest (X)
+# s, the shortest cue: one frame at 25 fps. A shorter one is never drawn at animation frame
+# rates, only flickers; it joins the neighbour nearest its shape, a closure (A) is lengthened.
+MIN_CUE = 0.04
