@@ -146,34 +146,44 @@ def _merge(segments: list[Segment]) -> list[Segment]:
     return merged
 
 
+@dataclass
+class _Cue:
+    start: int  # cs
+    end: int  # cs
+    label: str
+
+    @property
+    def length(self) -> int:
+        return self.end - self.start
+
+
 def _steady(segments: list[Segment]) -> list[Segment]:
     """No cue shorter than ``rules.MIN_CUE``: the shortest short non-closure joins the
     neighbour whose shape is nearest its own, until none is left; then each short closure
     starts earlier, into the shape before it (which keeps at least 10 ms)."""
     minimum = round(rules.MIN_CUE / CENTISECOND)
-    runs = [[_centiseconds(s.start), _centiseconds(s.end), s.label] for s in segments]
-    while len(runs) > 1:
-        short = [i for i, (a, b, label) in enumerate(runs) if b - a < minimum and label != "A"]
+    cues = [_Cue(_centiseconds(s.start), _centiseconds(s.end), s.label) for s in segments]
+    while len(cues) > 1:
+        short = [i for i, c in enumerate(cues) if c.length < minimum and c.label != "A"]
         if not short:
             break
-        i = min(short, key=lambda k: runs[k][1] - runs[k][0])
-        effort = rules.SHAPE_EFFORT[runs[i][2]]
-        j = min((k for k in (i - 1, i + 1) if 0 <= k < len(runs)), key=lambda k: effort.index(runs[k][2]))
-        runs[j][0], runs[j][1] = min(runs[j][0], runs[i][0]), max(runs[j][1], runs[i][1])
-        del runs[i]
-        joined = min(i, j)  # the neighbour may now touch a run of its own shape
+        i = min(short, key=lambda k: cues[k].length)
+        effort = rules.SHAPE_EFFORT[cues[i].label]
+        j = min((k for k in (i - 1, i + 1) if 0 <= k < len(cues)), key=lambda k: effort.index(cues[k].label))
+        cues[j].start, cues[j].end = min(cues[j].start, cues[i].start), max(cues[j].end, cues[i].end)
+        del cues[i]
+        joined = min(i, j)  # the neighbour may now touch a cue of its own shape
         for k in (joined, joined - 1):
-            if 0 <= k < len(runs) - 1 and runs[k][2] == runs[k + 1][2]:
-                runs[k][1] = runs[k + 1][1]
-                del runs[k + 1]
-    for i in range(1, len(runs)):
-        a, b, label = runs[i]
-        if label == "A" and b - a < minimum:
-            take = min(minimum - (b - a), runs[i - 1][1] - runs[i - 1][0] - 1)
+            if 0 <= k < len(cues) - 1 and cues[k].label == cues[k + 1].label:
+                cues[k].end = cues[k + 1].end
+                del cues[k + 1]
+    for before, cue in zip(cues, cues[1:]):
+        if cue.label == "A" and cue.length < minimum:
+            take = min(minimum - cue.length, before.length - 1)
             if take > 0:
-                runs[i - 1][1] -= take
-                runs[i][0] -= take
-    return [Segment(a * CENTISECOND, b * CENTISECOND, label) for a, b, label in runs]
+                before.end -= take
+                cue.start -= take
+    return [Segment(c.start * CENTISECOND, c.end * CENTISECOND, c.label) for c in cues]
 
 
 def to_cues(phones: PhoneTrack) -> ShapeTrack:
