@@ -86,6 +86,21 @@ def test_animate_refuses_what_it_cannot_use(server, wav_bytes):
     assert server.upload("/v1/animate?fps=1000", {"audio": ("line.wav", wav_bytes)})[0] == 422
 
 
+def test_animate_takes_the_clis_options(server, wav_bytes):
+    def animation(query: str):
+        status, body, _ = server.upload(f"/v1/animate?format=anim-json&fps=30{query}", {"audio": ("l.wav", wav_bytes)})
+        assert status == 200, body
+        return read_anim_json(io.StringIO(body.decode()))
+
+    plain, lively = animation(""), animation("&idle=true&seed=3&emotion=happy&intensity=1&recognizer=phones")
+    assert np.abs(plain.channel("HeadYaw")).max() == 0 and plain.channel("EyeBlinkLeft").max() == 0
+    assert np.abs(lively.channel("HeadYaw")).max() > 0.005  # a 2 s line may hold no blink
+    assert lively.channel("MouthSmileLeft").mean() > plain.channel("MouthSmileLeft").mean() + 0.1
+    for query, says in [("&recognizer=ears", "recognizer"), ("&emotion=smug", "emotion"), ("&seed=-1", "seed")]:
+        status, body, _ = server.upload(f"/v1/animate?{query[1:]}", {"audio": ("l.wav", wav_bytes)})
+        assert status == 422 and says in json.loads(body)["detail"], body
+
+
 def test_an_uploaded_file_name_is_never_used_as_a_path(server, wav_bytes, tmp_path):
     target = tmp_path / "escaped.wav"
     status, _, _ = server.upload("/v1/animate", {"audio": (f"../../../../{target}", wav_bytes)})
@@ -186,6 +201,61 @@ def test_render_refuses_what_it_cannot_use(server, wav_bytes):
     status, body, _ = server.upload("/v1/render", {"portrait": ("face.png", photo), "audio": ("a.txt", b"words" * 9)})
     assert status == 415
     assert server.request("GET", "/v1/jobs/no-such-job/result")[0] == 404
+
+
+def test_render_takes_the_clis_options(server):
+    photo = ASTRONAUT.read_bytes()
+    fields = {"portrait": ("face.png", photo), "text": "Hi.", "size": "96", "fps": "10", "idle": "false",
+              "emotion": "sad", "seed": "7", "face": "0"}  # fmt: skip
+    status, body, _ = server.upload("/v1/render", fields)
+    assert status == 202, body
+    assert _wait(server, json.loads(body)["id"])["status"] == "done"
+    status, body, _ = server.upload("/v1/render", {**fields, "face": "3"})  # the photo has one face
+    assert status == 422 and "no face 3" in json.loads(body)["detail"]
+    status, body, _ = server.upload("/v1/render", {**fields, "emotion": "smug"})
+    assert status == 422 and "emotion" in json.loads(body)["detail"]
+
+
+@pytest.fixture(scope="module")
+def talking_video(tmp_path_factory) -> bytes:
+    """A 128 px talking portrait of 1.5 s at 25 fps with its speech: a video to dub."""
+    speech, animation = api.say("How are you today?", fps=25)
+    path = tmp_path_factory.mktemp("serve") / "source.mp4"
+    api.render_video(api.load_portrait(ASTRONAUT, size=(128, 128)), animation, path, audio=speech)
+    return path.read_bytes()
+
+
+@pytest.mark.parametrize("style", ["generic", "own"])
+def test_a_dub_job_makes_the_video_speak_the_new_speech(server, talking_video, wav_bytes, tmp_path, style):
+    from mouthpiece.render.reader import probe_video
+
+    (tmp_path / "source.mp4").write_bytes(talking_video)
+    source = probe_video(tmp_path / "source.mp4")
+    fields = {"video": ("source.mp4", talking_video), "audio": ("line.wav", wav_bytes), "style": style}
+    status, body, _ = server.upload("/v1/dub", fields)
+    assert status == 202, body
+    job = json.loads(body)
+    assert _wait(server, job["id"])["status"] == "done"
+    status, video, headers = server.request("GET", job["result_url"])
+    assert status == 200 and headers["content-type"] == "video/mp4"
+    (tmp_path / "dub.mp4").write_bytes(video)
+    info = probe_video(tmp_path / "dub.mp4")
+    assert (info.width, info.height, info.fps) == (source.width, source.height, source.fps) and info.has_audio
+    # pingpong: as long as the new speech, which is longer than the video
+    assert info.duration == pytest.approx(len(wav_bytes) / 32_000, abs=0.2) and info.duration > source.duration
+
+
+def test_dub_refuses_what_it_cannot_use(server, talking_video, wav_bytes):
+    status, body, _ = server.upload("/v1/dub", {"video": ("clip.mp4", b"not a video" * 50),
+                                                "audio": ("line.wav", wav_bytes)})  # fmt: skip
+    assert status == 415 and "clip.mp4" in json.loads(body)["detail"]
+    status, body, _ = server.upload("/v1/dub", {"video": ("clip.mp4", talking_video), "audio": ("a.txt", b"w" * 99)})
+    assert status == 415 and "a.txt" in json.loads(body)["detail"]
+    for field, value in [("fit", "stretch"), ("style", "mine"), ("original_audio", "2")]:
+        fields = {"video": ("clip.mp4", talking_video), "audio": ("line.wav", wav_bytes), field: value}
+        status, body, _ = server.upload("/v1/dub", fields)
+        assert status == 422 and field in json.loads(body)["detail"], body
+    assert server.upload("/v1/dub", {"video": ("clip.mp4", talking_video)})[0] == 422  # no speech
 
 
 def test_a_finished_render_expires():

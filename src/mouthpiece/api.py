@@ -152,6 +152,22 @@ def fit_style(
     return fit(examples, base)
 
 
+def own_style(
+    video: str | os.PathLike[str], *, language: str = DEFAULT_LANGUAGE, recognizer: str | None = None
+) -> tuple[OpeningModel | None, str | None]:
+    """The style of the person in ``video`` fitted on its own footage (what ``dub`` uses by
+    default), or (None, why) when it cannot be: no soundtrack, no face, too little of it.
+    Raises InputError only for a file that is not a readable video."""
+    from .render.reader import probe_video
+
+    if not probe_video(video).has_audio:
+        return None, "the video has no soundtrack to fit its own style to; the generic style was used"
+    try:
+        return fit_style([video], language=language, recognizer=recognizer), None
+    except InputError as e:  # no face, or too little of it: the dub says so if it cannot go on either
+        return None, f"the video's own style could not be fitted ({e}); the generic style was used"
+
+
 def animate_file(
     path: str | os.PathLike[str],
     *,

@@ -31,7 +31,6 @@ from .motion.style import SUFFIX as STYLE_SUFFIX
 from .motion.style import load_style, save_style
 from .phonetics import DEFAULT_LANGUAGE, RECOGNIZERS, default_recognizer
 from .render.fit import FITS
-from .render.reader import probe_video
 from .render.video import EXTENSIONS as VIDEO_EXTENSIONS
 from .types import Animation, Audio
 
@@ -346,14 +345,8 @@ def _style_for(args: argparse.Namespace) -> OpeningModel | None:
         return load_style(chosen)
     if args.command != "dub":
         return None
-    if not probe_video(args.video).has_audio:  # a bad video is reported here, as the dub would
-        args.style_note = "the video has no soundtrack to fit its own style to; the generic style was used"
-        return None
-    try:
-        return api.fit_style([args.video], language=args.language, recognizer=args.recognizer)
-    except InputError as e:  # no face, or too little of it: the dub says so if it cannot go on either
-        args.style_note = f"the video's own style could not be fitted ({e}); the generic style was used"
-        return None
+    style, args.style_note = api.own_style(args.video, language=args.language, recognizer=args.recognizer)
+    return style
 
 
 def _cmd_languages(args: argparse.Namespace) -> int:

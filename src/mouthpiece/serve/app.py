@@ -12,6 +12,12 @@ Routes (all under ``/v1``; OpenAPI docs at ``/docs``):
 - ``POST /v1/render``: a portrait and speech (``audio``, or ``text`` to be spoken) -> a job
   (202); ``GET /v1/jobs/{id}`` its status and progress, ``GET /v1/jobs/{id}/result`` the
   MP4 once done (409 before). Jobs run in a bounded pool (:mod:`.jobs`) and expire.
+- ``POST /v1/dub``: a video with a face and new speech (``audio``) -> a job like a render's:
+  the same video speaking it.
+
+The routes take the CLI's options, with its limits: ``recognizer``, ``language``, ``emotion``
+and ``intensity``, ``idle`` and ``seed`` (animate and render), ``face`` (render and dub), and
+dub's ``fit``, ``original_audio`` and ``style`` (``own``: fitted on the video, as the CLI does).
 - ``WS /v1/stream``: live speech in, Animation frames out as soon as known (:mod:`.streams`).
 
 Safety: an upload is written, as it arrives, to a file with a random name in a private
@@ -32,7 +38,7 @@ import os
 import secrets
 import shutil
 import tempfile
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Collection
 from functools import partial
 from pathlib import Path
 from typing import Annotated, Any, cast
@@ -45,7 +51,9 @@ from pydantic import BaseModel, Field
 from .. import __version__, api
 from ..errors import InputError, MouthpieceError, NoFaceError, TooLongError
 from ..export import EXPORTERS
-from ..phonetics import DEFAULT_LANGUAGE, check_language
+from ..motion import EMOTIONS
+from ..phonetics import DEFAULT_LANGUAGE, RECOGNIZERS, check_language
+from ..render.fit import FITS
 from ..workers import Pool, WorkFailed, WorkTimedOut
 from . import tasks
 from .docs import DOCS_PAGE
@@ -72,8 +80,15 @@ OPEN_PATHS = (
     "/", "/favicon.ico", "/sample/portrait.png", "/v1/health", "/docs", "/openapi.json", "/docs/oauth2-redirect",
 )  # fmt: skip
 STATIC = Path(__file__).parent / "static"
-LIMIT_FLAGS = {"audio": "--max-seconds", "image": "--max-megapixels"}
+LIMIT_FLAGS = {"audio": "--max-seconds", "image": "--max-megapixels", "video": "--max-megapixels"}
 LANGUAGE_HELP = "the speech's language: an espeak-ng code or voice (en-us, de, fr, pt-br, ...)"
+RECOGNIZER_HELP = f"how speech without a transcript is heard: {', '.join(RECOGNIZERS)} (default: by language)"
+EMOTION_HELP = f"expression: {', '.join(EMOTIONS)}"
+STYLES = ("own", "generic")  # dub: the person's own style fitted on the video, or the generic one
+MAX_SEED = 2**31 - 1
+FACE_HELP = "which face: 0 is the leftmost (default: the largest)"
+IDLE_HELP = "blinks, gaze, head motion and brow raises (false: only the speech)"
+TEXT_HELP = "the transcript of the speech"
 
 
 class SayRequest(BaseModel):
@@ -187,14 +202,22 @@ def create_app(
         format: Annotated[str, Query(description=f"one of {', '.join(EXPORTERS)}")] = "tsv",
         fps: Annotated[float, Query(ge=1, le=240)] = 60.0,
         language: Annotated[str, Query(max_length=100, description=LANGUAGE_HELP)] = DEFAULT_LANGUAGE,
+        recognizer: Annotated[str | None, Query(max_length=40, description=RECOGNIZER_HELP)] = None,
+        emotion: Annotated[str, Query(max_length=40, description=EMOTION_HELP)] = "neutral",
+        intensity: Annotated[float, Query(ge=0, le=1, description="of the emotion")] = api.DEFAULT_INTENSITY,
+        idle: Annotated[bool, Query(description="add blinks, gaze, head motion and brow raises")] = False,
+        seed: Annotated[int, Query(ge=0, le=MAX_SEED, description="picks the idle motion")] = 0,
     ) -> Response:
         if format not in EXPORTERS:
             raise HTTPException(400, f"Unknown format {format!r}; expected one of {', '.join(EXPORTERS)}.")
         _check_language(language)
+        _check_choice("recognizer", recognizer, RECOGNIZERS)
+        _check_choice("emotion", emotion, EMOTIONS)
+        life = {"idle": idle, "seed": seed, "emotion": emotion, "intensity": intensity}
         path = await _receive(audio, folder, limit)
         try:
-            exported = await run(tasks.animate_upload, str(path), text=text, fps=fps, format=format,
-                                 language=language, max_seconds=max_seconds)  # fmt: skip
+            exported = await run(tasks.animate_upload, str(path), text=text, fps=fps, format=format, language=language,
+                                 recognizer=recognizer, life=life, max_seconds=max_seconds)  # fmt: skip
         except InputError as e:
             raise _refusal(e, path, audio.filename, "audio") from None
         finally:
@@ -221,10 +244,19 @@ def create_app(
         size: Annotated[int, Form(ge=64, le=2048, description="the video's width and height, even")] = 512,
         fps: Annotated[float, Form(ge=1, le=240)] = 25.0,
         language: Annotated[str, Form(max_length=100, description=LANGUAGE_HELP)] = DEFAULT_LANGUAGE,
+        recognizer: Annotated[str | None, Form(max_length=40, description=RECOGNIZER_HELP)] = None,
+        face: Annotated[int | None, Form(ge=0, le=999, description=FACE_HELP)] = None,
+        emotion: Annotated[str, Form(max_length=40, description=EMOTION_HELP)] = "neutral",
+        intensity: Annotated[float, Form(ge=0, le=1, description="of the emotion")] = api.DEFAULT_INTENSITY,
+        idle: Annotated[bool, Form(description=IDLE_HELP)] = True,
+        seed: Annotated[int, Form(ge=0, le=MAX_SEED, description="picks the idle motion")] = 0,
     ) -> dict[str, object]:
         if audio is None and not (text and text.strip()):
             raise HTTPException(422, "Send the speech as 'audio', or 'text' to be spoken.")
         _check_language(language)
+        _check_choice("recognizer", recognizer, RECOGNIZERS)
+        _check_choice("emotion", emotion, EMOTIONS)
+        life = {"idle": idle, "seed": seed, "emotion": emotion, "intensity": intensity}
         size -= size % 2
         photo = await _receive(portrait, folder, limit)
         speech: Path | None = None
@@ -237,26 +269,63 @@ def create_app(
                     seconds = await run(tasks.speech_seconds, str(speech), max_seconds=max_seconds)
                 except InputError as e:
                     raise _refusal(e, speech, audio.filename, "audio") from None
-            if seconds * fps * size * size > MAX_JOB_PIXEL_FRAMES:
-                raise HTTPException(
-                    413,
-                    f"A render of {seconds:.0f} s at {size}x{size} and {fps:g} fps is larger "
-                    "than this server renders; send a smaller size, fewer fps or less speech.",
-                )
+            _check_job_size(seconds, fps, size, size)
             try:
-                await run(tasks.check_portrait, str(photo), size=size, max_pixels=max_pixels)
+                await run(tasks.check_portrait, str(photo), size=size, face=face, max_pixels=max_pixels)
             except InputError as e:
                 raise _refusal(e, photo, portrait.filename, "image") from None
-            job = jobs.submit(partial(_render_job, renders, portrait=photo, audio=speech, text=text, size=size,
-                                      fps=fps, language=language, max_seconds=max_seconds,
-                                      max_pixels=max_pixels))  # fmt: skip
+            job = jobs.submit(partial(_job_in_worker, renders, tasks.render, uploads=(photo, speech),
+                                      portrait=str(photo), audio=None if speech is None else str(speech), text=text,
+                                      size=size, fps=fps, language=language, recognizer=recognizer, face=face,
+                                      life=life, max_seconds=max_seconds, max_pixels=max_pixels))  # fmt: skip
         except QueueFull as e:
             _remove(photo, speech)
             raise HTTPException(429, str(e), headers={"Retry-After": str(RETRY_AFTER)}) from None
         except BaseException:
             _remove(photo, speech)
             raise
-        return {**job.to_dict(), "status_url": f"/v1/jobs/{job.id}", "result_url": f"/v1/jobs/{job.id}/result"}
+        return _accepted(job)
+
+    @app.post("/v1/dub", status_code=202)
+    async def dub(
+        video: Annotated[UploadFile, File(description="a video with a face (MP4, MOV, MKV, WebM, ...)")],
+        audio: Annotated[UploadFile, File(description="the new speech: any audio or video file")],
+        text: Annotated[str | None, Form(max_length=MAX_TEXT_CHARACTERS, description=TEXT_HELP)] = None,
+        language: Annotated[str, Form(max_length=100, description=LANGUAGE_HELP)] = DEFAULT_LANGUAGE,
+        recognizer: Annotated[str | None, Form(max_length=40, description=RECOGNIZER_HELP)] = None,
+        face: Annotated[int | None, Form(ge=0, le=999, description=FACE_HELP)] = None,
+        fit: Annotated[str, Form(max_length=20, description=f"speech longer than the video: {FITS}")] = "pingpong",
+        original_audio: Annotated[float, Form(ge=0, le=1, description="level of the video's own sound")] = 0.0,
+        style: Annotated[str, Form(max_length=20, description="own (fitted on the video) or generic")] = "own",
+    ) -> dict[str, object]:
+        _check_language(language)
+        _check_choice("recognizer", recognizer, RECOGNIZERS)
+        _check_choice("fit", fit, FITS)
+        _check_choice("style", style, STYLES)
+        source = await _receive(video, folder, limit)
+        speech: Path | None = None
+        try:
+            try:
+                fps, width, height = await run(tasks.video_size, str(source), max_pixels=max_pixels)
+            except InputError as e:
+                raise _refusal(e, source, video.filename, "video") from None
+            speech = await _receive(audio, folder, limit)
+            try:
+                seconds = await run(tasks.speech_seconds, str(speech), max_seconds=max_seconds)
+            except InputError as e:
+                raise _refusal(e, speech, audio.filename, "audio") from None
+            _check_job_size(seconds, fps, width, height)
+            job = jobs.submit(partial(_job_in_worker, renders, tasks.dub, uploads=(source, speech), video=str(source),
+                                      audio=str(speech), text=text, language=language, recognizer=recognizer,
+                                      face=face, fit=fit, original_audio=original_audio, own_style=style == "own",
+                                      max_seconds=max_seconds))  # fmt: skip
+        except QueueFull as e:
+            _remove(source, speech)
+            raise HTTPException(429, str(e), headers={"Retry-After": str(RETRY_AFTER)}) from None
+        except BaseException:
+            _remove(source, speech)
+            raise
+        return _accepted(job)
 
     @app.get("/v1/jobs/{job_id}")
     async def job_status(job_id: str) -> dict[str, object]:
@@ -275,17 +344,40 @@ def create_app(
                  allowed_hosts=allowed_hosts)  # fmt: skip
 
 
-def _render_job(
-    renders: Pool, out: Path, progress: Callable[[float], None], *, portrait: Path, audio: Path | None, **options: Any
+def _job_in_worker(
+    renders: Pool,
+    task: Callable[..., None],
+    out: Path,
+    progress: Callable[[float], None],
+    *,
+    uploads: tuple[Path | None, ...],
+    **options: Any,
 ) -> None:
-    """A render job: the video rendered in a render worker; the uploads removed once it ends."""
+    """A render or dub job: ``task`` writes the video in a render worker; the uploads are removed once it ends."""
     try:
-        renders.call(tasks.render, str(out), portrait=str(portrait), audio=None if audio is None else str(audio),
-                     timeout=JOB_TIMEOUT, progress=progress, **options)  # fmt: skip
+        renders.call(task, str(out), timeout=JOB_TIMEOUT, progress=progress, **options)
     except WorkFailed as e:
-        raise MouthpieceError(f"The render stopped: {e}.") from None
+        raise MouthpieceError(f"The job stopped: {e}.") from None
     finally:
-        _remove(portrait, audio)
+        _remove(*uploads)
+
+
+def _accepted(job: Job) -> dict[str, object]:
+    return {**job.to_dict(), "status_url": f"/v1/jobs/{job.id}", "result_url": f"/v1/jobs/{job.id}/result"}
+
+
+def _check_job_size(seconds: float, fps: float, width: int, height: int) -> None:
+    if seconds * fps * width * height > MAX_JOB_PIXEL_FRAMES:
+        raise HTTPException(
+            413,
+            f"A video of {seconds:.0f} s at {width}x{height} and {fps:g} fps is larger than this server makes; "
+            "send a smaller size, fewer fps or less speech.",
+        )
+
+
+def _check_choice(name: str, value: str | None, choices: Collection[str]) -> None:
+    if value is not None and value not in choices:
+        raise HTTPException(422, f"Unknown {name} {value!r}; choose one of {', '.join(choices)}.")
 
 
 def _check_language(language: str) -> None:
@@ -309,8 +401,9 @@ def _refusal(error: InputError, path: Path, name: str | None, kind: str) -> HTTP
         return HTTPException(413, f"{message.rstrip('.')} (mouthpiece serve {LIMIT_FLAGS[kind]} raises the limit).")
     if isinstance(error, NoFaceError):
         return HTTPException(422, message)
-    if kind == "image":
-        return HTTPException(415, f"{label} is not an image this server can read: {message}")
+    if kind in ("image", "video"):
+        what = "an image" if kind == "image" else "a video"
+        return HTTPException(415, f"{label} is not {what} this server can read: {message}")
     return HTTPException(415, f"{label} is not an audio or video file with sound this server can decode.")
 
 

@@ -5,6 +5,7 @@ of paths and values, returning plain values, each bounded by the limits it is gi
 from __future__ import annotations
 
 import base64
+import contextlib
 import io
 import json
 import tempfile
@@ -15,13 +16,25 @@ from typing import Any
 from .. import api
 from ..audio import save
 from ..errors import TooLongError
+from ..motion import opening
 
 
-def animate_upload(path: str, *, text: str | None, fps: float, format: str, language: str, max_seconds: float) -> str:
-    """The uploaded speech's Animation in export ``format``."""
+def animate_upload(
+    path: str,
+    *,
+    text: str | None,
+    fps: float,
+    format: str,
+    language: str,
+    recognizer: str | None,
+    life: dict[str, Any],
+    max_seconds: float,
+) -> str:
+    """The uploaded speech's Animation in export ``format``, with ``life`` (:func:`api.add_life`'s options)."""
     speech = api.load_audio(path, max_seconds=max_seconds)
+    animation = api.animate(speech, text=text, fps=fps, language=language, recognizer=recognizer)
     out = io.StringIO()
-    api.export_stream(api.animate(speech, text=text, fps=fps, language=language), out, format=format)
+    api.export_stream(api.add_life(animation, speech, **life), out, format=format)
     return out.getvalue()
 
 
@@ -38,9 +51,23 @@ def say(text: str, *, voice: str, fps: float, max_seconds: float) -> dict[str, A
     return {"audio_wav_base64": sound, "duration": speech.duration, "animation": json.loads(out.getvalue())}
 
 
-def check_portrait(path: str, *, size: int, max_pixels: int) -> None:
+def check_portrait(path: str, *, size: int, face: int | None, max_pixels: int) -> None:
     """Raise InputError (NoFaceError, TooLongError) unless ``path`` is a photo with a face."""
-    api.load_portrait(path, size=(size, size), max_pixels=max_pixels)
+    api.load_portrait(path, size=(size, size), face=face, max_pixels=max_pixels)
+
+
+def video_size(path: str, *, max_pixels: int) -> tuple[float, int, int]:
+    """(fps, width, height) of the video in ``path``; InputError when it is none, TooLongError
+    when a frame has more than ``max_pixels`` pixels."""
+    from ..render.reader import probe_video
+
+    info = probe_video(path)
+    if info.width * info.height > max_pixels:
+        raise TooLongError(
+            f"'{path}' has {info.width}x{info.height} frames, "
+            f"more than the {max_pixels / 1e6:g} megapixels accepted here."
+        )
+    return info.fps, info.width, info.height
 
 
 def speech_seconds(path: str, *, max_seconds: float) -> float:
@@ -57,20 +84,49 @@ def render(
     audio: str | None,
     text: str | None,
     language: str,
+    recognizer: str | None,
+    face: int | None,
+    life: dict[str, Any],
     max_seconds: float,
     max_pixels: int,
     progress: Callable[[float], None] | None = None,
 ) -> None:
-    """Render the talking portrait to ``out``: from ``audio`` (with its transcript ``text``), or ``text`` spoken."""
-    face = api.load_portrait(portrait, size=(size, size), max_pixels=max_pixels)
+    """Render the talking portrait to ``out``: from ``audio`` (with its transcript ``text``), or
+    ``text`` spoken; ``life`` holds :func:`api.add_life`'s options."""
+    photo = api.load_portrait(portrait, size=(size, size), face=face, max_pixels=max_pixels)
     if audio is None:
         assert text is not None
         spoken, animation = api.say(text, voice=language, fps=fps)
         _check_duration(spoken.duration, max_seconds, "the speech of this text")
-        api.render_video(face, api.add_life(animation, spoken), out, audio=spoken, progress=progress)
+        api.render_video(photo, api.add_life(animation, spoken, **life), out, audio=spoken, progress=progress)
     else:
         speech = api.load_audio(audio, max_seconds=max_seconds)
-        api.render_speech(face, speech, out, text=text, fps=fps, language=language, progress=progress)
+        api.render_speech(photo, speech, out, text=text, fps=fps, language=language, recognizer=recognizer,
+                          progress=progress, **life)  # fmt: skip
+
+
+def dub(
+    out: str,
+    *,
+    video: str,
+    audio: str,
+    text: str | None,
+    language: str,
+    recognizer: str | None,
+    face: int | None,
+    fit: str,
+    original_audio: float,
+    own_style: bool,
+    max_seconds: float,
+    progress: Callable[[float], None] | None = None,
+) -> None:
+    """Dub ``video`` with the speech in ``audio`` into ``out``, in the person's own style (unless ``own_style``
+    is off)."""
+    speech = api.load_audio(audio, max_seconds=max_seconds)
+    style = api.own_style(video, language=language, recognizer=recognizer)[0] if own_style else None
+    with opening.using(style) if style is not None else contextlib.nullcontext():
+        api.dub_video(video, speech, out, text=text, face=face, fit=fit, original_audio=original_audio,
+                      recognizer=recognizer, language=language, progress=progress)  # fmt: skip
 
 
 def _check_duration(seconds: float, max_seconds: float, what: str) -> None:
