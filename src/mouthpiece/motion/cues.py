@@ -158,13 +158,15 @@ class _Cue:
 
 
 def _steady(segments: list[Segment]) -> list[Segment]:
-    """No cue shorter than ``rules.MIN_CUE``: the shortest short non-closure joins the
-    neighbour whose shape is nearest its own, until none is left; then each short closure
-    starts earlier, into the shape before it (which keeps at least 10 ms)."""
+    """No cue shorter than ``rules.MIN_CUE``: the shortest short shape joins the neighbour
+    whose shape is nearest its own, until none is left; then each short closure starts
+    earlier, into the shape before it (which keeps at least 10 ms). Rest (X) stays as it
+    is: inside speech a pause already became a held shape, and the rest before the first
+    sound is where a file starts."""
     minimum = round(rules.MIN_CUE / CENTISECOND)
     cues = [_Cue(_centiseconds(s.start), _centiseconds(s.end), s.label) for s in segments]
     while len(cues) > 1:
-        short = [i for i, c in enumerate(cues) if c.length < minimum and c.label != "A"]
+        short = [i for i, c in enumerate(cues) if c.length < minimum and c.label not in "AX"]
         if not short:
             break
         i = min(short, key=lambda k: cues[k].length)
