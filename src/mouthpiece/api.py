@@ -8,6 +8,10 @@
 or in one call, ``animate_file("line.wav", text=...)``, which streams long files in
 bounded memory; ``say("Hello there.")`` starts from text instead.
 
+A 3D avatar (glTF, GLB, VRM) takes the Animation as a glTF animation:
+
+    report = animate_onto(animation, "avatar.vrm", "talking.vrm")                     # avatar/
+
 A talking portrait adds the face's life and a photo:
 
     animation = add_life(animation, audio, seed=0, emotion="happy", intensity=0.5)   # motion/
@@ -47,6 +51,7 @@ from .types import SAMPLE_RATE, Animation, Audio, Phone, PhoneTrack, Word
 from .vocabulary import ARKIT_BLENDSHAPES, CHANNELS
 
 if TYPE_CHECKING:
+    from .avatar import Avatar, AvatarReport
     from .motion.opening import OpeningModel
     from .render.dub import DubCount  # imported when dubbing: it brings SciPy's optimizer
 
@@ -697,6 +702,41 @@ def export_file(
     ``sound_file``); those the format does not take are ignored.
     """
     export_stage.write_file(_exporter(format or export_stage.format_for_path(path), options), animation, path)
+
+
+def load_avatar(path: str | os.PathLike[str]) -> Avatar:
+    """A glTF, GLB or VRM avatar, read and planned: what drives each of its morph targets
+    (see :mod:`mouthpiece.avatar.rig`). InputError when it is not glTF 2.0 or has no
+    morph target mouthpiece can drive."""
+    from .avatar import load_avatar as load
+
+    return load(path)
+
+
+def animate_onto(
+    animation: Animation, avatar: Avatar | str | os.PathLike[str], path: str | os.PathLike[str]
+) -> AvatarReport:
+    """Write ``avatar`` (a path, or one :func:`load_avatar` read) speaking ``animation`` to
+    ``path`` (``.glb``, ``.gltf``, or ``.vrm`` for a VRM model), atomically: its morph targets,
+    head and eyes animated by one glTF animation, ``"mouthpiece"`` (see :mod:`mouthpiece.avatar`).
+
+    Returns
+    -------
+    AvatarReport : which targets move and by which channel, which stay at rest and why,
+        the bones turned, the moving channels with no target (``report.lines()`` for a person)
+    """
+    from .avatar import Avatar
+    from .avatar import animate_onto as write
+
+    loaded = avatar if isinstance(avatar, Avatar) else load_avatar(avatar)
+    return write(animation, loaded, path)
+
+
+def check_avatar_output(avatar: Avatar, path: str | os.PathLike[str]) -> None:
+    """InputError unless ``path`` can take ``avatar``: ``.glb``, ``.gltf``, or ``.vrm`` for a VRM model."""
+    from .avatar import check_output
+
+    check_output(avatar, path)
 
 
 def export_stream(animation: Animation, stream: TextIO, *, format: str = "tsv", **options: Any) -> None:

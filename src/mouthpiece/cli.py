@@ -93,7 +93,9 @@ def _export_options(args: argparse.Namespace, audio_path: str) -> dict[str, Any]
     }
 
 
-def _animate_one(args: argparse.Namespace, audio_path: str, output: str | None, fmt: str) -> None:
+def _animate_one(
+    args: argparse.Namespace, audio_path: str, output: str | None, fmt: str, avatar: api.Avatar | None = None
+) -> None:
     text = batch.transcript_of(audio_path, {"text": args.text, "text_sidecar": args.text_sidecar})
     bar = ProgressBar(os.path.basename(audio_path), enabled=not args.quiet)
     with warnings.catch_warnings(record=True) as caught:
@@ -109,6 +111,9 @@ def _animate_one(args: argparse.Namespace, audio_path: str, output: str | None, 
             animation, api.load_audio(audio_path), idle=args.idle, seed=args.seed, emotion=args.emotion,
             intensity=args.intensity,
         )  # fmt: skip
+    if avatar is not None and output is not None:
+        _report_avatar(args, api.animate_onto(animation, avatar, output))
+        return
     options = _export_options(args, audio_path)
     if output is None:
         api.export_stream(animation, sys.stdout, format=fmt, **options)
@@ -121,6 +126,15 @@ def _cmd_animate(args: argparse.Namespace) -> int:
     output: str | None = args.output
     if args.text_file is not None:
         args.text = read_text_file(args.text_file)  # read once; a bad file fails before any work
+    if args.onto is not None:
+        one = inputs[0]
+        if len(inputs) != 1 or os.path.isdir(one) or (glob.has_magic(one) and not os.path.exists(one)):
+            raise InputError("--onto animates one avatar with one speech file: give one input.")
+        if args.format is not None:
+            raise InputError("-f does not apply with --onto: the avatar is written as -o's extension says.")
+        avatar = _load_avatar(args.onto, output)
+        _animate_one(args, inputs[0], output, "", avatar)
+        return 0
     if args.format is not None:
         get_exporter(args.format)  # an unknown format name fails before any work
     allowed_extended_shapes(args.extended_shapes)  # so do letters other than G, H and X
@@ -166,6 +180,23 @@ def _cmd_animate(args: argparse.Namespace) -> int:
     if failures:
         print(f"mouthpiece: {failures} of {len(items)} inputs failed.", file=sys.stderr)
     return 1 if failures else 0
+
+
+def _load_avatar(path: str, output: str | None) -> api.Avatar:
+    """The avatar of --onto, once it and -o are known to fit each other (before any speech work)."""
+    if output is None:
+        raise InputError("--onto needs -o: the animated avatar to write (.glb, .gltf or .vrm).")
+    avatar = api.load_avatar(path)
+    api.check_avatar_output(avatar, output)
+    _check_writable(output, "avatar")
+    return avatar
+
+
+def _report_avatar(args: argparse.Namespace, report: api.AvatarReport, *also: str) -> None:
+    if not args.quiet:
+        lines = report.lines()
+        lines[0] = lines[0].replace(f"wrote {report.output}", f"wrote {' and '.join([report.output, *also])}", 1)
+        print("\n".join(lines), file=sys.stderr)
 
 
 def _size(value: str) -> tuple[int, int]:
@@ -281,6 +312,8 @@ def _cmd_serve(args: argparse.Namespace) -> int:
 
 
 def _cmd_say(args: argparse.Namespace) -> int:
+    if args.onto:
+        return _say_onto(args)
     _check_writable(args.output, "speech file" if not args.portrait else "video")
     _check_writable(args.animation, "animation file")
     if args.portrait:
@@ -295,6 +328,25 @@ def _cmd_say(args: argparse.Namespace) -> int:
         api.export_file(animation, args.animation, format=args.format or "anim-json")
     if not args.quiet:
         print(f"wrote {args.output}" + (f" and {args.animation}" if args.animation else ""), file=sys.stderr)
+    return 0
+
+
+def _say_onto(args: argparse.Namespace) -> int:
+    """say --onto: -o is the animated avatar, and the speech goes beside it as <stem>.wav."""
+    if args.portrait:
+        raise InputError("--portrait and --onto both say what -o is: give one of them.")
+    avatar = _load_avatar(args.onto, args.output)
+    speech_path = os.path.splitext(args.output)[0] + ".wav"
+    _check_writable(args.animation, "animation file")
+    speech, animation = api.say(args.text, voice=args.voice, fps=args.fps)
+    animation = api.add_life(
+        animation, speech, idle=not args.no_idle, seed=args.seed, emotion=args.emotion, intensity=args.intensity
+    )
+    report = api.animate_onto(animation, avatar, args.output)
+    save(speech, speech_path)
+    if args.animation:
+        api.export_file(animation, args.animation, format=args.format or "anim-json")
+    _report_avatar(args, report, speech_path, *([args.animation] if args.animation else []))
     return 0
 
 
@@ -559,13 +611,20 @@ def build_parser() -> argparse.ArgumentParser:
         help="files animated at once, each in a worker process (default: the cores)",
     )  # fmt: skip
     animate.add_argument("--skip-existing", action="store_true", help="leave outputs that exist (resume a batch)")
+    animate.add_argument(
+        "--onto", metavar="AVATAR",
+        help="a 3D avatar (.glb, .gltf, .vrm) to animate: -o is then the avatar speaking (.glb, .gltf, .vrm)",
+    )  # fmt: skip
     animate.add_argument("--report", help="a row per input to this file: ok/error/skipped, warnings, real-time factor "
                          "(.csv or .json)")  # fmt: skip
     animate.set_defaults(run=_cmd_animate)
 
     say_ = commands.add_parser("say", help="text to speech (espeak-ng) and its animation")
     say_.add_argument("text", help="what to say")
-    say_.add_argument("-o", "--output", required=True, help="speech file to write (.wav, .flac, .mp3, .ogg, .m4a)")
+    say_.add_argument(
+        "-o", "--output", required=True,
+        help="speech file to write (.wav, .flac, .mp3, .ogg, .m4a); the video with --portrait, the avatar with --onto",
+    )  # fmt: skip
     say_.add_argument(
         "--voice",
         "--language",
@@ -576,6 +635,11 @@ def build_parser() -> argparse.ArgumentParser:
     say_.add_argument("--animation", help="also write the animation here (format from -f, default anim-json)")
     say_.add_argument("-f", "--format", help="format of --animation (default anim-json)")
     say_.add_argument("--portrait", help="a photo with a face: -o is then a talking-head video (.mp4)")
+    say_.add_argument(
+        "--onto", metavar="AVATAR",
+        help="a 3D avatar (.glb, .gltf, .vrm) to animate: -o is then the avatar speaking (.glb, .gltf, .vrm), "
+        "and the speech goes beside it as .wav",
+    )  # fmt: skip
     say_.set_defaults(run=_cmd_say)
 
     render = commands.add_parser("render", help="a photo and speech to a lip-synced talking-head video")
@@ -662,8 +726,9 @@ def build_parser() -> argparse.ArgumentParser:
         )
         sub.add_argument("--face", type=int, help="which face when the photo has several: 0 is the leftmost")
         sub.add_argument(
-            "--no-idle", action="store_true", help="video without blinks, gaze or head motion: only the speech"
-        )
+            "--no-idle", action="store_true",
+            help="video (or --onto avatar) without blinks, gaze or head motion: only the speech",
+        )  # fmt: skip
     for sub in (animate, render, say_):
         sub.add_argument("--emotion", default="neutral", choices=EMOTIONS, help="expression (default neutral)")
         sub.add_argument(
