@@ -154,9 +154,12 @@ class Regions:
             mouth=across * np.exp(-(((y - split) / MOUTH_REACH) ** 2)),
         )
         zero = np.zeros_like(x)
-        # Lips thin towards (or, negated, swell away from) the line they part along.
-        self.fields["thinUpper"] = np.column_stack([zero, (split - y) * upper, zero])
-        self.fields["thinLower"] = np.column_stack([zero, (split - y) * lower, zero])
+        # Lips thin towards (or, negated, swell away from) their own inner edge, which stays
+        # where it is: measured from the line they part along, a photo's parted lips opened
+        # further when they swelled (a pucker showed the teeth of a smiling photo).
+        upper_edge, lower_edge = _curve(face, lm.UPPER_LIP_INNER, x), _curve(face, lm.LOWER_LIP_INNER, x)
+        self.fields["thinUpper"] = np.column_stack([zero, (upper_edge - y) * upper, zero])
+        self.fields["thinLower"] = np.column_stack([zero, (lower_edge - y) * lower, zero])
         # Lips gather towards the mouth's centre line and push forward.
         lips = np.maximum(upper, lower)
         self.fields["gather"] = np.column_stack([-x * self.weights["mouth"], zero, -lips])
