@@ -127,8 +127,9 @@ class Poser:
         self._columns = [index[rig.channels[k]] for k in present]
         self._pose_columns = [index.get(name) for name in POSE]
         # ARKit's MouthClose closes the lips against an open jaw; beyond the jaw's opening it
-        # would push the lower lip through the upper one.
+        # would push the lower lip through the upper one. MouthPucker presses them together too.
         self._close = [index.get("MouthClose"), index.get("JawOpen")]
+        self._pucker = index.get("MouthPucker")
         self._close_row = present.index(rig.channels.index("MouthClose")) if "MouthClose" in index else None
         frame = FaceFrame.of(rig.landmarks[: lm.LANDMARK_COUNT])
         self._to_image = frame.rotation  # face axes -> image axes
@@ -138,7 +139,11 @@ class Poser:
         weights = values[self._columns]
         close, jaw = self._close
         if self._close_row is not None and close is not None:
-            weights[self._close_row] = min(float(values[close]), 0.0 if jaw is None else float(values[jaw]))
+            opening = 0.0 if jaw is None else float(values[jaw])
+            closing = float(values[close])
+            if self._pucker is not None:
+                closing = max(closing, rules.PUCKER_CLOSES * float(values[self._pucker]) * opening)
+            weights[self._close_row] = min(closing, opening)
         points = rig.landmarks + (weights @ self._basis).reshape(rig.landmarks.shape)
         yaw, pitch, roll = (0.0 if c is None else float(values[c]) for c in self._pose_columns)
         if yaw == pitch == roll == 0.0:
