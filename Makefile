@@ -4,18 +4,20 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 # chromium: the browser the web page's end-to-end test drives (through playwright, no download)
 APT_PACKAGES := espeak-ng libespeak-ng1 chromium
-# node + npm: the Khronos glTF validator the avatar tests run (tools/gltf-validator). Debian's
+# node + npm: the Khronos glTF validator the avatar tests run (tools/gltf-validator) and three.js,
+# which plays a written avatar in the browser test (tools/threejs). Debian's
 # packages, installed only when the commands are missing (NodeSource's nodejs bundles npm and
 # conflicts with Debian's npm package).
 NODE_PACKAGES := nodejs npm
 VALIDATOR := tools/gltf-validator
+THREEJS := tools/threejs
 MEDIAPIPE := mediapipe==0.10.21
 
 .PHONY: install demo test bench lint train clean
 
 install: $(STAMP)
 
-$(STAMP): pyproject.toml $(VALIDATOR)/package-lock.json
+$(STAMP): pyproject.toml $(VALIDATOR)/package-lock.json $(THREEJS)/package-lock.json
 	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	{ command -v node && command -v npm; } >/dev/null 2>&1 || missing="$$missing $(NODE_PACKAGES)"; \
 	if [ -n "$$missing" ]; then \
@@ -28,6 +30,7 @@ $(STAMP): pyproject.toml $(VALIDATOR)/package-lock.json
 	$(PY) -m pip install -q -e '.[dev,face,serve]'
 	$(PY) -m pip install -q --no-deps $(MEDIAPIPE)
 	cd $(VALIDATOR) && npm ci --no-audit --no-fund --loglevel=error
+	cd $(THREEJS) && npm ci --no-audit --no-fund --loglevel=error
 	touch $(STAMP)
 
 demo: install
@@ -54,4 +57,4 @@ lint: install
 	$(VENV)/bin/mypy src
 
 clean:
-	rm -rf $(VENV) demo-out .pytest_cache $(VALIDATOR)/node_modules
+	rm -rf $(VENV) demo-out .pytest_cache $(VALIDATOR)/node_modules $(THREEJS)/node_modules

@@ -18,6 +18,7 @@ import pytest
 pytest.importorskip("fastapi")
 
 from serving import Server, serve_app  # noqa: E402
+from test_avatar import ARKIT_TARGETS, VRM_TARGETS, MeshSpec, build_avatar, read_back  # noqa: E402
 
 from mouthpiece import api  # noqa: E402
 from mouthpiece.audio import save  # noqa: E402
@@ -105,6 +106,76 @@ def test_an_uploaded_file_name_is_never_used_as_a_path(server, wav_bytes, tmp_pa
     target = tmp_path / "escaped.wav"
     status, _, _ = server.upload("/v1/animate", {"audio": (f"../../../../{target}", wav_bytes)})
     assert status == 200 and not target.exists()
+
+
+def _no_files_left(server: Server) -> bool:
+    """Whether the private folder holds no upload or answer (they go once a request has ended)."""
+    deadline = time.monotonic() + 5  # an answered file is removed just after its last byte is sent
+    while any(p.is_file() for p in server.app.state.folder.iterdir()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return not any(p.is_file() for p in server.app.state.folder.iterdir())
+
+
+@pytest.mark.parametrize(
+    "name, vrm, media",
+    [("avatar.glb", None, "model/gltf-binary"), ("avatar.gltf", None, "model/gltf+json"),
+     ("avatar.vrm", 1, "model/gltf-binary")],
+)  # fmt: skip
+def test_animate_onto_an_uploaded_avatar(server, wav_bytes, tmp_path, name, vrm, media):
+    targets = ARKIT_TARGETS if vrm is None else VRM_TARGETS[vrm]
+    avatar = build_avatar(tmp_path / name, [MeshSpec("Face", targets)], vrm=vrm)
+    fields = {"audio": ("line.wav", wav_bytes), "avatar": (name, avatar.read_bytes())}
+    status, body, headers = server.upload("/v1/animate?fps=30&idle=true", fields)
+    assert status == 200, body
+    extension = os.path.splitext(name)[1]
+    assert headers["content-type"] == media and f'filename="mouthpiece{extension}"' in headers["content-disposition"]
+    (tmp_path / f"talking{extension}").write_bytes(body)
+    written = read_back(tmp_path / f"talking{extension}")
+    assert [a.name for a in written.gltf.animations] == ["Idle", "mouthpiece"]  # its own animation kept
+    times, _ = written.channel("Face", "weights")
+    speech = written.weights("Face")[:, 0]  # jawOpen, or VRM's "aa"
+    assert times[-1] == pytest.approx(len(wav_bytes) / 32_000, abs=0.1) and speech.max() > 0.2
+    assert written.channel("J_Bip_C_Head", "rotation")[1].shape == (len(times), 4)  # idle=true: the head moves
+    assert _no_files_left(server)
+
+
+def test_animate_onto_refuses_avatars_it_cannot_use(server, wav_bytes, tmp_path):
+    glb = build_avatar(tmp_path / "face.glb", [MeshSpec("Face", ARKIT_TARGETS)]).read_bytes()
+    outside = build_avatar(tmp_path / "outside.gltf", [MeshSpec("Face", ARKIT_TARGETS)], buffer="file")
+    outside_bytes = outside.read_text().replace('"outside.bin"', '"../../../../etc/hostname"').encode()
+    image = json.loads(outside.read_text())
+    image["buffers"][0]["uri"] = "data:application/octet-stream;base64," + base64.b64encode(
+        (tmp_path / "outside.bin").read_bytes()).decode()  # fmt: skip
+    image["images"] = [{"uri": "/etc/passwd", "mimeType": "image/png"}]
+    statue = build_avatar(tmp_path / "statue.glb", [MeshSpec("Face", ["Smile2", "Frown"])]).read_bytes()
+    cases = [
+        ({"avatar": ("face.glb", glb)}, "?format=tsv", 400, "format"),
+        ({"avatar": ("notes.glb", b"hello, I am not a model" * 10)}, "", 415, "'notes.glb' is not a glTF 2.0"),
+        ({"avatar": ("list.gltf", b"[1, 2, 3]")}, "", 415, "'list.gltf' is not a glTF 2.0"),
+        ({"avatar": ("scene.gltf", outside_bytes)}, "", 415, "'scene.gltf' refers to the file '../../../../etc"),
+        ({"avatar": ("shown.gltf", json.dumps(image).encode())}, "", 415, "'/etc/passwd'"),
+        ({"avatar": ("statue.glb", statue)}, "", 422, "'statue.glb' has no morph target named"),
+        ({"avatar": ("huge.glb", glb + b"\0" * (1 << 20))}, "", 413, "1 MB"),
+        ({"avatar": ("face.glb", glb), "audio": ("notes.txt", b"just some text, not sound" * 10)}, "", 415,
+         "'notes.txt' is not an audio"),
+    ]  # fmt: skip
+    for fields, query, code, says in cases:
+        status, body, _ = server.upload(f"/v1/animate{query}", {"audio": ("line.wav", wav_bytes), **fields})
+        detail = json.loads(body)["detail"]
+        assert status == code and says in detail and detail.count(". ") == 0, (fields.keys(), status, detail)
+        assert "mouthpiece-serve-" not in detail  # the server's paths never show
+    assert _no_files_left(server)
+
+
+def test_animate_onto_refuses_an_answer_larger_than_the_servers_limit(wav_bytes, tmp_path):
+    glb = build_avatar(tmp_path / "face.glb", [MeshSpec("Face", ARKIT_TARGETS)]).read_bytes()
+    for small in serve_app(None, max_upload_mb=1.0, max_keyframes_mb=0.01, request_workers=1):
+        fields = {"audio": ("line.wav", wav_bytes), "avatar": ("face.glb", glb)}
+        status, body, _ = small.upload("/v1/animate?fps=240", fields)
+        detail = json.loads(body)["detail"]
+        assert status == 413 and "'face.glb'" in detail and "0.01 MB" in detail, detail
+        assert small.upload("/v1/animate?fps=10", fields)[0] == 200  # fewer fps fit
+        assert _no_files_left(small)
 
 
 def test_say_returns_speech_and_its_animation(server):
@@ -536,6 +607,30 @@ def test_the_web_page_speaks_typed_text_in_a_browser(server, tmp_path):
     assert size[:2] == [256, 256] and size[2] > 1.0
     assert inked > 0.02
     assert (tmp_path / "page.png").stat().st_size > 10_000
+
+
+def test_the_web_page_makes_an_uploaded_avatar_speak(server, tmp_path):
+    """Choose an avatar on the page, type text, and download the avatar speaking it (and its speech)."""
+    avatar = build_avatar(tmp_path / "me.glb", [MeshSpec("Face", ARKIT_TARGETS)])
+    with _page_in_chromium(server.url + "/") as (page, errors):
+        page.fill("#text", "Bob bought a big blue map.")
+        page.click("#avatar-box summary")
+        page.set_input_files("#avatar", str(avatar))
+        page.click("#avatar-go")
+        page.wait_for_function("document.getElementById('status').textContent.startsWith('Done')", timeout=120_000)
+        names = page.evaluate("() => [...document.querySelectorAll('#avatar-links a')].map((a) => a.download)")
+        _screenshot(page, tmp_path / "avatar.png", "-avatar")
+        model = page.evaluate(
+            "async () => { const a = document.querySelector('#avatar-links a');"
+            " const bytes = new Uint8Array(await (await fetch(a.href)).arrayBuffer());"
+            " let text = ''; for (const b of bytes) text += String.fromCharCode(b); return btoa(text); }"
+        )
+    assert not errors, errors
+    assert names == ["me-talking.glb", "me-talking.wav"]
+    (tmp_path / "talking.glb").write_bytes(base64.b64decode(model))
+    written = read_back(tmp_path / "talking.glb")
+    times, _ = written.channel("Face", "weights")
+    assert times[-1] > 1.0 and written.weights("Face")[:, 0].max() > 0.2  # the jaw opens
 
 
 @pytest.mark.parametrize("following", [False, True], ids=["recognized", "following-the-text"])

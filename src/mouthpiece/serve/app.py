@@ -7,6 +7,10 @@ Routes (all under ``/v1``; OpenAPI docs at ``/docs``):
 - ``GET /v1/health``: ``{"status": "ok", "version": ...}``, never behind the token;
 - ``POST /v1/animate?format=tsv&fps=60``: a multipart upload (field ``audio``, any audio
   or video file; optional field ``text``, its transcript) -> the Animation in ``format``;
+  with a field ``avatar`` (a .glb, .vrm, or .gltf with its data embedded) -> that avatar
+  with the Animation on its morph targets and head (``animate --onto``), a
+  ``model/gltf-binary`` (.glb, .vrm) or ``model/gltf+json`` (.gltf) file; ``format`` must
+  then be left out (the answer is the model, in the form it came);
 - ``POST /v1/say``: JSON ``{"text": ..., "voice": "en-us", "fps": 60}`` -> JSON with the
   speech as a base64 WAV and its Animation (anim-json);
 - ``POST /v1/render``: a portrait and speech (``audio``, or ``text`` to be spoken) -> a job
@@ -24,10 +28,12 @@ Safety: an upload is written, as it arrives, to a file with a random name in a p
 temporary folder (nothing a client sends is used as a path) and refused with 413 once it
 passes the size limit; a file that does not decode as audio gets 415; each request's files
 are removed when it ends. Every decode is bounded (seconds of speech, pixels of a
-portrait, characters of text) and runs in a worker process (:mod:`.workers`, the
-functions of :mod:`.tasks`), so the event loop stays free and a request past the request
-timeout is answered 408 and its work killed. Who may call, how large a body may be and
-how long a request may take are checked before any route by :mod:`.guard`.
+portrait, characters of text, megabytes of an avatar's keyframes) and runs in a worker
+process (:mod:`.workers`, the functions of :mod:`.tasks`), so the event loop stays free
+and a request past the request timeout is answered 408 and its work killed. An uploaded
+avatar that names files of its own is refused before it is read: a client never makes the
+server read a path. Who may call, how large a body may be and how long a request may
+take are checked before any route by :mod:`.guard`.
 """
 
 from __future__ import annotations
@@ -47,6 +53,7 @@ from fastapi import FastAPI, File, Form, HTTPException, Query, UploadFile, WebSo
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, PlainTextResponse, Response
 from pydantic import BaseModel, Field
+from starlette.types import Receive, Scope, Send
 
 from .. import __version__, api
 from ..errors import InputError, MouthpieceError, NoFaceError, TooLongError
@@ -74,6 +81,8 @@ DEFAULT_REQUEST_TIMEOUT = 300.0  # seconds an HTTP request may take, upload incl
 JOB_TIMEOUT = 3 * 3600.0  # seconds a render may take
 RETRY_AFTER = 30  # seconds a client is told to wait when the render queue is full
 MEDIA_TYPES = {".json": "application/json", ".xml": "application/xml", ".csv": "text/csv"}
+MODEL_TYPES = {".glb": "model/gltf-binary", ".vrm": "model/gltf-binary", ".gltf": "model/gltf+json"}
+DEFAULT_MAX_KEYFRAMES_MB = 128.0  # of keyframes /v1/animate adds to an avatar (60 s at 60 fps, 52 targets: 0.8 MB)
 # The page and its sample portrait hold nothing private: a browser fetches them before it has
 # a token to send (the page asks for one and sends it with its API calls).
 OPEN_PATHS = (
@@ -89,6 +98,8 @@ MAX_SEED = 2**31 - 1
 FACE_HELP = "which face: 0 is the leftmost (default: the largest)"
 IDLE_HELP = "blinks, gaze, head motion and brow raises (false: only the speech)"
 TEXT_HELP = "the transcript of the speech"
+AVATAR_HELP = ("a 3D avatar (.glb, .vrm, or .gltf with its data embedded): the answer is it, with the animation on "
+               "its morph targets and head (leave out format)")  # fmt: skip
 
 
 class SayRequest(BaseModel):
@@ -110,6 +121,7 @@ def create_app(
     max_seconds: float = DEFAULT_MAX_SECONDS,
     max_megapixels: float = DEFAULT_MAX_MEGAPIXELS,
     max_jobs: int = DEFAULT_MAX_JOBS,
+    max_keyframes_mb: float = DEFAULT_MAX_KEYFRAMES_MB,
     request_workers: int | None = None,
     allowed_origins: tuple[str, ...] = (),
     allowed_hosts: tuple[str, ...] = (),
@@ -199,7 +211,10 @@ def create_app(
         text: Annotated[
             str | None, Form(max_length=MAX_TEXT_CHARACTERS, description="the transcript of the speech")
         ] = None,
-        format: Annotated[str, Query(description=f"one of {', '.join(EXPORTERS)}")] = "tsv",
+        avatar: Annotated[UploadFile | None, File(description=AVATAR_HELP)] = None,
+        format: Annotated[
+            str | None, Query(description=f"one of {', '.join(EXPORTERS)} (default tsv); none with an avatar")
+        ] = None,
         fps: Annotated[float, Query(ge=1, le=240)] = 60.0,
         language: Annotated[str, Query(max_length=100, description=LANGUAGE_HELP)] = DEFAULT_LANGUAGE,
         recognizer: Annotated[str | None, Query(max_length=40, description=RECOGNIZER_HELP)] = None,
@@ -208,12 +223,19 @@ def create_app(
         idle: Annotated[bool, Query(description="add blinks, gaze, head motion and brow raises")] = False,
         seed: Annotated[int, Query(ge=0, le=MAX_SEED, description="picks the idle motion")] = 0,
     ) -> Response:
+        if avatar is not None and format is not None:
+            raise HTTPException(400, "Leave out 'format' when sending an avatar: the answer is the avatar itself, "
+                                     "in the form it came, with the animation on it.")  # fmt: skip
+        format = format or "tsv"
         if format not in EXPORTERS:
             raise HTTPException(400, f"Unknown format {format!r}; expected one of {', '.join(EXPORTERS)}.")
         _check_language(language)
         _check_choice("recognizer", recognizer, RECOGNIZERS)
         _check_choice("emotion", emotion, EMOTIONS)
         life = {"idle": idle, "seed": seed, "emotion": emotion, "intensity": intensity}
+        if avatar is not None:
+            return await animate_onto(audio, avatar, text=text, fps=fps, language=language, recognizer=recognizer,
+                                      life=life)  # fmt: skip
         path = await _receive(audio, folder, limit)
         try:
             exported = await run(tasks.animate_upload, str(path), text=text, fps=fps, format=format, language=language,
@@ -224,6 +246,32 @@ def create_app(
             path.unlink(missing_ok=True)
         media = MEDIA_TYPES.get(EXPORTERS[format].extension, "text/plain")
         return PlainTextResponse(exported, media_type=media)
+
+    async def animate_onto(audio: UploadFile, avatar: UploadFile, **options: Any) -> Response:
+        """/v1/animate with an avatar: checked before the speech is heard, written in a worker,
+        answered as a file that is removed once sent (or once the request fails)."""
+        speech = await _receive(audio, folder, limit)
+        model: Path | None = None
+        out: Path | None = None
+        try:
+            model = await _receive(avatar, folder, limit)
+            try:
+                extension = await run(tasks.check_avatar, str(model))
+            except InputError as e:
+                raise _refusal(e, model, avatar.filename, "avatar") from None
+            out = folder / (secrets.token_hex(16) + extension)
+            try:
+                await run(tasks.animate_onto_upload, str(speech), avatar=str(model), out=str(out),
+                          max_seconds=max_seconds, max_bytes=int(max_keyframes_mb * 2**20), **options)  # fmt: skip
+            except InputError as e:
+                if str(model) in str(e):  # every refusal names its file
+                    raise _refusal(e, model, avatar.filename, "avatar") from None
+                raise _refusal(e, speech, audio.filename, "audio") from None
+        except BaseException:
+            _remove(speech, model, out)
+            raise
+        _remove(speech, model)
+        return _SentOnce(out, media_type=MODEL_TYPES[extension], filename="mouthpiece" + extension)
 
     @app.post("/v1/say")
     async def say(request: SayRequest) -> dict[str, Any]:
@@ -393,10 +441,23 @@ def _remove(*paths: Path | None) -> None:
             path.unlink(missing_ok=True)
 
 
+class _SentOnce(FileResponse):
+    """A file in the private folder, answered and then removed, however the sending ends."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            Path(self.path).unlink(missing_ok=True)
+
+
 def _refusal(error: InputError, path: Path, name: str | None, kind: str) -> HTTPException:
     """The client's status and sentence for its upload ``path``, which it called ``name``."""
     label = f"'{name}'" if name else "The upload"
     message = str(error).replace(f"'{path}'", label).replace(str(path), label)
+    if kind == "avatar":  # not glTF, or files of its own: 415; too many keyframes: 413; nothing to animate: 422
+        status = 415 if isinstance(error, tasks.UnreadableModel) else 413 if isinstance(error, TooLongError) else 422
+        return HTTPException(status, message)
     if isinstance(error, TooLongError):
         return HTTPException(413, f"{message.rstrip('.')} (mouthpiece serve {LIMIT_FLAGS[kind]} raises the limit).")
     if isinstance(error, NoFaceError):

@@ -8,6 +8,7 @@ import base64
 import contextlib
 import io
 import json
+import struct
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -15,8 +16,11 @@ from typing import Any
 
 from .. import api
 from ..audio import save
-from ..errors import TooLongError
+from ..errors import InputError, TooLongError
 from ..motion import opening
+
+GLB_MAGIC = b"glTF"
+TURNED_BONES = 3  # at most: the head (or neck) and the eyes, a quaternion each per frame
 
 
 def animate_upload(
@@ -36,6 +40,84 @@ def animate_upload(
     out = io.StringIO()
     api.export_stream(api.add_life(animation, speech, **life), out, format=format)
     return out.getvalue()
+
+
+class UnreadableModel(InputError):
+    """An uploaded avatar that is not glTF 2.0, or that refers to files of its own (which a server never reads)."""
+
+
+def check_avatar(path: str) -> str:
+    """The extension to write the uploaded avatar ``path`` with its animation: ``.gltf`` for glTF
+    JSON, ``.vrm`` for a binary VRM model, else ``.glb``.
+
+    Raises UnreadableModel unless ``path`` is glTF 2.0 with all its data inside (GLB, or data
+    URIs: a URI naming a file is refused before anything is read, so a client cannot make the
+    server read its files); InputError when the model has no morph target mouthpiece can drive.
+    """
+    binary = _self_contained(path)
+    avatar = api.load_avatar(path)
+    if not binary:
+        return ".gltf"
+    return ".vrm" if avatar.vrm.version is not None else ".glb"
+
+
+def animate_onto_upload(
+    path: str,
+    *,
+    avatar: str,
+    out: str,
+    text: str | None,
+    fps: float,
+    language: str,
+    recognizer: str | None,
+    life: dict[str, Any],
+    max_seconds: float,
+    max_bytes: int,
+) -> None:
+    """Write the avatar ``avatar`` (checked by :func:`check_avatar`) speaking the uploaded speech
+    ``path`` to ``out``, with ``life`` (:func:`api.add_life`'s options). TooLongError, naming the
+    avatar, when the keyframes would take more than ``max_bytes``."""
+    model = api.load_avatar(avatar)
+    speech = api.load_audio(path, max_seconds=max_seconds)
+    nodes = {target.node for target in model.rules}
+    weights = sum(1 for target in model.targets if target.node in nodes)
+    size = (int(speech.duration * fps) + 2) * (1 + weights + 4 * TURNED_BONES) * 4
+    if size > max_bytes:
+        raise TooLongError(
+            f"The animation of {speech.duration:.0f} s at {fps:g} fps on the {weights} morph targets of '{avatar}' "
+            f"would take {size / 2**20:.3g} MB, more than the {max_bytes / 2**20:.3g} MB this server writes; "
+            "send fewer fps or less speech."
+        )
+    animation = api.animate(speech, text=text, fps=fps, language=language, recognizer=recognizer)
+    api.animate_onto(api.add_life(animation, speech, **life), model, out)
+
+
+def _self_contained(path: str) -> bool:
+    """Whether ``path`` is binary glTF (else JSON); UnreadableModel unless it is glTF 2.0 whose
+    buffers and images are all inside it."""
+    data = Path(path).read_bytes()
+    binary = data[:4] == GLB_MAGIC
+    text = data
+    if binary:
+        length = struct.unpack_from("<I", data, 12)[0] if len(data) >= 20 else 0
+        text = data[20 : 20 + length]
+    try:
+        document = json.loads(text)
+    except (ValueError, RecursionError):  # not JSON (UnicodeDecodeError is a ValueError), or nested past reason
+        raise UnreadableModel(f"'{path}' is not a glTF 2.0 file (.glb, .gltf or .vrm).") from None
+    asset = document.get("asset") if isinstance(document, dict) else None
+    if not isinstance(asset, dict) or not str(asset.get("version")).startswith("2."):
+        raise UnreadableModel(f"'{path}' is not a glTF 2.0 file (.glb, .gltf or .vrm): it declares no version 2.0.")
+    for kind in ("buffers", "images"):
+        items = document.get(kind)
+        for item in items if isinstance(items, list) else []:
+            uri = item.get("uri") if isinstance(item, dict) else None
+            if isinstance(uri, str) and not uri.startswith("data:"):
+                raise UnreadableModel(
+                    f"'{path}' refers to the file {uri[:80]!r}, which this server does not read: "
+                    "send a .glb, or a .gltf with its data embedded."
+                )
+    return binary
 
 
 def say(text: str, *, voice: str, fps: float, max_seconds: float) -> dict[str, Any]:
