@@ -12,6 +12,10 @@
 - **resume**: a ``--jobs 2`` run killed (SIGKILL, nothing cleaned) half-way, then run again
   with ``--skip-existing``: the outputs equal the uninterrupted run's, and no partial or
   hidden temporary file is left.
+- **ray**: the same lines with ``--ray`` on a one-node Ray cluster started here (``ray start
+  --head``, two CPUs; ``mouthpiece.cluster.local_cluster``): its time against ``--jobs 2``
+  (target: within 15 %) and its outputs against ``--jobs 2``'s, byte for byte. Skipped
+  without Ray (``mouthpiece[cluster]``) or with ``--no-ray``.
 
 Timing is whole-process on a shared machine: compare the ratio, not the seconds.
 """
@@ -50,6 +54,22 @@ def make_lines(folder: Path, count: int) -> None:
 def animate(lines: Path, out: Path, jobs: int, *extra: str) -> subprocess.Popen[bytes]:
     command = [sys.executable, "-m", "mouthpiece.cli", "animate", str(lines), "-o", str(out), "--jobs", str(jobs), "-q"]
     return subprocess.Popen([*command, *extra], stdin=subprocess.DEVNULL)
+
+
+def on_ray(lines: Path, out: Path, two_s: float, two: Path) -> None:
+    try:
+        import ray  # noqa: F401
+    except ImportError:
+        print("ray: skipped (pip install 'mouthpiece[cluster]')")
+        return
+    from mouthpiece.cluster import local_cluster
+
+    with local_cluster(2) as address:
+        start = time.perf_counter()
+        animate(lines, out, 1, "--ray", address).wait()
+        ray_s = time.perf_counter() - start
+    print(f"ray: one-node cluster of 2 CPUs {ray_s:.0f} s vs --jobs 2 {two_s:.0f} s: {ray_s / two_s - 1:+.0%} "
+          f"(target within 15 %); outputs identical to --jobs 2: {same_tree(out, two)}")  # fmt: skip
 
 
 def children_rss(pid: int) -> dict[int, float]:
@@ -96,6 +116,8 @@ def same_tree(a: Path, b: Path) -> bool:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--lines", type=int, default=500)
+    parser.add_argument("--no-ray", action="store_true", help="leave out the Ray cluster run")
+    parser.add_argument("--only-ray", action="store_true", help="only --jobs 2 and the Ray cluster run")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="batch-bench-") as folder:
         root = Path(folder)
@@ -105,8 +127,12 @@ def main() -> None:
         seconds = sum(os.path.getsize(p) - 44 for p in lines.iterdir()) / 2 / 16_000
         print(f"{args.lines} lines, {seconds:.0f} s of speech")
 
-        one_s, _ = timed(lines, root / "one", 1)
         two_s, samples = timed(lines, root / "two", 2)
+        if not args.no_ray:
+            on_ray(lines, root / "ray", two_s, root / "two")
+        if args.only_ray:
+            return
+        one_s, _ = timed(lines, root / "one", 1)
         print(f"throughput: --jobs 1 {args.lines / one_s:.2f} lines/s ({one_s:.0f} s), --jobs 2 "
               f"{args.lines / two_s:.2f} lines/s ({two_s:.0f} s): x{one_s / two_s:.2f} (target >= 1.8); "
               f"outputs identical: {same_tree(root / 'one', root / 'two')}")  # fmt: skip

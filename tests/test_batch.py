@@ -86,3 +86,45 @@ def test_names_are_planned_before_any_work(lines, tmp_path):
         expand([str(tmp_path)])
     with pytest.raises(InputError, match="No file matches"):
         expand([str(lines / "*.ogg")])
+
+
+@pytest.mark.slow
+def test_a_batch_on_a_ray_cluster_writes_the_same_files_here(lines, tmp_path):
+    pytest.importorskip("ray", reason="Ray comes with mouthpiece[cluster], which `make install` installs")
+    import subprocess
+    import sys
+
+    from mouthpiece.cluster import local_cluster
+
+    local, remote = tmp_path / "local", tmp_path / "ray"
+    report = tmp_path / "ray.json"
+    assert main(["animate", str(lines), "-o", str(local), "--jobs", "1", "-q", "--text-sidecar"]) == 1
+    (lines / "intro" / "hello.txt").write_text(LINES["intro/hello.wav"])  # a transcript the driver ships
+    try:
+        with local_cluster(2) as address:
+            # in its own process: Ray's import and its connection stay out of the test process
+            run = subprocess.run(
+                [sys.executable, "-m", "mouthpiece.cli", "animate", str(lines), "-o", str(remote), "--ray", address,
+                 "--text-sidecar", "-q", "--report", str(report)],
+                capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=600,
+            )  # fmt: skip
+        with_text = tmp_path / "with-text.tsv"
+        assert main(["animate", str(lines / "intro" / "hello.wav"), "-o", str(with_text), "--text-sidecar", "-q"]) == 0
+    finally:
+        (lines / "intro" / "hello.txt").unlink()
+    assert run.returncode == 1 and "broken.wav" in run.stderr and "1 of 5 inputs failed" in run.stderr, run.stderr
+    outputs = _outputs(remote)
+    assert outputs.pop("intro/hello.tsv") == with_text.read_bytes()  # its transcript went with it
+    assert outputs == {k: v for k, v in _outputs(local).items() if k != "intro/hello.tsv"}  # byte for byte
+    rows = json.loads(report.read_text())["files"]
+    assert sorted(r["status"] for r in rows) == ["error", "ok", "ok", "ok", "ok"]
+    assert all(r["seconds"] > 0 for r in rows if r["status"] == "ok")
+    assert not [p for p in remote.rglob(".*")]  # no temporary file left
+
+
+def test_a_ray_address_nobody_answers_is_one_sentence(lines, tmp_path, capsys):
+    pytest.importorskip("ray", reason="Ray comes with mouthpiece[cluster], which `make install` installs")
+    assert main(["animate", str(lines), "-o", str(tmp_path / "out"), "--ray", "127.0.0.1:9", "-q"]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err == "mouthpiece: No Ray cluster answers at '127.0.0.1:9' (Connection refused)." and "\n" not in err
+    assert not (tmp_path / "out").exists()

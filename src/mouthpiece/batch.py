@@ -7,9 +7,10 @@
    with the format's extension; two inputs that would write one file are refused,
    naming both, before any work.
 3. :func:`run`: ``jobs`` warm worker processes (:class:`~mouthpiece.workers.Pool`), one
-   file per call; each output is written atomically, so a batch killed half-way leaves
-   whole files only and ``skip_existing`` resumes it. One bad file never stops the rest:
-   its row says what was wrong.
+   file per call, or one Ray task per file on a cluster (:mod:`~mouthpiece.cluster`);
+   each output is written atomically, so a batch killed half-way leaves whole files only
+   and ``skip_existing`` resumes it. One bad file never stops the rest: its row says
+   what was wrong.
 4. :func:`write_report`: a row per input (status ``ok``, ``error`` or ``skipped``, the
    sentence, warnings, seconds of speech, seconds taken and their ratio) as CSV or JSON.
 
@@ -121,6 +122,14 @@ def animate_one(source: str, target: str, options: dict[str, Any]) -> dict[str, 
     ``language``, ``idle``, ``seed``, ``emotion``, ``intensity``, ``style`` (a style file or
     None) and ``export`` (the format's options).
     """
+    exported = export_text(source, options, sound_file=os.path.abspath(source))
+    write_text(target, exported.pop("text"))
+    return exported
+
+
+def export_text(source: str, options: dict[str, Any], *, sound_file: str) -> dict[str, Any]:
+    """The export of ``source``'s Animation (``text``), its seconds of speech and warnings;
+    ``sound_file`` is the input's name as the formats that record it write it."""
     from . import api
     from .motion import opening
     from .motion.style import load_style
@@ -135,10 +144,19 @@ def animate_one(source: str, target: str, options: dict[str, Any]) -> dict[str, 
             animation = api.add_life(animation, api.load_audio(source), idle=options.get("idle", False),
                                      seed=options.get("seed", 0), emotion=options.get("emotion", "neutral"),
                                      intensity=options.get("intensity", 1.0))  # fmt: skip
-    export = {**options.get("export", {}), "sound_file": os.path.abspath(source)}
+    out = io.StringIO()
+    export = {**options.get("export", {}), "sound_file": sound_file}
+    api.export_stream(animation, out, format=options["format"], **export)
+    return {"text": out.getvalue(), "duration": animation.duration, "warnings": [str(w.message) for w in caught]}
+
+
+def write_text(target: str, text: str) -> None:
+    """``text`` to ``target`` as the exporters write files: UTF-8, newlines as they are, atomically."""
+    from .atomic import atomic_output
+
     os.makedirs(os.path.dirname(os.path.abspath(target)), exist_ok=True)
-    api.export_file(animation, target, format=options["format"], **export)
-    return {"duration": animation.duration, "warnings": [str(w.message) for w in caught]}
+    with atomic_output(target, what="export file") as partial, open(partial, "w", encoding="utf-8", newline="") as f:
+        f.write(text)
 
 
 def transcript_of(source: str, options: dict[str, Any]) -> str | None:
@@ -154,11 +172,13 @@ def run(
     options: dict[str, Any],
     *,
     jobs: int = 1,
+    ray: str | None = None,
     skip_existing: bool = False,
     progress: Callable[[float], None] | None = None,
     done: Callable[[BatchResult], None] | None = None,
 ) -> list[BatchResult]:
-    """Every item animated, ``jobs`` at a time (1: in this process); results in the items' order."""
+    """Every item animated, ``jobs`` at a time (1: in this process), or on the Ray cluster at
+    address ``ray`` (``"auto"``: the one this machine belongs to); results in the items' order."""
     results: dict[int, BatchResult] = {}
     lock = threading.Lock()
 
@@ -177,7 +197,14 @@ def run(
             finish(index, BatchResult(item.source, item.target, "skipped", "the output exists"))
         else:
             todo.append((index, item))
-    if jobs <= 1:
+    if ray is not None:
+        from .cluster import run_on_ray
+
+        try:
+            run_on_ray(todo, options, address=ray, finish=finish)
+        finally:
+            remove_stale_temporaries(item.target for index, item in todo if index not in results)
+    elif jobs <= 1:
         for index, item in todo:
             finish(index, _attempt(item, lambda item: animate_one(item.source, item.target, options)))
     else:

@@ -156,6 +156,10 @@ def _cmd_animate(args: argparse.Namespace) -> int:
         "style": args.style if args.style not in (None, GENERIC_STYLE) else None,
         "export": {k: v for k, v in _export_options(args, "").items() if k != "sound_file"},
     }  # fmt: skip
+    if args.ray is not None:  # a cluster nobody answers at is told before anything is written
+        from .cluster import check_reachable
+
+        check_reachable(args.ray)
     os.makedirs(output, exist_ok=True)
     bar = ProgressBar(f"{len(items)} files", enabled=not args.quiet)
 
@@ -167,7 +171,8 @@ def _cmd_animate(args: argparse.Namespace) -> int:
             print(f"mouthpiece: warning: '{result.input}': {warning}", file=sys.stderr)
 
     try:
-        results = batch.run(items, options, jobs=args.jobs, skip_existing=args.skip_existing, progress=bar, done=done)
+        results = batch.run(items, options, jobs=args.jobs, ray=args.ray, skip_existing=args.skip_existing,
+                            progress=bar, done=done)  # fmt: skip
     finally:
         bar.close()
     if args.report:
@@ -609,6 +614,11 @@ def build_parser() -> argparse.ArgumentParser:
     animate.add_argument(
         "--jobs", type=int, default=os.cpu_count() or 1,
         help="files animated at once, each in a worker process (default: the cores)",
+    )  # fmt: skip
+    animate.add_argument(
+        "--ray", nargs="?", const="auto", metavar="ADDRESS",
+        help="run the files as tasks on a Ray cluster (mouthpiece[cluster]): the one this machine joined with "
+        "`ray start`, or the head at ADDRESS; inputs are read and outputs written here",
     )  # fmt: skip
     animate.add_argument("--skip-existing", action="store_true", help="leave outputs that exist (resume a batch)")
     animate.add_argument(
