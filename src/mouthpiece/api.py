@@ -12,6 +12,10 @@ A 3D avatar (glTF, GLB, VRM) takes the Animation as a glTF animation:
 
     report = animate_onto(animation, "avatar.vrm", "talking.vrm")                     # avatar/
 
+or a head made from a photo takes it:
+
+    write_head(head_mesh("face.jpg"), "head.glb", animation=animation)               # face/, render/
+
 A talking portrait adds the face's life and a photo:
 
     animation = add_life(animation, audio, seed=0, emotion="happy", intensity=0.5)   # motion/
@@ -54,6 +58,7 @@ if TYPE_CHECKING:
     from .avatar import Avatar, AvatarReport
     from .motion.opening import OpeningModel
     from .render.dub import DubCount  # imported when dubbing: it brings SciPy's optimizer
+    from .render.mesh import HeadMesh
 
 Progress = Callable[[float], None]  # called with the fraction of the work done, 0..1
 ANALYSIS_FPS = 100.0  # frames/s at which loudness is measured before resampling to the animation
@@ -737,6 +742,44 @@ def check_avatar_output(avatar: Avatar, path: str | os.PathLike[str]) -> None:
     from .avatar import check_output
 
     check_output(avatar, path)
+
+
+def head_mesh(photo: str | os.PathLike[str], *, face: int | None = None, max_pixels: int | None = None) -> HeadMesh:
+    """A 3D head from one photo (see :mod:`mouthpiece.render.mesh`): the face as a textured
+    mesh with the photo's depth, eyes and the inside of a mouth, and the 52 ARKit morph
+    targets of the rig that moves portrait videos; metres, Y up, facing +Z.
+
+    ``face`` picks one of several faces, 0 being the leftmost; by default the largest.
+    Raises InputError when the image cannot be read, NoFaceError when it has no face,
+    TooLongError (before decoding it) when it has more than ``max_pixels`` pixels.
+    """
+    from .face.detect import find_face
+    from .render.image import load_image
+    from .render.mesh import build_head
+
+    name = os.fspath(photo)
+    image = load_image(name, max_pixels=max_pixels)
+    return build_head(image, find_face(image, source=name, index=face), source=name)
+
+
+def write_head(
+    head: HeadMesh, path: str | os.PathLike[str], *, animation: Animation | None = None
+) -> AvatarReport | None:
+    """Write ``head`` to ``path`` (``.glb``, or ``.gltf`` with everything embedded), atomically;
+    with ``animation`` as its glTF animation ``"mouthpiece"`` on the morph targets and the
+    ``Head`` node, as :func:`animate_onto` writes one (MouthClose capped at JawOpen, as the
+    portrait's rig does), and then the report of what moves.
+    """
+    from .render.head_gltf import write_head as write
+
+    return write(head, path, animation=animation)
+
+
+def check_head_output(path: str | os.PathLike[str]) -> None:
+    """InputError unless ``path`` can take a head: ``.glb`` or ``.gltf``."""
+    from .render.head_gltf import check_output
+
+    check_output(path)
 
 
 def export_stream(animation: Animation, stream: TextIO, *, format: str = "tsv", **options: Any) -> None:

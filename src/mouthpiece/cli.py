@@ -268,6 +268,42 @@ def _cmd_render(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_head(args: argparse.Namespace) -> int:
+    """A photo's face as a 3D head (.glb, .gltf), speaking AUDIO (--text: its transcript) or --text."""
+    api.check_head_output(args.output)
+    _check_writable(args.output, "head")
+    speech_path = os.path.splitext(args.output)[0] + ".wav" if args.audio is None and args.text else None
+    _check_writable(speech_path, "speech file")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        head = api.head_mesh(args.photo, face=args.face)  # a bad photo fails before any speech work
+    for w in caught if not args.quiet else ():  # these name the photo themselves
+        print(f"mouthpiece: warning: {w.message}", file=sys.stderr)
+    speech: Audio | None = None
+    animation: Animation | None = None
+    if args.audio is not None:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            animation = api.animate_file(args.audio, text=args.text, fps=args.fps, recognizer=args.recognizer,
+                                         language=args.language)  # fmt: skip
+        _print_warnings(args, args.audio, caught)
+        speech = api.load_audio(args.audio)
+    elif args.text:
+        speech, animation = api.say(args.text, voice=args.language, fps=args.fps)
+    if animation is not None and speech is not None:
+        animation = api.add_life(animation, speech, idle=args.idle, seed=args.seed)
+    report = api.write_head(head, args.output, animation=animation)
+    if speech_path is not None and speech is not None:
+        save(speech, speech_path)
+    if not args.quiet:
+        written = " and ".join([args.output, *([speech_path] if speech_path else [])])
+        shape = f"a head of {head.vertex_count} vertices with {len(head.channels)} ARKit morph targets"
+        said = "at rest (give AUDIO or --text to make it speak)" if report is None else (
+            f"speaking {report.frames} frames ({report.frames / report.fps:.1f} s at {report.fps:g} fps)")  # fmt: skip
+        print(f"wrote {written}: {shape}, {said}", file=sys.stderr)
+    return 0
+
+
 def _cmd_dub(args: argparse.Namespace) -> int:
     _check_video_path(args.output)
     _check_writable(args.animation, "animation file")
@@ -659,6 +695,24 @@ def build_parser() -> argparse.ArgumentParser:
     _add_speech_options(render)
     render.add_argument("--animation", help="also write the Animation that drove the video here (anim-json)")
     render.set_defaults(run=_cmd_render)
+
+    head = commands.add_parser("head", help="a photo's face as a 3D head (glTF) with ARKit morph targets, speaking")
+    head.add_argument("photo", metavar="PHOTO", help="a photo with a face (JPEG, PNG, WebP)")
+    head.add_argument("audio", nargs="?", metavar="AUDIO", help="speech for it to say: any audio or video file")
+    head.add_argument("-o", "--output", required=True, help="the head to write (.glb, or .gltf with its data inside)")
+    head.add_argument(
+        "--text", help="with AUDIO, its transcript; without, what to say (espeak-ng; the speech goes beside -o as .wav)"
+    )
+    _add_hearing_options(head)
+    head.add_argument("--face", type=int, help="which face when the photo has several: 0 is the leftmost")
+    head.add_argument(
+        "--idle", action=argparse.BooleanOptionalAction, default=True,
+        help="blinks, gaze, head motion and brow raises with the speech (default; --no-idle: only the speech)",
+    )  # fmt: skip
+    head.add_argument("--fps", type=_fps, help="animation frames per second, 1-240 (default 60)")
+    head.add_argument("--seed", type=int, default=0, help="seed for anything random (the output is deterministic)")
+    head.add_argument("-q", "--quiet", action="store_true", help="no notices on stderr")
+    head.set_defaults(run=_cmd_head)
 
     dub = commands.add_parser("dub", help="a video and new speech to the same video speaking it (lip-synced)")
     dub.add_argument("video", metavar="VIDEO", help="a video with a face (MP4, MOV, MKV, WebM, ...)")

@@ -195,6 +195,15 @@ def read_gltf(path: str | os.PathLike[str]) -> GltfDocument:
     return document
 
 
+def new_document(raw: dict[str, Any], blob: bytes, *, source: str) -> GltfDocument:
+    """A document made in memory: its JSON (whose buffer 0 is ``blob``, with no ``uri``, as a
+    GLB's binary chunk) and that data. ``source`` names it in messages."""
+    with warnings.catch_warnings():  # pygltflib's warnings are not the user's business
+        warnings.simplefilter("ignore")
+        gltf = pygltflib.GLTF2.from_json(json.dumps(raw), infer_missing=True)
+    return GltfDocument(raw, gltf, [bytes(blob)], source)
+
+
 def write_gltf(document: GltfDocument, path: str | os.PathLike[str]) -> None:
     """Write ``document`` to ``path`` atomically: GLB for ``.glb`` and ``.vrm``, glTF JSON for ``.gltf``."""
     name = os.fspath(path)

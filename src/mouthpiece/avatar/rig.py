@@ -97,7 +97,18 @@ def load_avatar(path: str | os.PathLike[str]) -> Avatar:
     InputError
         The file is missing, not glTF 2.0, or has no morph target mouthpiece can drive.
     """
-    document = read_gltf(path)
+    return plan_avatar(read_gltf(path))
+
+
+def plan_avatar(document: GltfDocument) -> Avatar:
+    """An avatar from a glTF document already in memory (read, or made, as
+    :mod:`mouthpiece.render.head_gltf` makes a head): what drives each of its morph targets.
+
+    Raises
+    ------
+    InputError
+        The document has no morph target mouthpiece can drive.
+    """
     gltf = document.gltf
     vrm = read_vrm(gltf)
     morphs = _morph_targets(document)
