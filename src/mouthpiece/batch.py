@@ -51,6 +51,7 @@ WORK_TIMEOUT = 24 * 3600.0  # s, for one file: a batch waits as long as a file t
 class BatchItem:
     source: str  # the input file
     target: str  # its output file
+    options: dict[str, Any] = field(default_factory=dict)  # this item's own, over the batch's (a manifest row's)
 
 
 @dataclass
@@ -173,12 +174,16 @@ def run(
     *,
     jobs: int = 1,
     ray: str | None = None,
+    task: Callable[[str, str, dict[str, Any]], dict[str, Any]] | None = None,
     skip_existing: bool = False,
     progress: Callable[[float], None] | None = None,
     done: Callable[[BatchResult], None] | None = None,
 ) -> list[BatchResult]:
-    """Every item animated, ``jobs`` at a time (1: in this process), or on the Ray cluster at
-    address ``ray`` (``"auto"``: the one this machine belongs to); results in the items' order."""
+    """Every item done by ``task`` (default :func:`animate_one`; ``task(source, target, options)``
+    returns the seconds of speech and the warnings), ``jobs`` at a time (1: in this process), or
+    animated on the Ray cluster at address ``ray`` (``"auto"``: the one this machine belongs
+    to); results in the items' order."""
+    work = task or animate_one
     results: dict[int, BatchResult] = {}
     lock = threading.Lock()
 
@@ -197,6 +202,8 @@ def run(
             finish(index, BatchResult(item.source, item.target, "skipped", "the output exists"))
         else:
             todo.append((index, item))
+    if ray is not None and task is not None:
+        raise InputError("--ray runs animate batches; render and dub manifests run with --jobs.")
     if ray is not None:
         from .cluster import run_on_ray
 
@@ -206,14 +213,15 @@ def run(
             remove_stale_temporaries(item.target for index, item in todo if index not in results)
     elif jobs <= 1:
         for index, item in todo:
-            finish(index, _attempt(item, lambda item: animate_one(item.source, item.target, options)))
+            finish(index, _attempt(item, lambda item: work(item.source, item.target, {**options, **item.options})))
     else:
         from .workers import Pool
 
         pool = Pool(min(jobs, max(1, len(todo))))
 
         def in_worker(item: BatchItem) -> dict[str, Any]:
-            return cast(dict[str, Any], pool.call(animate_one, item.source, item.target, options, timeout=WORK_TIMEOUT))
+            done = pool.call(work, item.source, item.target, {**options, **item.options}, timeout=WORK_TIMEOUT)
+            return cast(dict[str, Any], done)
 
         try:
             with ThreadPoolExecutor(max_workers=pool.size) as threads:

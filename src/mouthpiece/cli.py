@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from . import __version__, api, batch
+from . import __version__, api, batch, manifest
 from .atomic import atomic_output
 from .audio import save
 from .errors import DependencyError, InputError, MouthpieceError
@@ -161,6 +161,17 @@ def _cmd_animate(args: argparse.Namespace) -> int:
 
         check_reachable(args.ray)
     os.makedirs(output, exist_ok=True)
+    return _run_batch(args, items, options, f"files to {output}")
+
+
+def _run_batch(
+    args: argparse.Namespace,
+    items: list[batch.BatchItem],
+    options: dict[str, Any],
+    wrote: str,
+    task: Callable[[str, str, dict[str, Any]], dict[str, Any]] | None = None,
+) -> int:
+    """A batch with a progress bar, a line per failure and warning, the report, and its exit status."""
     bar = ProgressBar(f"{len(items)} files", enabled=not args.quiet)
 
     def done(result: batch.BatchResult) -> None:
@@ -171,8 +182,8 @@ def _cmd_animate(args: argparse.Namespace) -> int:
             print(f"mouthpiece: warning: '{result.input}': {warning}", file=sys.stderr)
 
     try:
-        results = batch.run(items, options, jobs=args.jobs, ray=args.ray, skip_existing=args.skip_existing,
-                            progress=bar, done=done)  # fmt: skip
+        results = batch.run(items, options, jobs=args.jobs, ray=getattr(args, "ray", None), task=task,
+                            skip_existing=args.skip_existing, progress=bar, done=done)  # fmt: skip
     finally:
         bar.close()
     if args.report:
@@ -180,11 +191,36 @@ def _cmd_animate(args: argparse.Namespace) -> int:
     failures = sum(r.status == "error" for r in results)
     if not args.quiet:
         skipped = sum(r.status == "skipped" for r in results)
-        print(f"wrote {len(results) - failures - skipped} files to {output}"
+        print(f"wrote {len(results) - failures - skipped} {wrote}"
               + (f", skipped {skipped} that existed" if skipped else ""), file=sys.stderr)  # fmt: skip
     if failures:
         print(f"mouthpiece: {failures} of {len(items)} inputs failed.", file=sys.stderr)
     return 1 if failures else 0
+
+
+def _need(args: argparse.Namespace, *names: str) -> None:
+    """The files a render or dub of one video needs: InputError naming what is missing."""
+    missing = [name.upper() for name in names if getattr(args, name) is None]
+    if missing or args.output is None:
+        wanted = " and ".join([*[n.upper() for n in names], "-o OUTPUT"])
+        raise InputError(f"{args.command} needs {wanted} (or --manifest CSV for many videos).")
+
+
+def _cmd_manifest(args: argparse.Namespace) -> int:
+    """render/dub --manifest: a video per row of the CSV, in worker processes."""
+    kind = args.command
+    given = [name for name in ("portrait", "video", "audio", "output") if getattr(args, name, None) is not None]
+    if given:
+        raise InputError(f"--manifest takes every video's files from its rows: give no {given[0]} beside it.")
+    items = manifest.read_manifest(args.manifest, kind)
+    common = {"language": args.language, "recognizer": args.recognizer, "face": args.face}
+    if kind == "render":
+        options = {**common, "size": args.size, "fps": args.fps, "idle": not args.no_idle, "seed": args.seed,
+                   "emotion": args.emotion, "intensity": args.intensity}  # fmt: skip
+    else:
+        options = {**common, "fit": args.fit, "original_audio": args.keep_original_audio_mix}
+    options["style"] = args.style  # a row's own style column wins
+    return _run_batch(args, items, options, "videos", task=manifest.TASKS[kind])
 
 
 def _load_avatar(path: str, output: str | None) -> api.Avatar:
@@ -206,14 +242,10 @@ def _report_avatar(args: argparse.Namespace, report: api.AvatarReport, *also: st
 
 def _size(value: str) -> tuple[int, int]:
     """``512`` (a square) or ``1920x1080``."""
-    parts = value.lower().split("x")
     try:
-        width, height = (int(parts[0]), int(parts[0])) if len(parts) == 1 else (int(parts[0]), int(parts[1]))
-    except (ValueError, IndexError):
-        raise argparse.ArgumentTypeError(f"expected N or WIDTHxHEIGHT, got {value!r}") from None
-    if len(parts) > 2 or not (16 <= width <= 7680 and 16 <= height <= 7680) or width % 2 or height % 2:
-        raise argparse.ArgumentTypeError(f"width and height must be even numbers from 16 to 7680, got {value!r}")
-    return width, height
+        return manifest.parse_size(value)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
 
 
 def _render(args: argparse.Namespace, portrait: api.Portrait, speech: Audio, animation: Animation, label: str) -> None:
@@ -248,6 +280,9 @@ def _load_portrait(args: argparse.Namespace) -> api.Portrait:
 
 
 def _cmd_render(args: argparse.Namespace) -> int:
+    if args.manifest is not None:
+        return _cmd_manifest(args)
+    _need(args, "portrait", "audio")
     _check_writable(args.animation, "animation file")
     text = read_text_file(args.text_file) if args.text_file is not None else args.text
     portrait = _load_portrait(args)  # a bad photo fails before any speech work
@@ -305,6 +340,9 @@ def _cmd_head(args: argparse.Namespace) -> int:
 
 
 def _cmd_dub(args: argparse.Namespace) -> int:
+    if args.manifest is not None:
+        return _cmd_manifest(args)
+    _need(args, "video", "audio")
     _check_video_path(args.output)
     _check_writable(args.animation, "animation file")
     text = read_text_file(args.text_file) if args.text_file is not None else args.text
@@ -432,7 +470,7 @@ def _cmd_style(args: argparse.Namespace) -> int:
 def _style_for(args: argparse.Namespace) -> OpeningModel | None:
     """The style a command runs with: --style FILE, or for dub the source video's own (unless --style generic)."""
     chosen = getattr(args, "style", None)
-    if chosen == GENERIC_STYLE:
+    if chosen == GENERIC_STYLE or getattr(args, "manifest", None) is not None:  # a manifest's rows choose their own
         return None
     if chosen is not None:
         return load_style(chosen)
@@ -689,9 +727,9 @@ def build_parser() -> argparse.ArgumentParser:
     say_.set_defaults(run=_cmd_say)
 
     render = commands.add_parser("render", help="a photo and speech to a lip-synced talking-head video")
-    render.add_argument("portrait", metavar="PORTRAIT", help="a photo with a face (JPEG, PNG, WebP)")
-    render.add_argument("audio", metavar="AUDIO", help="speech: any audio or video file")
-    render.add_argument("-o", "--output", required=True, help="the video to write (.mp4, .mov, .mkv)")
+    render.add_argument("portrait", nargs="?", metavar="PORTRAIT", help="a photo with a face (JPEG, PNG, WebP)")
+    render.add_argument("audio", nargs="?", metavar="AUDIO", help="speech: any audio or video file")
+    render.add_argument("-o", "--output", help="the video to write (.mp4, .mov, .mkv)")
     _add_speech_options(render)
     render.add_argument("--animation", help="also write the Animation that drove the video here (anim-json)")
     render.set_defaults(run=_cmd_render)
@@ -715,9 +753,9 @@ def build_parser() -> argparse.ArgumentParser:
     head.set_defaults(run=_cmd_head)
 
     dub = commands.add_parser("dub", help="a video and new speech to the same video speaking it (lip-synced)")
-    dub.add_argument("video", metavar="VIDEO", help="a video with a face (MP4, MOV, MKV, WebM, ...)")
-    dub.add_argument("audio", metavar="AUDIO", help="the new speech: any audio or video file")
-    dub.add_argument("-o", "--output", required=True, help="the video to write (.mp4, .mov, .mkv)")
+    dub.add_argument("video", nargs="?", metavar="VIDEO", help="a video with a face (MP4, MOV, MKV, WebM, ...)")
+    dub.add_argument("audio", nargs="?", metavar="AUDIO", help="the new speech: any audio or video file")
+    dub.add_argument("-o", "--output", help="the video to write (.mp4, .mov, .mkv)")
     _add_speech_options(dub)
     dub.add_argument("--face", type=int, help="which face speaks: 0 is the leftmost (default: the largest)")
     dub.add_argument(
@@ -784,6 +822,14 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("-q", "--quiet", action="store_true", help="log warnings only")
     serve.set_defaults(run=_cmd_serve, fps=None)
 
+    for sub in (render, dub):
+        sub.add_argument(
+            "--manifest", metavar="CSV",
+            help="many videos: a row per video (see the README); --jobs, --skip-existing and --report as for animate",
+        )  # fmt: skip
+        sub.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="with --manifest: videos at once")
+        sub.add_argument("--skip-existing", action="store_true", help="with --manifest: leave videos that exist")
+        sub.add_argument("--report", help="with --manifest: a row per video to this CSV or JSON file")
     for sub in (render, say_):
         sub.add_argument(
             "--size", type=_size, default=api.DEFAULT_SIZE, help="video size: N (square) or WxH (default 512)"
