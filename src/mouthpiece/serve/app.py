@@ -1,6 +1,6 @@
 """The HTTP API: speech to Animation in any export format, text to speech and its Animation.
 
-Routes (all under ``/v1``; OpenAPI docs at ``/docs``):
+Routes (all under ``/v1``; OpenAPI docs at ``/docs``; what they do with uploads and refusals is :mod:`.requests`):
 
 - ``GET /``: the web page (``static/index.html``): pick a portrait, type text or give an
   audio file, watch the video render, with the visemes and main curves drawn under it;
@@ -44,7 +44,7 @@ import os
 import secrets
 import shutil
 import tempfile
-from collections.abc import AsyncIterator, Callable, Collection
+from collections.abc import AsyncIterator, Callable
 from functools import partial
 from pathlib import Path
 from typing import Annotated, Any, cast
@@ -53,32 +53,41 @@ from fastapi import FastAPI, File, Form, HTTPException, Query, UploadFile, WebSo
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, PlainTextResponse, Response
 from pydantic import BaseModel, Field
-from starlette.types import Receive, Scope, Send
 
 from .. import __version__, api
-from ..errors import InputError, MouthpieceError, NoFaceError, TooLongError
+from ..errors import InputError
 from ..export import EXPORTERS
 from ..motion import EMOTIONS
-from ..phonetics import DEFAULT_LANGUAGE, RECOGNIZERS, check_language
+from ..phonetics import DEFAULT_LANGUAGE, RECOGNIZERS
 from ..render.fit import FITS
 from ..workers import Pool, WorkFailed, WorkTimedOut
 from . import tasks
 from .docs import DOCS_PAGE
 from .guard import Guard
-from .jobs import Job, JobStore, QueueFull
+from .jobs import JobStore, QueueFull
+from .requests import (
+    UPLOAD_CHUNK,
+    SentOnce,
+    accepted,
+    check_choice,
+    check_job_size,
+    check_language,
+    find_job,
+    job_in_worker,
+    receive,
+    refusal,
+    remove,
+)
 from .streams import DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_STREAMS, MAX_TEXT_CHARACTERS, StreamWorkers, serve_stream
 
 CHARACTERS_PER_SECOND = 12.0  # of text spoken, to size a render of text before it is synthesized
 
-UPLOAD_CHUNK = 1 << 20  # bytes read from an upload at a time
 DEFAULT_MAX_UPLOAD_MB = 50
 DEFAULT_MAX_SECONDS = 600.0  # s of speech a request may send or ask for
 DEFAULT_MAX_MEGAPIXELS = 40.0  # of a portrait
 DEFAULT_MAX_JOBS = 16  # renders waiting or running at once
-MAX_JOB_PIXEL_FRAMES = 600 * 25 * 1024 * 1024  # a render's seconds x fps x width x height: 10 min of 1024² at 25 fps
 RESULT_TTL = 3600.0  # seconds a finished render's video is kept
 DEFAULT_REQUEST_TIMEOUT = 300.0  # seconds an HTTP request may take, upload included
-JOB_TIMEOUT = 3 * 3600.0  # seconds a render may take
 RETRY_AFTER = 30  # seconds a client is told to wait when the render queue is full
 MEDIA_TYPES = {".json": "application/json", ".xml": "application/xml", ".csv": "text/csv"}
 MODEL_TYPES = {".glb": "model/gltf-binary", ".vrm": "model/gltf-binary", ".gltf": "model/gltf+json"}
@@ -89,7 +98,6 @@ OPEN_PATHS = (
     "/", "/favicon.ico", "/sample/portrait.png", "/v1/health", "/docs", "/openapi.json", "/docs/oauth2-redirect",
 )  # fmt: skip
 STATIC = Path(__file__).parent / "static"
-LIMIT_FLAGS = {"audio": "--max-seconds", "image": "--max-megapixels", "video": "--max-megapixels"}
 LANGUAGE_HELP = "the speech's language: an espeak-ng code or voice (en-us, de, fr, pt-br, ...)"
 RECOGNIZER_HELP = f"how speech without a transcript is heard: {', '.join(RECOGNIZERS)} (default: by language)"
 EMOTION_HELP = f"expression: {', '.join(EMOTIONS)}"
@@ -229,19 +237,19 @@ def create_app(
         format = format or "tsv"
         if format not in EXPORTERS:
             raise HTTPException(400, f"Unknown format {format!r}; expected one of {', '.join(EXPORTERS)}.")
-        _check_language(language)
-        _check_choice("recognizer", recognizer, RECOGNIZERS)
-        _check_choice("emotion", emotion, EMOTIONS)
+        check_language(language)
+        check_choice("recognizer", recognizer, RECOGNIZERS)
+        check_choice("emotion", emotion, EMOTIONS)
         life = {"idle": idle, "seed": seed, "emotion": emotion, "intensity": intensity}
         if avatar is not None:
             return await animate_onto(audio, avatar, text=text, fps=fps, language=language, recognizer=recognizer,
                                       life=life)  # fmt: skip
-        path = await _receive(audio, folder, limit)
+        path = await receive(audio, folder, limit)
         try:
             exported = await run(tasks.animate_upload, str(path), text=text, fps=fps, format=format, language=language,
                                  recognizer=recognizer, life=life, max_seconds=max_seconds)  # fmt: skip
         except InputError as e:
-            raise _refusal(e, path, audio.filename, "audio") from None
+            raise refusal(e, path, audio.filename, "audio") from None
         finally:
             path.unlink(missing_ok=True)
         media = MEDIA_TYPES.get(EXPORTERS[format].extension, "text/plain")
@@ -250,28 +258,28 @@ def create_app(
     async def animate_onto(audio: UploadFile, avatar: UploadFile, **options: Any) -> Response:
         """/v1/animate with an avatar: checked before the speech is heard, written in a worker,
         answered as a file that is removed once sent (or once the request fails)."""
-        speech = await _receive(audio, folder, limit)
+        speech = await receive(audio, folder, limit)
         model: Path | None = None
         out: Path | None = None
         try:
-            model = await _receive(avatar, folder, limit)
+            model = await receive(avatar, folder, limit)
             try:
                 extension = await run(tasks.check_avatar, str(model))
             except InputError as e:
-                raise _refusal(e, model, avatar.filename, "avatar") from None
+                raise refusal(e, model, avatar.filename, "avatar") from None
             out = folder / (secrets.token_hex(16) + extension)
             try:
                 await run(tasks.animate_onto_upload, str(speech), avatar=str(model), out=str(out),
                           max_seconds=max_seconds, max_bytes=int(max_keyframes_mb * 2**20), **options)  # fmt: skip
             except InputError as e:
                 if str(model) in str(e):  # every refusal names its file
-                    raise _refusal(e, model, avatar.filename, "avatar") from None
-                raise _refusal(e, speech, audio.filename, "audio") from None
+                    raise refusal(e, model, avatar.filename, "avatar") from None
+                raise refusal(e, speech, audio.filename, "audio") from None
         except BaseException:
-            _remove(speech, model, out)
+            remove(speech, model, out)
             raise
-        _remove(speech, model)
-        return _SentOnce(out, media_type=MODEL_TYPES[extension], filename="mouthpiece" + extension)
+        remove(speech, model)
+        return SentOnce(out, media_type=MODEL_TYPES[extension], filename="mouthpiece" + extension)
 
     @app.post("/v1/say")
     async def say(request: SayRequest) -> dict[str, Any]:
@@ -301,38 +309,38 @@ def create_app(
     ) -> dict[str, object]:
         if audio is None and not (text and text.strip()):
             raise HTTPException(422, "Send the speech as 'audio', or 'text' to be spoken.")
-        _check_language(language)
-        _check_choice("recognizer", recognizer, RECOGNIZERS)
-        _check_choice("emotion", emotion, EMOTIONS)
+        check_language(language)
+        check_choice("recognizer", recognizer, RECOGNIZERS)
+        check_choice("emotion", emotion, EMOTIONS)
         life = {"idle": idle, "seed": seed, "emotion": emotion, "intensity": intensity}
         size -= size % 2
-        photo = await _receive(portrait, folder, limit)
+        photo = await receive(portrait, folder, limit)
         speech: Path | None = None
         try:
             # the cheap checks first: a job too large is refused before its face is looked for
             seconds = len(text or "") / CHARACTERS_PER_SECOND
             if audio is not None:
-                speech = await _receive(audio, folder, limit)
+                speech = await receive(audio, folder, limit)
                 try:
                     seconds = await run(tasks.speech_seconds, str(speech), max_seconds=max_seconds)
                 except InputError as e:
-                    raise _refusal(e, speech, audio.filename, "audio") from None
-            _check_job_size(seconds, fps, size, size)
+                    raise refusal(e, speech, audio.filename, "audio") from None
+            check_job_size(seconds, fps, size, size)
             try:
                 await run(tasks.check_portrait, str(photo), size=size, face=face, max_pixels=max_pixels)
             except InputError as e:
-                raise _refusal(e, photo, portrait.filename, "image") from None
-            job = jobs.submit(partial(_job_in_worker, renders, tasks.render, uploads=(photo, speech),
+                raise refusal(e, photo, portrait.filename, "image") from None
+            job = jobs.submit(partial(job_in_worker, renders, tasks.render, uploads=(photo, speech),
                                       portrait=str(photo), audio=None if speech is None else str(speech), text=text,
                                       size=size, fps=fps, language=language, recognizer=recognizer, face=face,
                                       life=life, max_seconds=max_seconds, max_pixels=max_pixels))  # fmt: skip
         except QueueFull as e:
-            _remove(photo, speech)
+            remove(photo, speech)
             raise HTTPException(429, str(e), headers={"Retry-After": str(RETRY_AFTER)}) from None
         except BaseException:
-            _remove(photo, speech)
+            remove(photo, speech)
             raise
-        return _accepted(job)
+        return accepted(job)
 
     @app.post("/v1/dub", status_code=202)
     async def dub(
@@ -346,42 +354,42 @@ def create_app(
         original_audio: Annotated[float, Form(ge=0, le=1, description="level of the video's own sound")] = 0.0,
         style: Annotated[str, Form(max_length=20, description="own (fitted on the video) or generic")] = "own",
     ) -> dict[str, object]:
-        _check_language(language)
-        _check_choice("recognizer", recognizer, RECOGNIZERS)
-        _check_choice("fit", fit, FITS)
-        _check_choice("style", style, STYLES)
-        source = await _receive(video, folder, limit)
+        check_language(language)
+        check_choice("recognizer", recognizer, RECOGNIZERS)
+        check_choice("fit", fit, FITS)
+        check_choice("style", style, STYLES)
+        source = await receive(video, folder, limit)
         speech: Path | None = None
         try:
             try:
                 fps, width, height = await run(tasks.video_size, str(source), max_pixels=max_pixels)
             except InputError as e:
-                raise _refusal(e, source, video.filename, "video") from None
-            speech = await _receive(audio, folder, limit)
+                raise refusal(e, source, video.filename, "video") from None
+            speech = await receive(audio, folder, limit)
             try:
                 seconds = await run(tasks.speech_seconds, str(speech), max_seconds=max_seconds)
             except InputError as e:
-                raise _refusal(e, speech, audio.filename, "audio") from None
-            _check_job_size(seconds, fps, width, height)
-            job = jobs.submit(partial(_job_in_worker, renders, tasks.dub, uploads=(source, speech), video=str(source),
+                raise refusal(e, speech, audio.filename, "audio") from None
+            check_job_size(seconds, fps, width, height)
+            job = jobs.submit(partial(job_in_worker, renders, tasks.dub, uploads=(source, speech), video=str(source),
                                       audio=str(speech), text=text, language=language, recognizer=recognizer,
                                       face=face, fit=fit, original_audio=original_audio, own_style=style == "own",
                                       max_seconds=max_seconds))  # fmt: skip
         except QueueFull as e:
-            _remove(source, speech)
+            remove(source, speech)
             raise HTTPException(429, str(e), headers={"Retry-After": str(RETRY_AFTER)}) from None
         except BaseException:
-            _remove(source, speech)
+            remove(source, speech)
             raise
-        return _accepted(job)
+        return accepted(job)
 
     @app.get("/v1/jobs/{job_id}")
     async def job_status(job_id: str) -> dict[str, object]:
-        return _job(jobs, job_id).to_dict()
+        return find_job(jobs, job_id).to_dict()
 
     @app.get("/v1/jobs/{job_id}/result")
     async def job_result(job_id: str) -> FileResponse:
-        job = _job(jobs, job_id)
+        job = find_job(jobs, job_id)
         if job.status != "done" or job.path is None:
             detail = f"Job {job_id} is {job.status}" + (f": {job.error}" if job.error else "; ask again later.")
             raise HTTPException(409, detail)
@@ -390,101 +398,3 @@ def create_app(
     return Guard(app, token=token, open_paths=OPEN_PATHS, body_limit=2 * limit + UPLOAD_CHUNK,
                  request_timeout=request_timeout, allowed_origins=allowed_origins,
                  allowed_hosts=allowed_hosts)  # fmt: skip
-
-
-def _job_in_worker(
-    renders: Pool,
-    task: Callable[..., None],
-    out: Path,
-    progress: Callable[[float], None],
-    *,
-    uploads: tuple[Path | None, ...],
-    **options: Any,
-) -> None:
-    """A render or dub job: ``task`` writes the video in a render worker; the uploads are removed once it ends."""
-    try:
-        renders.call(task, str(out), timeout=JOB_TIMEOUT, progress=progress, **options)
-    except WorkFailed as e:
-        raise MouthpieceError(f"The job stopped: {e}.") from None
-    finally:
-        _remove(*uploads)
-
-
-def _accepted(job: Job) -> dict[str, object]:
-    return {**job.to_dict(), "status_url": f"/v1/jobs/{job.id}", "result_url": f"/v1/jobs/{job.id}/result"}
-
-
-def _check_job_size(seconds: float, fps: float, width: int, height: int) -> None:
-    if seconds * fps * width * height > MAX_JOB_PIXEL_FRAMES:
-        raise HTTPException(
-            413,
-            f"A video of {seconds:.0f} s at {width}x{height} and {fps:g} fps is larger than this server makes; "
-            "send a smaller size, fewer fps or less speech.",
-        )
-
-
-def _check_choice(name: str, value: str | None, choices: Collection[str]) -> None:
-    if value is not None and value not in choices:
-        raise HTTPException(422, f"Unknown {name} {value!r}; choose one of {', '.join(choices)}.")
-
-
-def _check_language(language: str) -> None:
-    try:
-        check_language(language)
-    except InputError as e:
-        raise HTTPException(422, str(e)) from None
-
-
-def _remove(*paths: Path | None) -> None:
-    for path in paths:
-        if path is not None:
-            path.unlink(missing_ok=True)
-
-
-class _SentOnce(FileResponse):
-    """A file in the private folder, answered and then removed, however the sending ends."""
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        try:
-            await super().__call__(scope, receive, send)
-        finally:
-            Path(self.path).unlink(missing_ok=True)
-
-
-def _refusal(error: InputError, path: Path, name: str | None, kind: str) -> HTTPException:
-    """The client's status and sentence for its upload ``path``, which it called ``name``."""
-    label = f"'{name}'" if name else "The upload"
-    message = str(error).replace(f"'{path}'", label).replace(str(path), label)
-    if kind == "avatar":  # not glTF, or files of its own: 415; too many keyframes: 413; nothing to animate: 422
-        status = 415 if isinstance(error, tasks.UnreadableModel) else 413 if isinstance(error, TooLongError) else 422
-        return HTTPException(status, message)
-    if isinstance(error, TooLongError):
-        return HTTPException(413, f"{message.rstrip('.')} (mouthpiece serve {LIMIT_FLAGS[kind]} raises the limit).")
-    if isinstance(error, NoFaceError):
-        return HTTPException(422, message)
-    if kind in ("image", "video"):
-        what = "an image" if kind == "image" else "a video"
-        return HTTPException(415, f"{label} is not {what} this server can read: {message}")
-    return HTTPException(415, f"{label} is not an audio or video file with sound this server can decode.")
-
-
-def _job(jobs: JobStore, job_id: str) -> Job:
-    job = jobs.get(job_id)
-    if job is None:
-        raise HTTPException(404, f"No job {job_id!r} (never made, or its result has expired).")
-    return job
-
-
-async def _receive(upload: UploadFile, folder: Path, limit: int) -> Path:
-    """The upload, written to a file with a random name; 413 once it passes ``limit`` bytes."""
-    path = folder / secrets.token_hex(16)
-    size = 0
-    with open(path, "wb") as f:
-        while chunk := await upload.read(UPLOAD_CHUNK):
-            size += len(chunk)
-            if size > limit:
-                f.close()
-                path.unlink(missing_ok=True)
-                raise HTTPException(413, f"The upload is larger than the server's limit of {limit / 2**20:g} MB.")
-            f.write(chunk)
-    return path
