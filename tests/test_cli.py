@@ -67,6 +67,27 @@ def test_animate_without_transcript_writes_a_plausible_track(spoken, tmp_path, c
     # closure accuracy without a transcript is measured by benchmarks/accuracy.py, not asserted here
 
 
+def test_heard_cue_shapes_keep_the_closures_and_open_where_the_jaw_does(spoken, tmp_path):
+    phonetic, heard = tmp_path / "phonetic.tsv", tmp_path / "heard.tsv"
+    assert main(["animate", str(spoken.wav), "--text", spoken.text, "-o", str(phonetic), "-q"]) == 0
+    assert main(["animate", str(spoken.wav), "--text", spoken.text, "-o", str(heard), "-q",
+                 "--cue-shapes", "heard", "-f", "anim-json"]) == 0  # fmt: skip
+    from mouthpiece.export import read_anim_json
+
+    animation = read_anim_json(heard)
+    cues = [(s.start, s.label) for s in animation.cues.segments]
+    for start, end in spoken.bilabial_times():
+        assert closed_near(cues, start, end), (start, end)
+    assert {label for _, label in cues} <= set("ABCDFGHX") and "E" not in {label for _, label in cues}
+    jaw, fps = animation.channel("JawOpen"), animation.fps
+    widest = [jaw[int(s.start * fps) : max(int(s.start * fps) + 1, int(s.end * fps))].mean()
+              for s in animation.cues.segments if s.label == "D"]  # fmt: skip
+    slight = [jaw[int(s.start * fps) : max(int(s.start * fps) + 1, int(s.end * fps))].mean()
+              for s in animation.cues.segments if s.label == "B"]  # fmt: skip
+    assert widest and slight and np.mean(widest) > np.mean(slight) + 0.1
+    assert parse_tsv(phonetic.read_text()) != cues
+
+
 def _check_formats(path: Path, fmt: str, duration: float) -> None:
     text = path.read_text(encoding="utf-8")
     if fmt == "tsv":

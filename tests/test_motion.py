@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from mouthpiece.motion import animate, modulate_jaw, to_cues, to_curves, to_visemes
-from mouthpiece.types import Phone, PhoneTrack
+from mouthpiece.motion.cues import heard_shapes
+from mouthpiece.types import Phone, PhoneTrack, Segment, ShapeTrack
 from mouthpiece.vocabulary import CHANNEL_INDEX
 
 
@@ -148,3 +149,26 @@ def test_no_cue_is_shorter_than_an_animation_frame():
     assert [(s.start, s.end) for s in brief] == [pytest.approx((0.38, 0.42))]
     assert all(a.end == pytest.approx(b.start) for a, b in zip(cues.segments, cues.segments[1:]))
     assert cues.segments[0].start == 0 and cues.segments[-1].end == pytest.approx(cues.duration)
+
+
+def test_heard_cue_shapes_open_where_the_jaw_opens_in_the_phones_shares():
+    # The phones say: rest, B for 0.4 s, a closure, C for 0.4 s, D for 0.2 s, F, rest. The jaw
+    # heard is wide open in the first 0.2 s of the B stretch and nearly shut everywhere else.
+    cues = ShapeTrack(tuple(Segment(a, b, s) for a, b, s in [
+        (0.0, 0.2, "X"), (0.2, 0.6, "B"), (0.6, 0.7, "A"), (0.7, 1.1, "C"), (1.1, 1.3, "D"), (1.3, 1.4, "F"),
+        (1.4, 1.6, "X")]), 1.6)  # fmt: skip
+    fps = 100
+    jaw = np.full(160, 0.05)
+    jaw[20:40] = 0.6  # wide open
+    jaw[70:110] = np.linspace(0.1, 0.3, 40)  # opening slowly
+    heard = heard_shapes(cues, jaw, fps)
+
+    def at(t):
+        return next(s.label for s in heard.segments if s.start <= t < s.end)
+
+    assert [at(t) for t in (0.1, 0.65, 1.35, 1.5)] == ["X", "A", "F", "X"]  # what the lips do stays
+    assert at(0.3) == "D"  # the wide-open jaw is the wide-open shape
+    assert at(1.2) == "B"  # the phones' D where the jaw is shut is slightly open
+    durations = {shape: sum(s.end - s.start for s in heard.segments if s.label == shape) for shape in "BCD"}
+    assert durations == pytest.approx({"B": 0.4, "C": 0.4, "D": 0.2}, abs=0.041)  # the phones' shares
+    assert heard.segments[0].start == 0 and heard.segments[-1].end == pytest.approx(1.6)

@@ -243,6 +243,19 @@ def say(text: str, *, voice: str = DEFAULT_LANGUAGE, fps: float = motion.DEFAULT
     return speech, to_animation(phones, fps=fps, loudness_db=audio_stage.loudness(speech, fps=ANALYSIS_FPS))
 
 
+def heard_cues(animation: Animation) -> Animation:
+    """``animation`` with its mouth cues' open shapes (B, C, D) placed by its heard JawOpen
+    rather than by Rhubarb's phone conventions (:func:`mouthpiece.motion.cues.heard_shapes`):
+    closer to real mouths (real footage r 0.31 vs 0.21), further from Rhubarb's shapes."""
+    from dataclasses import replace
+
+    from .motion.cues import heard_shapes
+
+    if animation.cues is None or "JawOpen" not in animation.channels:
+        return animation
+    return replace(animation, cues=heard_shapes(animation.cues, animation.channel("JawOpen"), animation.fps))
+
+
 def add_life(
     animation: Animation,
     audio: Audio,

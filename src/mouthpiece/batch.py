@@ -120,8 +120,8 @@ def animate_one(source: str, target: str, options: dict[str, Any]) -> dict[str, 
     """Animate ``source`` and write ``target`` (atomically): its seconds of speech and warnings.
 
     ``options``: ``format``, ``text``, ``text_sidecar``, ``fps``, ``recognizer``,
-    ``language``, ``idle``, ``seed``, ``emotion``, ``intensity``, ``style`` (a style file or
-    None) and ``export`` (the format's options).
+    ``language``, ``idle``, ``seed``, ``emotion``, ``intensity``, ``cue_shapes``, ``style`` (a
+    style file or None) and ``export`` (the format's options).
     """
     exported = export_text(source, options, sound_file=os.path.abspath(source))
     write_text(target, exported.pop("text"))
@@ -145,6 +145,8 @@ def export_text(source: str, options: dict[str, Any], *, sound_file: str) -> dic
             animation = api.add_life(animation, api.load_audio(source), idle=options.get("idle", False),
                                      seed=options.get("seed", 0), emotion=options.get("emotion", "neutral"),
                                      intensity=options.get("intensity", 1.0))  # fmt: skip
+    if options.get("cue_shapes") == "heard":
+        animation = api.heard_cues(animation)
     out = io.StringIO()
     export = {**options.get("export", {}), "sound_file": sound_file}
     api.export_stream(animation, out, format=options["format"], **export)

@@ -111,6 +111,8 @@ def _animate_one(
             animation, api.load_audio(audio_path), idle=args.idle, seed=args.seed, emotion=args.emotion,
             intensity=args.intensity,
         )  # fmt: skip
+    if args.cue_shapes == "heard":
+        animation = api.heard_cues(animation)
     if avatar is not None and output is not None:
         _report_avatar(args, api.animate_onto(animation, avatar, output))
         return
@@ -152,7 +154,7 @@ def _cmd_animate(args: argparse.Namespace) -> int:
     options = {
         "format": fmt, "text": args.text, "text_sidecar": args.text_sidecar, "fps": args.fps,
         "recognizer": args.recognizer, "language": args.language, "idle": args.idle, "seed": args.seed,
-        "emotion": args.emotion, "intensity": args.intensity,
+        "emotion": args.emotion, "intensity": args.intensity, "cue_shapes": args.cue_shapes,
         "style": args.style if args.style not in (None, GENERIC_STYLE) else None,
         "export": {k: v for k, v in _export_options(args, "").items() if k != "sound_file"},
     }  # fmt: skip
@@ -673,6 +675,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--text-sidecar", action="store_true", help="read each input's transcript from <stem>.txt beside it"
     )
     _add_hearing_options(animate)
+    animate.add_argument(
+        "--cue-shapes", choices=("phonetic", "heard"), default="phonetic",
+        help="how the cues' open shapes (B, C, D) are chosen: by Rhubarb's phone conventions (default), or "
+        "where the speech's heard jaw opens (closer to real mouths: see the README)",
+    )  # fmt: skip
     shapes = animate.add_mutually_exclusive_group()
     shapes.add_argument("--no-extended-shapes", action="store_true", help="mouth cues A-F and X only (no G, H)")
     shapes.add_argument(

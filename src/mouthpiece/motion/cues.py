@@ -18,6 +18,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import numpy as np
+
 from ..types import PhoneTrack, Segment, ShapeTrack
 from ..vocabulary import SILENCE, VOWELS
 from . import rules
@@ -216,3 +218,51 @@ def to_cues(phones: PhoneTrack) -> ShapeTrack:
         last = segments[-1]
         segments[-1] = Segment(last.start, min(max(last.end, phones.duration), phones.duration), last.label)
     return ShapeTrack(tuple(segments), phones.duration)
+
+
+def heard_shapes(cues: ShapeTrack, jaw: np.ndarray, fps: float) -> ShapeTrack:
+    """``cues`` with their open shapes chosen by the jaw heard in the speech (``--cue-shapes heard``).
+
+    Rhubarb's conventions give every phone its shape, but on real speech they say little
+    about how far a mouth opens: the shapes of the true phones follow real footage at
+    r ~0.28, the heard JawOpen at ~0.6. Here the phones keep *what* the lips do (closures
+    A, F/V G, rounding F, rest X stay) and *how much* of the time the mouth is slightly
+    open, open or wide open (B, C, D: the open shapes' shares of this track); the jaw
+    decides *when*: the open stretches, in ``rules.MIN_CUE`` steps, are ranked by their
+    mean JawOpen and given B, C and D in those shares. No constant is fitted.
+
+    Parameters
+    ----------
+    cues : ShapeTrack, the phonetic cues (:func:`to_cues`)
+    jaw : np.ndarray [shape=(T,)], JawOpen at ``fps`` over the same time
+    fps : float, frames per second of ``jaw``
+    """
+    step = round(rules.MIN_CUE / CENTISECOND)
+    pieces: list[tuple[int, int, str, float | None]] = []  # (start cs, end cs, phonetic label, mean jaw or None)
+    for seg in cues.segments:
+        start, end = _centiseconds(seg.start), _centiseconds(seg.end)
+        if seg.label not in rules.OPEN_SHAPE_LEVEL:
+            pieces.append((start, end, seg.label, None))
+            continue
+        for a in range(start, end, step):
+            b = min(end, a + step)
+            frame = min(int(a * CENTISECOND * fps), len(jaw) - 1)
+            beyond = max(frame + 1, math.ceil(b * CENTISECOND * fps))
+            pieces.append((a, b, seg.label, float(np.mean(jaw[frame:beyond])) if len(jaw) else 0.0))
+    open_pieces = [k for k, p in enumerate(pieces) if p[3] is not None]
+    lengths = np.array([pieces[k][1] - pieces[k][0] for k in open_pieces], np.float64)
+    if not len(open_pieces) or lengths.sum() <= 0:
+        return cues
+    levels = [rules.OPEN_SHAPE_LEVEL[pieces[k][2]] for k in open_pieces]
+    share = np.cumsum([lengths[[i for i, lv in enumerate(levels) if lv == shape]].sum() for shape in "BCD"])
+    heard = np.array([pieces[k][3] for k in open_pieces], np.float64)
+    order = np.argsort(heard, kind="stable")
+    reached = np.cumsum(lengths[order]) - lengths[order] / 2  # each piece's middle, in the ranked time
+    labels = dict(zip(order.tolist(), ("BCD"[int(np.searchsorted(share, r, side="right"))] for r in reached)))
+    chosen = {k: labels[i] for i, k in enumerate(open_pieces)}
+    segments = [
+        Segment(a * CENTISECOND, b * CENTISECOND, chosen.get(k, label)) for k, (a, b, label, _) in enumerate(pieces)
+    ]
+    segments = _steady(_merge(segments))
+    segments[-1] = Segment(segments[-1].start, cues.duration, segments[-1].label)
+    return ShapeTrack(tuple(segments), cues.duration)

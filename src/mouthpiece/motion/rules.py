@@ -160,3 +160,6 @@ PAUSE_RELAX = 0.35  # s, pauses up to this long show a relaxed shape; longer one
 # s, the shortest cue: one frame at 25 fps. A shorter one is never drawn at animation frame
 # rates, only flickers; it joins the neighbour nearest its shape, a closure (A) is lengthened.
 MIN_CUE = 0.04
+# ``--cue-shapes heard``: the shapes whose openness the heard jaw chooses, and the level each
+# counts as (slightly open B, open C, wide open D; E and H open about as much as C).
+OPEN_SHAPE_LEVEL = {"B": "B", "C": "C", "E": "C", "H": "C", "D": "D"}
