@@ -14,7 +14,7 @@ prediction from the clip's own audio, by each path:
 - **words-small**, **phones**, **neural**: the same with ``--recognizer words-small`` / ``phones`` / ``neural``
 - **text**: with the clip's transcript (``--text``), where it has one
 - **cues**: the default Animation exported as Rhubarb TSV, its cues read back through the
-  openness table of ../shared/eval/score.py
+  openness table of ../shared/eval/score.py; **cues-heard** the same with ``--cue-shapes heard``
 - **live**: the clip's audio streamed to a real ``mouthpiece serve`` at real-time rate in
   20 ms chunks (lookahead 60-140 ms; ``benchmarks/stream.py``'s client), JawOpen
 - **streamed-phones**, **streamed-neural**: the live stream's animator in this process
@@ -89,8 +89,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # for training.fit
 
 LIVE_FPS = 60.0  # frames/s the server streams at unless told otherwise
 LIVE_OPTIONS = {"chunk_ms": 20.0, "lookahead_ms": 60.0, "max_lookahead_ms": 140.0}  # stream.py's defaults
-FAST_PATHS = ("default", "words-small", "phones", "neural", "text", "cues", "streamed-phones", "streamed-neural",
-              "style")  # fmt: skip
+FAST_PATHS = ("default", "words-small", "phones", "neural", "text", "cues", "cues-heard", "streamed-phones",
+              "streamed-neural", "style")  # fmt: skip
 SLOW_PATHS = ("live", "render", "dub")
 
 
@@ -176,6 +176,12 @@ def predict_cues(clip: Clip, mouth: ObservedMouth, session: Session) -> np.ndarr
     return cues_on_frames(read_tsv_cues(tsv.getvalue()), frames=mouth)
 
 
+def predict_heard_cues(clip: Clip, mouth: ObservedMouth, session: Session) -> np.ndarray:
+    tsv = io.StringIO()
+    api.export_stream(api.heard_cues(session.default_animation(clip)), tsv, format="tsv")
+    return cues_on_frames(read_tsv_cues(tsv.getvalue()), frames=mouth)
+
+
 def predict_live(clip: Clip, mouth: ObservedMouth, session: Session) -> np.ndarray:
     from stream import stream
 
@@ -233,6 +239,7 @@ PATHS: dict[str, Callable[[Clip, ObservedMouth, Session], np.ndarray | None]] = 
     "neural": predict_recognizer("neural"),
     "text": predict_text,
     "cues": predict_cues,
+    "cues-heard": predict_heard_cues,
     "streamed-phones": predict_streamed("phones"),
     "streamed-neural": predict_streamed("neural"),
     "style": predict_style,
