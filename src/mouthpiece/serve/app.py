@@ -64,7 +64,7 @@ from ..workers import Pool, WorkFailed, WorkTimedOut
 from . import tasks
 from .docs import DOCS_PAGE
 from .guard import Guard
-from .jobs import JobStore, QueueFull
+from .jobs import JobStore
 from .requests import (
     UPLOAD_CHUNK,
     SentOnce,
@@ -73,6 +73,7 @@ from .requests import (
     check_job_size,
     check_language,
     find_job,
+    held_until_queued,
     job_in_worker,
     receive,
     refusal,
@@ -88,7 +89,6 @@ DEFAULT_MAX_MEGAPIXELS = 40.0  # of a portrait
 DEFAULT_MAX_JOBS = 16  # renders waiting or running at once
 RESULT_TTL = 3600.0  # seconds a finished render's video is kept
 DEFAULT_REQUEST_TIMEOUT = 300.0  # seconds an HTTP request may take, upload included
-RETRY_AFTER = 30  # seconds a client is told to wait when the render queue is full
 MEDIA_TYPES = {".json": "application/json", ".xml": "application/xml", ".csv": "text/csv"}
 MODEL_TYPES = {".glb": "model/gltf-binary", ".vrm": "model/gltf-binary", ".gltf": "model/gltf+json"}
 DEFAULT_MAX_KEYFRAMES_MB = 128.0  # of keyframes /v1/animate adds to an avatar (60 s at 60 fps, 52 targets: 0.8 MB)
@@ -314,13 +314,15 @@ def create_app(
         check_choice("emotion", emotion, EMOTIONS)
         life = {"idle": idle, "seed": seed, "emotion": emotion, "intensity": intensity}
         size -= size % 2
-        photo = await receive(portrait, folder, limit)
-        speech: Path | None = None
-        try:
+        with held_until_queued() as held:
+            photo = await receive(portrait, folder, limit)
+            held.append(photo)
+            speech: Path | None = None
             # the cheap checks first: a job too large is refused before its face is looked for
             seconds = len(text or "") / CHARACTERS_PER_SECOND
             if audio is not None:
                 speech = await receive(audio, folder, limit)
+                held.append(speech)
                 try:
                     seconds = await run(tasks.speech_seconds, str(speech), max_seconds=max_seconds)
                 except InputError as e:
@@ -334,12 +336,6 @@ def create_app(
                                       portrait=str(photo), audio=None if speech is None else str(speech), text=text,
                                       size=size, fps=fps, language=language, recognizer=recognizer, face=face,
                                       life=life, max_seconds=max_seconds, max_pixels=max_pixels))  # fmt: skip
-        except QueueFull as e:
-            remove(photo, speech)
-            raise HTTPException(429, str(e), headers={"Retry-After": str(RETRY_AFTER)}) from None
-        except BaseException:
-            remove(photo, speech)
-            raise
         return accepted(job)
 
     @app.post("/v1/dub", status_code=202)
@@ -358,14 +354,15 @@ def create_app(
         check_choice("recognizer", recognizer, RECOGNIZERS)
         check_choice("fit", fit, FITS)
         check_choice("style", style, STYLES)
-        source = await receive(video, folder, limit)
-        speech: Path | None = None
-        try:
+        with held_until_queued() as held:
+            source = await receive(video, folder, limit)
+            held.append(source)
             try:
                 fps, width, height = await run(tasks.video_size, str(source), max_pixels=max_pixels)
             except InputError as e:
                 raise refusal(e, source, video.filename, "video") from None
             speech = await receive(audio, folder, limit)
+            held.append(speech)
             try:
                 seconds = await run(tasks.speech_seconds, str(speech), max_seconds=max_seconds)
             except InputError as e:
@@ -375,12 +372,6 @@ def create_app(
                                       audio=str(speech), text=text, language=language, recognizer=recognizer,
                                       face=face, fit=fit, original_audio=original_audio, own_style=style == "own",
                                       max_seconds=max_seconds))  # fmt: skip
-        except QueueFull as e:
-            remove(source, speech)
-            raise HTTPException(429, str(e), headers={"Retry-After": str(RETRY_AFTER)}) from None
-        except BaseException:
-            remove(source, speech)
-            raise
         return accepted(job)
 
     @app.get("/v1/jobs/{job_id}")

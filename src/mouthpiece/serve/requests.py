@@ -5,8 +5,9 @@ render or dub job in a render worker.
 
 from __future__ import annotations
 
+import contextlib
 import secrets
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,11 +19,12 @@ from ..errors import InputError, MouthpieceError, NoFaceError, TooLongError
 from ..phonetics import check_language as _language_known
 from ..workers import Pool, WorkFailed
 from . import tasks
-from .jobs import Job, JobStore
+from .jobs import Job, JobStore, QueueFull
 
 UPLOAD_CHUNK = 1 << 20  # bytes read from an upload at a time
 MAX_JOB_PIXEL_FRAMES = 600 * 25 * 1024 * 1024  # a render's seconds x fps x width x height: 10 min of 1024² at 25 fps
 JOB_TIMEOUT = 3 * 3600.0  # seconds a render may take
+RETRY_AFTER = 30  # seconds a client is told to wait when the render queue is full
 LIMIT_FLAGS = {"audio": "--max-seconds", "image": "--max-megapixels", "video": "--max-megapixels"}
 
 
@@ -122,3 +124,18 @@ async def receive(upload: UploadFile, folder: Path, limit: int) -> Path:
                 raise HTTPException(413, f"The upload is larger than the server's limit of {limit / 2**20:g} MB.")
             f.write(chunk)
     return path
+
+
+@contextlib.contextmanager
+def held_until_queued() -> Iterator[list[Path]]:
+    """The uploads a render or dub route appends to the yielded list are removed if the route
+    fails before its job takes them (429 with Retry-After when the job queue is full)."""
+    held: list[Path] = []
+    try:
+        yield held
+    except QueueFull as e:
+        remove(*held)
+        raise HTTPException(429, str(e), headers={"Retry-After": str(RETRY_AFTER)}) from None
+    except BaseException:
+        remove(*held)
+        raise
