@@ -11,6 +11,12 @@ In pipeline order:
 - :mod:`~mouthpiece.render.video`: ``VideoWriter`` streams RGB frames and an Audio
   track into an H.264/AAC MP4, atomically.
 
+Beside the video, a photo as a 3D head (``mouthpiece head``):
+
+- :mod:`~mouthpiece.render.mesh`: the face's textured mesh and eyes, with the rig's ARKit
+  morph targets; :mod:`~mouthpiece.render.mesh_mouth`: the inside of its mouth;
+  :mod:`~mouthpiece.render.head_gltf`: the head written as glTF.
+
 Nothing is imported here, so ``import mouthpiece.render`` stays cheap (no OpenCV,
 Pillow or PyAV); import the module you need.
 """
