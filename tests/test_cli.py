@@ -14,11 +14,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from mouthpiece import api
 from mouthpiece.audio import save
 from mouthpiece.cli import main
 from mouthpiece.export import read_anim_json
 from mouthpiece.types import Audio
 from mouthpiece.vocabulary import CHANNELS
+
+ASTRONAUT = Path(__file__).resolve().parents[1] / "src" / "mouthpiece" / "data" / "astronaut.png"
 
 
 def run(*args: str) -> subprocess.CompletedProcess:
@@ -302,25 +305,44 @@ def test_animate_can_add_life_and_emotion_to_the_curves(spoken, tmp_path):
     assert not happy["EyeBlinkLeft"].any()
 
 
-def test_sigterm_mid_render_leaves_no_file_and_exits_143(spoken, tmp_path):
+@pytest.fixture(scope="module")
+def talking_video(spoken, tmp_path_factory) -> Path:
+    """A small talking portrait with its speech: a video to dub."""
+    path = tmp_path_factory.mktemp("video") / "take.mp4"
+    portrait = api.load_portrait(ASTRONAUT, size=(256, 256))
+    api.render_video(portrait, api.animate(spoken.audio, text=spoken.text, fps=25), path, audio=spoken.audio)
+    return path
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("command", ["render", "dub"])
+@pytest.mark.parametrize("name, status, says", [("SIGINT", 130, "interrupted"), ("SIGTERM", 143, "terminated"),
+                                                ("SIGHUP", 129, "terminated")])  # fmt: skip
+def test_a_signal_mid_video_leaves_no_file_and_exits_non_zero(spoken, talking_video, tmp_path, command, name,
+                                                              status, says):  # fmt: skip
     import signal
     import time
 
+    repeats = 6 if command == "render" else 30  # a dub runs fast: long enough to be stopped mid-way
     long = tmp_path / "long.wav"
-    save(Audio(np.tile(spoken.audio.samples, 6), spoken.audio.sample_rate), long)
-    portrait = Path(__file__).resolve().parents[1] / "src" / "mouthpiece" / "data" / "astronaut.png"
+    save(Audio(np.tile(spoken.audio.samples, repeats), spoken.audio.sample_rate), long)
     out = tmp_path / "out" / "talk.mp4"
     out.parent.mkdir()
-    process = subprocess.Popen([sys.executable, "-m", "mouthpiece.cli", "render", str(portrait), str(long), "-o",
-                                str(out), "--text", " ".join([spoken.text] * 6), "-q"],
+    source = str(ASTRONAUT) if command == "render" else str(talking_video)
+    extra = ["--style", "generic"] if command == "dub" else []
+    process = subprocess.Popen([sys.executable, "-m", "mouthpiece.cli", command, source, str(long), "-o", str(out),
+                                "--text", " ".join([spoken.text] * repeats), "-q", *extra],
                                stderr=subprocess.PIPE, text=True, stdin=subprocess.DEVNULL)  # fmt: skip
+    def written() -> int:
+        return sum(p.stat().st_size for p in out.parent.iterdir() if p.is_file())
+
     deadline = time.monotonic() + 120
-    while not list(out.parent.iterdir()) and process.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.05)  # until the video is being written
-    assert process.poll() is None, "the render ended before it could be stopped"
-    process.send_signal(signal.SIGTERM)
+    while written() < 20_000 and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)  # until frames are being encoded (past the face tracker's start-up)
+    assert process.poll() is None and not out.exists(), f"the {command} ended before it could be stopped"
+    process.send_signal(getattr(signal, name))
     _, err = process.communicate(timeout=60)
-    assert process.returncode == 143 and "terminated" in err
+    assert process.returncode == status and says in err, (process.returncode, err)
     assert list(out.parent.iterdir()) == []  # neither the video nor its hidden temporary file
 
 

@@ -931,24 +931,26 @@ def _reuse_freed_memory() -> None:
     libc.mallopt(m_trim_threshold, 1 << 30)
 
 
-def _stop_on_sigterm() -> None:
-    """SIGTERM (``kill``, ``timeout``, ``docker stop``) unwinds like Ctrl-C: outputs being
-    written are removed (see :mod:`mouthpiece.atomic`) and the process exits 143."""
+def _stop_on_signals() -> None:
+    """SIGTERM (``kill``, ``timeout``, ``docker stop``) and SIGHUP (the terminal closed) unwind
+    like Ctrl-C: outputs being written are removed (see :mod:`mouthpiece.atomic`) and the
+    process exits 128 + the signal's number (143, 129)."""
 
     def stop(signum: int, frame: object) -> None:
         raise _Terminated(128 + signum)
 
     with contextlib.suppress(ValueError):  # not the main thread (an embedding app): leave it be
         signal.signal(signal.SIGTERM, stop)
+        signal.signal(signal.SIGHUP, stop)
 
 
 class _Terminated(BaseException):
-    """SIGTERM arrived; its value is the exit status."""
+    """SIGTERM or SIGHUP arrived; its value is the exit status."""
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     _reuse_freed_memory()
-    _stop_on_sigterm()
+    _stop_on_signals()
     args = build_parser().parse_args(argv)
     if args.fps is None:
         makes_video = args.command in ("render", "dub") or getattr(args, "portrait", None)

@@ -129,12 +129,26 @@ def new_face_mesh(**options: Any) -> Any:
     try:
         from mediapipe.python.solutions import face_mesh
     except ImportError as e:
+        cause = _interruption(e)
+        if cause is not None:  # Ctrl-C or a signal during the import: that, not a broken install
+            raise cause from None
         raise DependencyError(
             f"MediaPipe's face mesh could not be imported ({e}); run `make install`, "
             "or `pip install --no-deps mediapipe==0.10.21` with the '[face]' extra."
         ) from e
     with quiet_native_stderr():
         return face_mesh.FaceMesh(refine_landmarks=True, min_detection_confidence=MIN_DETECTION_CONFIDENCE, **options)
+
+
+def _interruption(error: BaseException) -> BaseException | None:
+    """The KeyboardInterrupt (or the CLI's signal exception, any non-Exception) behind ``error``:
+    a C extension interrupted mid-import reports only "initialization failed"."""
+    seen: BaseException | None = error
+    while seen is not None:
+        if not isinstance(seen, Exception):
+            return seen
+        seen = seen.__cause__ or seen.__context__
+    return None
 
 
 _quiet_lock = threading.Lock()
