@@ -287,6 +287,61 @@ def test_render_takes_the_clis_options(server):
     assert status == 422 and "emotion" in json.loads(body)["detail"]
 
 
+def _blank_png() -> bytes:
+    from PIL import Image
+
+    blank = io.BytesIO()
+    Image.new("RGB", (200, 200), (90, 140, 200)).save(blank, format="PNG")
+    return blank.getvalue()
+
+
+@pytest.mark.parametrize("fields", [{"portrait": ("me.png", ASTRONAUT.read_bytes())}, {}], ids=["upload", "sample"])
+def test_head_makes_the_portraits_3d_head(server, tmp_path, fields):
+    import pygltflib
+
+    status, body, headers = server.upload("/v1/head", fields)
+    assert status == 200, body
+    assert headers["content-type"] == "model/gltf-binary" and body[:4] == b"glTF"
+    assert 'filename="head.glb"' in headers["content-disposition"]
+    (tmp_path / "head.glb").write_bytes(body)
+    gltf = pygltflib.GLTF2().load(str(tmp_path / "head.glb"))
+    assert [node.name for node in gltf.nodes] == ["Head", "Face"]
+    names = gltf.meshes[0].extras["targetNames"]
+    assert len(names) == 52 and "jawOpen" in names
+    assert all(len(p.targets) == 52 for p in gltf.meshes[0].primitives)
+    assert _no_files_left(server)
+
+
+def test_head_refuses_a_photo_it_cannot_use(server):
+    photo = ASTRONAUT.read_bytes()
+    cases = [
+        ({"portrait": ("sky.png", _blank_png())}, 422, "No face found in 'sky.png'"),
+        ({"portrait": ("me.png", photo), "face": "3"}, 422, "no face 3"),
+        ({"portrait": ("face.png", b"not an image at all")}, 415, "'face.png' is not an image"),
+        ({"portrait": ("big.png", b"\0" * (1 << 20) + photo)}, 413, "1 MB"),
+        ({"portrait": ("me.png", photo), "face": "-1"}, 422, "face"),
+    ]
+    for fields, code, says in cases:
+        status, body, _ = server.upload("/v1/head", fields)
+        detail = json.loads(body)["detail"]
+        assert status == code and says in detail and detail.count(". ") == 0, (fields.keys(), status, detail)
+        assert "mouthpiece-serve-" not in detail  # the server's paths never show
+    assert _no_files_left(server)
+
+
+def test_the_pages_threejs_is_served_by_name_only_and_without_a_token(guarded):
+    for name, kind in [("three.module.min.js", "text/javascript"), ("GLTFLoader.min.js", "text/javascript"),
+                       ("LICENSE", "text/plain")]:  # fmt: skip
+        status, body, headers = guarded.request("GET", f"/static/vendor/three/{name}", auth=False)
+        assert status == 200 and headers["content-type"].startswith(kind) and len(body) > 1000, name
+    assert b"three.js authors" in guarded.request("GET", "/static/vendor/three/LICENSE")[1]
+    folder = "/static/vendor/three/"
+    for path in (folder + "../../app.py", folder + "..%2F..%2Fapp.py", folder + "%2e%2e%2fhead.py", folder,
+                 "/static/index.html", folder + "README.md/x"):  # fmt: skip
+        assert guarded.request("GET", path)[0] == 404, path
+    assert guarded.upload("/v1/head", {}, auth=False)[0] == 401  # making a head needs the token
+
+
 @pytest.fixture(scope="module")
 def talking_video(tmp_path_factory) -> bytes:
     """A 128 px talking portrait of 1.5 s at 25 fps with its speech: a video to dub."""
@@ -564,8 +619,11 @@ CHROMIUM_ARGS = [
 
 
 @contextlib.contextmanager
-def _page_in_chromium(url: str, *, extra_args: tuple[str, ...] = (), height: int = 1100):
-    """The page at ``url`` in headless Chromium, and the list its script errors go to."""
+def _page_in_chromium(
+    url: str, *, extra_args: tuple[str, ...] = (), height: int = 1100, requests: list[str] | None = None
+):
+    """The page at ``url`` in headless Chromium, and the list its script errors go to; the URL
+    of every request and WebSocket it opens goes to ``requests``."""
     sync_api = pytest.importorskip("playwright.sync_api")
     if not Path(CHROMIUM).exists():
         pytest.skip("Debian's chromium is not installed (make install installs it)")
@@ -575,6 +633,9 @@ def _page_in_chromium(url: str, *, extra_args: tuple[str, ...] = (), height: int
             page = browser.new_page(viewport={"width": 900, "height": height})
             errors: list[str] = []
             page.on("pageerror", lambda error: errors.append(str(error)))
+            if requests is not None:
+                page.on("request", lambda request: requests.append(request.url))
+                page.on("websocket", lambda socket: requests.append(socket.url))
             page.goto(url)
             yield page, errors
         finally:
@@ -664,6 +725,66 @@ def test_the_web_page_streams_the_microphone_live(server, tmp_path, following):
     assert live > 0.5  # the portrait is drawn on the canvas
     assert stats["maxJaw"] > 0.2  # the speech opened the mouth
     assert status.startswith("Stream ended:")
+
+
+HEAD_JAW = "() => { const m = mouthpieceHead.mesh; return m.morphTargetInfluences[m.morphTargetDictionary.jawOpen]; }"
+STATUS = "document.getElementById('status').textContent"
+
+
+def _jaw_while(page, done: str, timeout: float = 60) -> list[float]:
+    """The 3D head's jawOpen influence, read every 50 ms until the page's ``done`` is true."""
+    jaw: list[float] = []
+    deadline = time.monotonic() + timeout
+    while not page.evaluate(f"() => !!({done})") and time.monotonic() < deadline:
+        jaw.append(page.evaluate(HEAD_JAW))
+        page.wait_for_timeout(50)
+    return jaw
+
+
+@pytest.mark.slow
+def test_the_web_page_shows_the_live_stream_on_a_3d_head(server, tmp_path):
+    """Tick "3D head": the page makes the portrait's head (POST /v1/head) and draws it with the
+    three.js this server serves; the live stream from Chromium's fake microphone, then typed
+    text, move its morph targets, and the page asks nothing of any other host."""
+    from PIL import Image
+
+    speech, _ = api.say("Bob bought a big blue map. Please pass the plums.")
+    wav = tmp_path / "microphone.wav"
+    save(speech, wav)
+    microphone = ("--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
+                  f"--use-file-for-fake-audio-capture={wav}")  # fmt: skip
+    requests: list[str] = []
+    with _page_in_chromium(server.url + "/", extra_args=microphone, height=1300, requests=requests) as (page, errors):
+        page.check("#head-on")
+        page.wait_for_function("window.mouthpieceHead !== null", timeout=120_000)
+        shape = page.evaluate(
+            "() => { const h = window.mouthpieceHead; return { names: Object.keys(h.mesh.morphTargetDictionary),"
+            f" counts: h.meshes.map((m) => m.morphTargetInfluences.length), status: {STATUS} }}; }}"
+        )
+        page.click("#live-start")
+        live = _jaw_while(page, "window.liveStats.frames >= 120")
+        turned = page.evaluate("() => { const r = window.mouthpieceHead.node.rotation; return [r.x, r.y, r.z]; }")
+        drawn = page.locator("#head").screenshot()
+        _screenshot(page, tmp_path / "head.png", "-head")
+        page.click("#live-stop")
+        page.wait_for_function("window.liveStats.ended", timeout=30_000)
+        stats = page.evaluate("() => window.liveStats")
+        page.fill("#text", "Bob bought a big blue map.")
+        page.click("#speak")  # with the head on: the speech's Animation on the head as it plays
+        page.wait_for_function(f"{STATUS}.startsWith('Speaking')", timeout=60_000)
+        spoken = _jaw_while(page, f"{STATUS}.startsWith('Done')")
+    assert not errors, errors
+    assert len(shape["names"]) == 52 and "jawOpen" in shape["names"] and set(shape["counts"]) == {52}
+    assert shape["status"].startswith("3D head ready")
+    for jaw in (live, spoken):  # the jaw opens and closes with the speech
+        assert max(jaw) > 0.2 and min(jaw) < 0.05 and len({round(j, 3) for j in jaw}) >= 5, jaw
+    assert stats["images"] == 0 and stats["frames"] >= 120  # the head shows the frames: no video frames made
+    assert any(abs(angle) > 1e-4 for angle in turned)  # the stream's idle head motion turns it
+    picture = np.asarray(Image.open(io.BytesIO(drawn)).convert("RGB")).astype(int)
+    assert (np.abs(picture - 0x20).sum(axis=2) > 60).mean() > 0.2  # the face covers the view's middle
+    ours = (server.url + "/", server.url.replace("http:", "ws:") + "/", "blob:" + server.url + "/")
+    assert requests and all(url.startswith(ours) for url in requests), requests  # no CDN, nothing elsewhere
+    assert server.url + "/static/vendor/three/three.module.min.js" in requests and server.url + "/v1/head" in requests
 
 
 def test_a_stream_whose_worker_dies_is_told_and_the_next_stream_gets_a_new_worker(strict):

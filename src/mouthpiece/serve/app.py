@@ -18,6 +18,8 @@ Routes (all under ``/v1``; OpenAPI docs at ``/docs``; what they do with uploads 
   MP4 once done (409 before). Jobs run in a bounded pool (:mod:`.jobs`) and expire.
 - ``POST /v1/dub``: a video with a face and new speech (``audio``) -> a job like a render's:
   the same video speaking it.
+- ``POST /v1/head``: a ``portrait`` (none: the sample's) -> its 3D head with the 52 ARKit morph
+  targets, a GLB the page shows with the three.js served at ``/static/vendor/three/`` (:mod:`.head`).
 
 The routes take the CLI's options, with its limits: ``recognizer``, ``language``, ``emotion``
 and ``intensity``, ``idle`` and ``seed`` (animate and render), ``face`` (render and dub), and
@@ -64,6 +66,7 @@ from ..workers import Pool, WorkFailed, WorkTimedOut
 from . import tasks
 from .docs import DOCS_PAGE
 from .guard import Guard
+from .head import GLB_TYPE, THREE_FILES, THREE_URL, make_head, three_file
 from .jobs import JobStore
 from .requests import (
     UPLOAD_CHUNK,
@@ -96,6 +99,7 @@ DEFAULT_MAX_KEYFRAMES_MB = 128.0  # of keyframes /v1/animate adds to an avatar (
 # a token to send (the page asks for one and sends it with its API calls).
 OPEN_PATHS = (
     "/", "/favicon.ico", "/sample/portrait.png", "/v1/health", "/docs", "/openapi.json", "/docs/oauth2-redirect",
+    *(THREE_URL + name for name in THREE_FILES),
 )  # fmt: skip
 STATIC = Path(__file__).parent / "static"
 LANGUAGE_HELP = "the speech's language: an espeak-ng code or voice (en-us, de, fr, pt-br, ...)"
@@ -104,6 +108,7 @@ EMOTION_HELP = f"expression: {', '.join(EMOTIONS)}"
 STYLES = ("own", "generic")  # dub: the person's own style fitted on the video, or the generic one
 MAX_SEED = 2**31 - 1
 FACE_HELP = "which face: 0 is the leftmost (default: the largest)"
+PORTRAIT_HELP = "a photo with a face (JPEG, PNG, WebP)"
 IDLE_HELP = "blinks, gaze, head motion and brow raises (false: only the speech)"
 TEXT_HELP = "the transcript of the speech"
 AVATAR_HELP = ("a 3D avatar (.glb, .vrm, or .gltf with its data embedded): the answer is it, with the animation on "
@@ -209,6 +214,8 @@ def create_app(
     async def sample_portrait() -> FileResponse:
         return FileResponse(api.SAMPLE_PORTRAIT, media_type="image/png")
 
+    app.add_api_route(THREE_URL + "{name}", three_file, include_in_schema=False)  # what the page's 3D head loads
+
     @app.get("/v1/health")
     async def health() -> dict[str, str]:
         return {"status": "ok", "version": __version__}
@@ -289,9 +296,16 @@ def create_app(
         except InputError as e:
             raise HTTPException(422, str(e)) from None
 
+    @app.post("/v1/head", response_class=Response, responses={200: {"content": {GLB_TYPE: {}}}})
+    async def head(
+        portrait: Annotated[UploadFile | None, File(description=PORTRAIT_HELP + " (none: the sample portrait)")] = None,
+        face: Annotated[int | None, Form(ge=0, le=999, description=FACE_HELP)] = None,
+    ) -> Response:
+        return await make_head(portrait, folder=folder, limit=limit, run=run, face=face, max_pixels=max_pixels)
+
     @app.post("/v1/render", status_code=202)
     async def render(
-        portrait: Annotated[UploadFile, File(description="a photo with a face (JPEG, PNG, WebP)")],
+        portrait: Annotated[UploadFile, File(description=PORTRAIT_HELP)],
         audio: Annotated[UploadFile | None, File(description="speech: any audio or video file")] = None,
         text: Annotated[
             str | None,

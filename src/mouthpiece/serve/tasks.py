@@ -138,6 +138,12 @@ def check_portrait(path: str, *, size: int, face: int | None, max_pixels: int) -
     api.load_portrait(path, size=(size, size), face=face, max_pixels=max_pixels)
 
 
+def head(photo: str, *, out: str, face: int | None, max_pixels: int) -> None:
+    """Write the 3D head of the photo ``photo`` (:func:`api.head_mesh`, no animation) to ``out``
+    (.glb); InputError (NoFaceError, TooLongError) unless it is an image with a face."""
+    api.write_head(api.head_mesh(photo, face=face, max_pixels=max_pixels), out)
+
+
 def video_size(path: str, *, max_pixels: int) -> tuple[float, int, int]:
     """(fps, width, height) of the video in ``path``; InputError when it is none, TooLongError
     when a frame has more than ``max_pixels`` pixels."""
