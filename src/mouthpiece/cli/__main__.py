@@ -1,0 +1,7 @@
+"""``python -m mouthpiece.cli``: the ``mouthpiece`` command."""
+
+import sys
+
+from . import main
+
+sys.exit(main())
