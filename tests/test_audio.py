@@ -138,6 +138,14 @@ def test_audio_is_read_on_the_video_clock(tmp_path, name, codec, delay):
     assert onset(load(tmp_path / "plain.mka")) == pytest.approx(0.5, abs=0.012)
 
 
+def test_audio_timed_far_from_its_video_is_refused_not_padded(tmp_path):
+    # a damaged timestamp would otherwise pad a few kilobytes out to hours of silence
+    encode(tmp_path / "odd.mkv", tone(440, rate=16_000, seconds=0.5), rate=16_000, codec="flac", video="libx264",
+           audio_delay=700.0)  # fmt: skip
+    with pytest.raises(InputError, match=r"odd\.mkv' is damaged: its audio starts \+700 s"):
+        load(tmp_path / "odd.mkv")
+
+
 def test_surround_wav_is_averaged(tmp_path):
     path = tmp_path / "surround.wav"
     write_wave(path, tone(440, rate=48_000, channels=6), rate=48_000, width=2)

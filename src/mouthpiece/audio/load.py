@@ -35,6 +35,7 @@ from .resample import resample
 
 BLOCK_SECONDS = 1.0  # s, length of the blocks :func:`stream` yields by default
 LOAD_BLOCK_SECONDS = 30.0  # s, block length :func:`load` decodes in (fewer, larger copies)
+MAX_AUDIO_OFFSET = 600.0  # s between a video's first frame and its audio's start: more is a damaged timestamp
 
 PathLike = str | os.PathLike[str]
 
@@ -120,6 +121,8 @@ def _blocks(name: str, sample_rate: int, block_length: int, max_seconds: float |
     total = 0
     most = np.inf if max_seconds is None else max_seconds * sample_rate
     for chunk in _decode(name, sample_rate):
+        if not np.isfinite(chunk).all():  # float PCM holds any bit pattern
+            raise InputError(f"'{name}' is corrupt: some of its samples are NaN or infinite.")
         total += len(chunk)
         if total > most:
             raise TooLongError(f"'{name}' holds more than {max_seconds:g} s of audio, the longest accepted here.")
@@ -161,6 +164,10 @@ def _decode(name: str, sample_rate: int) -> Iterator[np.ndarray]:
                 for frame in audio_stream.decode(packet):
                     if video_start is not None:
                         offset = 0.0 if frame.time is None else frame.time - video_start
+                        if abs(offset) > MAX_AUDIO_OFFSET:
+                            raise InputError(
+                                f"'{name}' is damaged: its audio starts {offset:+.0f} s from its first video frame."
+                            )
                         yield from _silence(round(max(offset, 0.0) * sample_rate), sample_rate)
                         to_drop = round(max(-offset, 0.0) * sample_rate)
                         video_start = None
@@ -206,11 +213,17 @@ def _mono(frames: list[av.AudioFrame]) -> Iterator[np.ndarray]:
     """Average the channels of packed float frames: [n, channels] -> [n].
 
     Packed, not planar: PyAV 18 crashes the process (a segfault) reading the planes of
-    frames with eight or more channels (7.1 audio)."""
+    frames with eight or more channels (7.1 audio). The mean is taken in float64: float
+    samples near float32's largest value would overflow to infinity."""
     for frame in frames:
         channels = len(frame.layout.channels)
         samples = np.frombuffer(memoryview(frame.planes[0]), np.float32, count=frame.samples * channels)
-        yield samples.copy() if channels == 1 else samples.reshape(-1, channels).mean(axis=1, dtype=np.float32)
+        if channels == 1:
+            yield samples.copy()
+            continue
+        with np.errstate(invalid="ignore"):  # inf and -inf average to NaN, which _blocks refuses
+            mono = samples.reshape(-1, channels).mean(axis=1, dtype=np.float64).astype(np.float32)
+        yield mono
 
 
 def _reason(e: av.FFmpegError) -> str:

@@ -116,10 +116,11 @@ def _animation_from_document(data: Any) -> Animation:
         raise ValueError("it has words but no phones")
     channels = tuple(data["channels"])
     rows = data["values"]
-    values = np.asarray(rows, dtype=np.float32).reshape(len(rows), len(channels))
-    weights = data.get("viseme_weights")
-    if weights is not None:
-        weights = np.asarray(weights, dtype=np.float32).reshape(len(weights), len(VISEMES))
+    with np.errstate(over="ignore"):  # a number past float32's range becomes inf, which Animation refuses
+        values = np.asarray(rows, dtype=np.float32).reshape(len(rows), len(channels))
+        weights = data.get("viseme_weights")
+        if weights is not None:
+            weights = np.asarray(weights, dtype=np.float32).reshape(len(weights), len(VISEMES))
     return Animation(
         fps=data["fps"],
         values=values,
@@ -164,6 +165,10 @@ def _read(stream: TextIO, name: str) -> Animation:
         data = json.load(stream)
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
         raise InputError(f"Animation file '{name}' is not valid JSON: {e}.") from e
+    except ValueError as e:  # an integer past Python's limit of 4300 digits
+        raise InputError(f"Animation file '{name}' holds a number with too many digits to read.") from e
+    except RecursionError as e:
+        raise InputError(f"Animation file '{name}' nests its arrays or objects too deeply to read.") from e
     schema = data.get("schema") if isinstance(data, dict) else None
     if schema != SCHEMA:
         raise InputError(f"'{name}' is not a {SCHEMA} document (its schema is {schema!r}).")
@@ -177,5 +182,5 @@ def _read(stream: TextIO, name: str) -> Animation:
         raise InputError(f"Animation file '{name}' holds an invalid animation: {e}") from e
     except KeyError as e:
         raise InputError(f"Animation file '{name}' is malformed: no key {e.args[0]!r}.") from e
-    except (TypeError, ValueError, AttributeError) as e:
+    except (TypeError, ValueError, AttributeError, OverflowError) as e:  # OverflowError: an int past float's range
         raise InputError(f"Animation file '{name}' is malformed: {e}.") from e

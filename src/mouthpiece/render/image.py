@@ -95,6 +95,7 @@ def _decode(name: str, max_pixels: int) -> tuple[Image.Image, tuple[int, int]]:
         # the size is checked here instead, so its warning is not wanted.
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            warnings.simplefilter("ignore", UserWarning)  # damaged EXIF that Pillow skips: the pixels are what count
             with Image.open(name) as image:
                 width, height = image.size
                 if width * height > max_pixels:

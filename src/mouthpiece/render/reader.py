@@ -29,6 +29,11 @@ TIMESTAMP_SLACK = 0.05  # of a frame: timestamps rounded to the container's cloc
 # TRUNCATED_FRAMES frames, was cut short.
 TRUNCATED_SHARE = 0.9
 TRUNCATED_FRAMES = 3
+# A frame timed later than LATE_SHARE times the length its header gives, plus LATE_SECONDS, has a
+# damaged timestamp, not a long still before it: at a constant rate the picture before it would be
+# repeated until then (millions of frames from a file of a kilobyte).
+LATE_SHARE = 2.0
+LATE_SECONDS = 600.0  # s
 
 
 @dataclass(frozen=True)
@@ -64,7 +69,8 @@ def probe_video(path: str | os.PathLike[str]) -> VideoInfo:
     """
     name = existing_file(path, kind="video")
     try:
-        with av.open(name) as container:
+        # Tags in a legacy 8-bit encoding must not make a playable file unreadable.
+        with av.open(name, metadata_errors="replace") as container:
             if not container.streams.video:
                 raise InputError(f"'{name}' has no video stream.")
             stream = container.streams.video[0]
@@ -105,23 +111,32 @@ def read_frames(
     Raises
     ------
     InputError
-        As :func:`probe_video`, or when decoding fails part way or (reading it all) the
-        file ends well before the length its header gives (a truncated file).
+        As :func:`probe_video`, or when decoding fails part way, (reading it all) the
+        file ends well before the length its header gives (a truncated file), or (with
+        ``fps``) a frame is timed far past that length.
     """
     name = os.fspath(path)
     info = probe_video(name)
     turn = info.rotation // 90
     try:
-        with av.open(name) as container:
+        with av.open(name, metadata_errors="replace") as container:
             stream = container.streams.video[0]
             stream.thread_type = "AUTO"
-            frames = container.decode(stream) if fps is None else _constant_rate(container, stream, fps, start, stop)
+            latest = LATE_SHARE * info.duration + LATE_SECONDS
+            frames = (
+                container.decode(stream) if fps is None else _constant_rate(container, stream, fps, start, stop, latest)
+            )
             count = 0
             for frame in frames:
                 yield _upright(frame, turn)
                 count += 1
     except av.FFmpegError as e:
         raise InputError(f"Could not decode video file '{name}': {e.strerror or e}.") from e
+    except _LateFrame as e:
+        raise InputError(
+            f"'{name}' is damaged: a frame is timed at {e.time:.1f} s, far past the {info.duration:.2f} s "
+            "its header gives."
+        ) from e
     expected = round(info.duration * (fps or info.fps))
     if start == 0 and stop is None and count < TRUNCATED_SHARE * expected and expected - count >= TRUNCATED_FRAMES:
         raise InputError(f"'{name}' ends after {count} of its {expected} frames: the file is cut short or damaged.")
@@ -144,24 +159,45 @@ class _LateSeek(Exception):
     """A seek landed after the frame wanted."""
 
 
+class _LateFrame(Exception):
+    """A frame is timed ``time`` seconds after the first, past the latest believable."""
+
+    def __init__(self, time: float):
+        super().__init__(time)
+        self.time = time
+
+
 def _constant_rate(
-    container: av.container.InputContainer, stream: av.VideoStream, fps: float, start: int, stop: int | None
+    container: av.container.InputContainer,
+    stream: av.VideoStream,
+    fps: float,
+    start: int,
+    stop: int | None,
+    latest: float = np.inf,
 ) -> Iterator[av.VideoFrame]:
-    """The decoded frames on screen at ``k / fps`` after the first, for ``k`` in ``start..stop``."""
+    """The decoded frames on screen at ``k / fps`` after the first, for ``k`` in ``start..stop``;
+    _LateFrame at a frame more than ``latest`` seconds after the first."""
     origin = _first_time(container, stream)
     end = stop if stop is not None else np.iinfo(np.int64).max
     if start > 0:
         _seek(container, stream, origin + start / fps)
         try:
-            yield from _at_rate(container.decode(stream), fps, origin, start, end, seeked=True)
+            yield from _at_rate(container.decode(stream), fps, origin, start, end, seeked=True, latest=latest)
             return
         except _LateSeek:
             container.seek(0, stream=stream)  # a file whose seeks land late: decode from its start
-    yield from _at_rate(container.decode(stream), fps, origin, start, end, seeked=False)
+    yield from _at_rate(container.decode(stream), fps, origin, start, end, seeked=False, latest=latest)
 
 
 def _at_rate(
-    frames: Iterator[av.VideoFrame], fps: float, origin: float, start: int, stop: int, *, seeked: bool
+    frames: Iterator[av.VideoFrame],
+    fps: float,
+    origin: float,
+    start: int,
+    stop: int,
+    *,
+    seeked: bool,
+    latest: float = np.inf,
 ) -> Iterator[av.VideoFrame]:
     """Frames ``start..stop`` at ``fps`` from frames decoded in order, from the file's start or
     (``seeked``) from a keyframe at or before frame ``start``."""
@@ -171,6 +207,8 @@ def _at_rate(
         if frame.time is None and seeked:
             raise _LateSeek  # no timestamps to say where the seek landed
         time = decoded / fps if frame.time is None else frame.time - origin
+        if time > latest:
+            raise _LateFrame(time)
         index = int(np.ceil(time * fps - TIMESTAMP_SLACK))  # the first output frame at or after its time
         if shown is None:
             if index > start:

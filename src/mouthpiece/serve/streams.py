@@ -281,7 +281,7 @@ async def _start_options(
     if text is not None:
         _check_text(text)
     recognizer = start.get("recognizer", DEFAULT_RECOGNIZER)
-    if recognizer not in LIVE_RECOGNIZERS:
+    if not isinstance(recognizer, str) or recognizer not in LIVE_RECOGNIZERS:
         raise StreamError(f'"recognizer" must be one of {", ".join(map(repr, LIVE_RECOGNIZERS))}.')
     try:
         voice = check_voice_name(voice)
@@ -400,7 +400,7 @@ def _same(given: str, token: str) -> bool:
 def _json(text: str) -> dict[str, Any]:
     try:
         value = json.loads(text)
-    except (json.JSONDecodeError, RecursionError):  # deep nesting is no better than bad syntax
+    except (ValueError, RecursionError):  # bad syntax, deep nesting, an integer past 4300 digits
         raise StreamError("Text messages must be JSON objects.") from None
     if not isinstance(value, dict):
         raise StreamError("Text messages must be JSON objects.")
