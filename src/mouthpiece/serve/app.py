@@ -192,6 +192,15 @@ def create_app(
         except WorkFailed as e:
             raise HTTPException(500, f"The work failed: {e}.") from None
 
+    async def received_speech(audio: UploadFile, held: list[Path]) -> tuple[Path, float]:
+        """A job's speech upload (held until the job takes it) and its length; 413/415 past the limits."""
+        speech = await receive(audio, folder, limit)
+        held.append(speech)
+        try:
+            return speech, await run(tasks.speech_seconds, str(speech), max_seconds=max_seconds)
+        except InputError as e:
+            raise refusal(e, speech, audio.filename, "audio") from None
+
     @app.websocket("/v1/stream")
     async def stream(ws: WebSocket) -> None:
         await serve_stream(ws, streams, token=token, folder=folder, idle_timeout=idle_timeout, max_bytes=limit)
@@ -335,12 +344,7 @@ def create_app(
             # the cheap checks first: a job too large is refused before its face is looked for
             seconds = len(text or "") / CHARACTERS_PER_SECOND
             if audio is not None:
-                speech = await receive(audio, folder, limit)
-                held.append(speech)
-                try:
-                    seconds = await run(tasks.speech_seconds, str(speech), max_seconds=max_seconds)
-                except InputError as e:
-                    raise refusal(e, speech, audio.filename, "audio") from None
+                speech, seconds = await received_speech(audio, held)
             check_job_size(seconds, fps, size, size)
             try:
                 await run(tasks.check_portrait, str(photo), size=size, face=face, max_pixels=max_pixels)
@@ -375,12 +379,7 @@ def create_app(
                 fps, width, height = await run(tasks.video_size, str(source), max_pixels=max_pixels)
             except InputError as e:
                 raise refusal(e, source, video.filename, "video") from None
-            speech = await receive(audio, folder, limit)
-            held.append(speech)
-            try:
-                seconds = await run(tasks.speech_seconds, str(speech), max_seconds=max_seconds)
-            except InputError as e:
-                raise refusal(e, speech, audio.filename, "audio") from None
+            speech, seconds = await received_speech(audio, held)
             check_job_size(seconds, fps, width, height)
             job = jobs.submit(partial(job_in_worker, renders, tasks.dub, uploads=(source, speech), video=str(source),
                                       audio=str(speech), text=text, language=language, recognizer=recognizer,
