@@ -10,11 +10,12 @@ All phones are ARPAbet (``vocabulary.PHONES``); ``inventory.py`` maps IPA onto i
 
 from __future__ import annotations
 
-from .align import align, words_of
+from .align import words_of
 from .chunks import split_at_pauses
 from .language import DEFAULT_LANGUAGE, align_text, check_language, default_recognizer, is_english, languages
 from .phone_loop import tidy
 from .recognize import DEFAULT_RECOGNIZER, RECOGNIZERS, recognize, recognizer_named
+from .transcript import align
 from .tts import tts
 
 __all__ = [

@@ -2,8 +2,9 @@
 
 pocketsphinx aligns in two passes (words, then phones within them). Its pruning must be
 wide for alignment to reach the end of the grammar; when it still fails we retry wider
-and without optional fillers, and if that fails too we fall back to recognition
-(:func:`recognize`) with a warning: alignment never just fails.
+and without optional fillers (:func:`align_words`), and if that fails too
+:func:`mouthpiece.phonetics.transcript.align` falls back to recognition with a warning:
+alignment never just fails.
 
 Words missing from pocketsphinx's dictionary (names, coinages, numbers) are pronounced
 by espeak-ng's phonemizer, mapped from IPA to our inventory. Unstressed schwas, which
@@ -14,7 +15,6 @@ pronunciation of the same word (it writes ``ə``): the lips treat them different
 from __future__ import annotations
 
 import re
-import warnings
 from functools import lru_cache
 
 import numpy as np
@@ -205,54 +205,3 @@ def heard_fit(track: PhoneTrack, audio: Audio) -> float:
 def fits(track: PhoneTrack, audio: Audio) -> bool:
     """Whether an alignment is of the speech it was aligned to (:func:`misfit`, :func:`heard_fit`)."""
     return misfit(track, audio) <= MAX_MISFIT and heard_fit(track, audio) >= MIN_HEARD_FIT
-
-
-def align(audio: Audio, text: str) -> PhoneTrack:
-    """Align a transcript to speech: word and phone timings.
-
-    Parameters
-    ----------
-    audio : Audio, 16 kHz mono
-    text : str, what is said (any punctuation and case)
-
-    Returns
-    -------
-    PhoneTrack
-        Phones covering ``[0, audio.duration)`` and the transcript's words. If the
-        transcript cannot be aligned, the phones are recognized instead (a
-        ``UserWarning`` says so) and the words are the recognized ones. Long audio is
-        aligned in chunks (:mod:`.long_align`).
-    """
-    from . import long_align  # they build on this module: import here, not at the top
-    from .recognize import recognize
-
-    words = words_of(text)
-    if not words or len(audio.samples) == 0:
-        return recognize(audio)
-    if audio.duration > long_align.WHOLE_SECONDS:
-        return long_align.align_in_chunks(audio, text)
-    try:
-        track = align_words(audio, words)
-    except AlignmentFailed:
-        warnings.warn(
-            "The transcript could not be aligned to the audio; recognizing phones instead.", UserWarning, stacklevel=2
-        )
-        return recognize(audio)
-    if not fits(track, audio):
-        from .partial_align import align_part
-
-        part = align_part(audio, words)
-        if part is not None:
-            track, (start, end) = part
-            rest = f"{end:.2f}-{audio.duration:.2f} s" if start == 0.0 else f"0.00-{start:.2f} s"
-            warnings.warn(
-                f"The transcript matches only the speech at {start:.2f}-{end:.2f} s; the speech at {rest} was "
-                "recognized instead.", UserWarning, stacklevel=2,
-            )  # fmt: skip
-            return track
-        warnings.warn(
-            f"The transcript does not match the speech (0.00-{audio.duration:.2f} s); recognizing phones instead.",
-            UserWarning, stacklevel=2,
-        )  # fmt: skip
-        return recognize(audio)
-    return track

@@ -25,7 +25,7 @@ own) plus their change over ``DELTA`` frames, so a different voice and microphon
 less. On the dev corpus (7 synthetic voices, sentences joined with pauses into ~30 s
 streams sent at real-time rate) the streamed JawOpen, with the release rule of
 :mod:`mouthpiece.live`, correlates 0.90 with forced alignment of the text
-(:func:`.align.align`), against 0.73 for the phone loop that ignores the text
+(:func:`.transcript.align`), against 0.73 for the phone loop that ignores the text
 (``benchmarks/stream.py --only text``); 0.85 on real recordings. The same warp over
 whole utterances reaches ~0.93: espeak-ng's phones and pocketsphinx's differ that much.
 

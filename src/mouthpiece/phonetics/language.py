@@ -9,8 +9,8 @@ from __future__ import annotations
 from ..errors import InputError
 from ..types import Audio, PhoneTrack
 from . import espeak
-from .align import align
 from .inventory import language_of
+from .transcript import align
 from .warp_align import align_by_rendering
 
 DEFAULT_LANGUAGE = "en-us"

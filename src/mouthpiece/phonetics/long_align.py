@@ -27,6 +27,7 @@ from . import sphinx
 from .align import ALIGN_PASSES, AlignmentFailed, align_words, ensure_in_dictionary, words_of
 from .chunks import split_at_pauses
 from .phone_loop import tidy
+from .recognize import recognize
 
 WHOLE_SECONDS = 90.0  # s, longer audio is aligned in chunks
 CHUNK_SECONDS = 30.0  # s, longest chunk aligned at once
@@ -57,8 +58,6 @@ def _share_of_chunk(chunk: Audio, candidates: list[str], required: int) -> list[
 
 def align_in_chunks(audio: Audio, text: str) -> PhoneTrack:
     """Align a long transcript chunk by chunk; see the module's description."""
-    from .recognize import recognize  # recognition aligns recognized words: import here, not at the top
-
     chunks = list(split_at_pauses([audio.samples], sample_rate=audio.sample_rate, max_seconds=CHUNK_SECONDS))
     speech = np.array([voice_activity(chunk, fps=sphinx.FRAME_RATE).sum() for _, chunk in chunks], float) + 1
     words = words_of(text)
