@@ -161,14 +161,27 @@ def fit_style(
     return fit(examples, base)
 
 
-def own_style(
-    video: str | os.PathLike[str], *, language: str = DEFAULT_LANGUAGE, recognizer: str | None = None
+def dub_style(
+    video: str | os.PathLike[str],
+    chosen: str | None = None,
+    *,
+    language: str = DEFAULT_LANGUAGE,
+    recognizer: str | None = None,
 ) -> tuple[OpeningModel | None, str | None]:
-    """The style of the person in ``video`` fitted on its own footage (what ``dub`` uses by
-    default), or (None, why) when it cannot be: no soundtrack, no face, too little of it.
-    Raises InputError only for a file that is not a readable video."""
+    """The style a dub of ``video`` runs in, and a note when it is not the one chosen.
+
+    ``chosen``: None or ``"own"`` the person's own, fitted on ``video`` (the default of
+    ``dub``); ``"generic"`` none (the filter fitted on many speakers: returns None); else a
+    style file. The own style falls back to the generic one, with the reason as the note,
+    when it cannot be fitted: no soundtrack, no face, too little of it. Raises InputError
+    for a video or style file that cannot be read."""
+    from .motion.style import load_style
     from .render.reader import probe_video
 
+    if chosen == "generic":
+        return None, None
+    if chosen not in (None, "own"):
+        return load_style(chosen), None
     if not probe_video(video).has_audio:
         return None, "the video has no soundtrack to fit its own style to; the generic style was used"
     try:

@@ -166,19 +166,15 @@ def dub_one(source: str, target: str, options: dict[str, Any]) -> dict[str, Any]
     person's own style unless the row's ``style`` is ``generic`` or a style file."""
     from . import api
     from .motion import opening
-    from .motion.style import load_style
 
     _refuse_bad_row(options)
     video = existing_file(options["video"], kind="video")
-    chosen = options.get("style") or "own"
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        if chosen == "own":
-            style, why = api.own_style(video, language=options["language"], recognizer=options.get("recognizer"))
-            if why:
-                warnings.warn(why, stacklevel=1)
-        else:
-            style = None if chosen == "generic" else load_style(chosen)
+        style, why = api.dub_style(video, options.get("style"), language=options["language"],
+                                   recognizer=options.get("recognizer"))  # fmt: skip
+        if why:
+            warnings.warn(why, stacklevel=1)
         speech = api.load_audio(source)
         os.makedirs(os.path.dirname(os.path.abspath(target)), exist_ok=True)
         with opening.using(style) if style is not None else contextlib.nullcontext():

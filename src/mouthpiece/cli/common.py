@@ -6,7 +6,7 @@ import argparse
 import os
 import sys
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from .. import api, manifest
 from ..errors import InputError
@@ -86,20 +86,18 @@ def _check_video_path(path: str) -> None:
         raise InputError(f"Cannot write video to '{path}': use {', '.join(VIDEO_EXTENSIONS)}.")
 
 
-def _print_warnings(args: argparse.Namespace, path: str, caught: list[warnings.WarningMessage]) -> None:
+def _print_warnings(args: argparse.Namespace, path: str, caught: Sequence[warnings.WarningMessage | str]) -> None:
     if not args.quiet:
         for w in caught:
-            print(f"mouthpiece: warning: '{path}': {w.message}", file=sys.stderr)
+            print(f"mouthpiece: warning: '{path}': {w if isinstance(w, str) else w.message}", file=sys.stderr)
 
 
 def _style_for(args: argparse.Namespace) -> OpeningModel | None:
     """The style a command runs with: --style FILE, or for dub the source video's own (unless --style generic)."""
     chosen = getattr(args, "style", None)
-    if chosen == GENERIC_STYLE or getattr(args, "manifest", None) is not None:  # a manifest's rows choose their own
+    if getattr(args, "manifest", None) is not None:  # a manifest's rows choose their own
         return None
-    if chosen is not None:
-        return load_style(chosen)
-    if args.command != "dub":
-        return None
-    style, args.style_note = api.own_style(args.video, language=args.language, recognizer=args.recognizer)
-    return style
+    if args.command == "dub":
+        style, args.style_note = api.dub_style(args.video, chosen, language=args.language, recognizer=args.recognizer)
+        return style
+    return None if chosen in (None, GENERIC_STYLE) else load_style(chosen)
