@@ -33,11 +33,14 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from .atomic import remove_stale_temporaries
 from .errors import InputError, MouthpieceError
 from .inputs import read_text_file
+
+if TYPE_CHECKING:
+    from .types import Animation
 
 # What a folder is searched for: audio and video files FFmpeg decodes.
 MEDIA_EXTENSIONS = frozenset({
@@ -128,9 +131,11 @@ def animate_one(source: str, target: str, options: dict[str, Any]) -> dict[str, 
     return exported
 
 
-def export_text(source: str, options: dict[str, Any], *, sound_file: str) -> dict[str, Any]:
-    """The export of ``source``'s Animation (``text``), its seconds of speech and warnings;
-    ``sound_file`` is the input's name as the formats that record it write it."""
+def animation_of(
+    source: str, options: dict[str, Any], progress: Callable[[float], None] | None = None
+) -> tuple[Animation, list[str]]:
+    """The Animation of ``source`` as ``animate`` makes it with ``options`` (see :func:`animate_one`),
+    and the warnings it gave; the same for one file and for a batch's."""
     from . import api
     from .motion import opening
     from .motion.style import load_style
@@ -140,17 +145,27 @@ def export_text(source: str, options: dict[str, Any], *, sound_file: str) -> dic
     with chosen, warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         animation = api.animate_file(source, text=transcript_of(source, options), fps=options["fps"],
-                                     recognizer=options.get("recognizer"), language=options["language"])  # fmt: skip
+                                     recognizer=options.get("recognizer"), language=options["language"],
+                                     progress=progress)  # fmt: skip
         if options.get("idle") or options.get("emotion", "neutral") != "neutral":
             animation = api.add_life(animation, api.load_audio(source), idle=options.get("idle", False),
                                      seed=options.get("seed", 0), emotion=options.get("emotion", "neutral"),
                                      intensity=options.get("intensity", 1.0))  # fmt: skip
     if options.get("cue_shapes") == "heard":
         animation = api.heard_cues(animation)
+    return animation, [str(w.message) for w in caught]
+
+
+def export_text(source: str, options: dict[str, Any], *, sound_file: str) -> dict[str, Any]:
+    """The export of ``source``'s Animation (``text``), its seconds of speech and warnings;
+    ``sound_file`` is the input's name as the formats that record it write it."""
+    from . import api
+
+    animation, said = animation_of(source, options)
     out = io.StringIO()
     export = {**options.get("export", {}), "sound_file": sound_file}
     api.export_stream(animation, out, format=options["format"], **export)
-    return {"text": out.getvalue(), "duration": animation.duration, "warnings": [str(w.message) for w in caught]}
+    return {"text": out.getvalue(), "duration": animation.duration, "warnings": said}
 
 
 def write_text(target: str, text: str) -> None:
@@ -244,9 +259,16 @@ def _attempt(item: BatchItem, work: Callable[[BatchItem], dict[str, Any]]) -> Ba
         outcome = work(item)
     except (MouthpieceError, WorkFailed) as e:
         message = str(e) if isinstance(e, MouthpieceError) else f"The work on '{item.source}' failed: {e}."
-        return BatchResult(item.source, item.target, "error", message, seconds=time.perf_counter() - start)
-    return BatchResult(item.source, item.target, "ok", "", outcome["warnings"], outcome["duration"],
-                       time.perf_counter() - start)  # fmt: skip
+        outcome = {"error": message}
+    return result_of(item, outcome, time.perf_counter() - start)
+
+
+def result_of(item: BatchItem, outcome: dict[str, Any], seconds: float) -> BatchResult:
+    """An item's report row from what its work returned: ``error`` (a sentence), or its
+    ``duration`` and ``warnings``."""
+    if "error" in outcome:
+        return BatchResult(item.source, item.target, "error", outcome["error"], seconds=seconds)
+    return BatchResult(item.source, item.target, "ok", "", outcome["warnings"], outcome["duration"], seconds)
 
 
 REPORT_FIELDS = ("input", "output", "status", "message", "warnings", "duration", "seconds", "real_time_factor")

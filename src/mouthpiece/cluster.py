@@ -25,7 +25,7 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from .batch import BatchItem, BatchResult, export_text, transcript_of, write_text
+from .batch import BatchItem, BatchResult, export_text, result_of, transcript_of, write_text
 from .errors import DependencyError, InputError, MouthpieceError
 from .inputs import existing_file
 
@@ -118,10 +118,7 @@ def _result(item: BatchItem, outcome: dict[str, Any]) -> BatchResult:
             write_text(item.target, outcome["text"])
         except MouthpieceError as e:
             outcome = {**outcome, "error": str(e)}
-    if "error" in outcome:
-        return BatchResult(item.source, item.target, "error", outcome["error"], seconds=outcome["seconds"])
-    return BatchResult(item.source, item.target, "ok", "", outcome["warnings"], outcome["duration"],
-                       outcome["seconds"])  # fmt: skip
+    return result_of(item, outcome, outcome["seconds"])
 
 
 def check_reachable(address: str) -> None:

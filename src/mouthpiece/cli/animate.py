@@ -6,7 +6,6 @@ import argparse
 import glob
 import os
 import sys
-import warnings
 from pathlib import Path
 from typing import Any
 
@@ -28,26 +27,26 @@ def _export_options(args: argparse.Namespace, audio_path: str) -> dict[str, Any]
     }
 
 
+def _animate_options(args: argparse.Namespace, fmt: str) -> dict[str, Any]:
+    """The command line as the options of :func:`mouthpiece.batch.animate_one`."""
+    return {
+        "format": fmt, "text": args.text, "text_sidecar": args.text_sidecar, "fps": args.fps,
+        "recognizer": args.recognizer, "language": args.language, "idle": args.idle, "seed": args.seed,
+        "emotion": args.emotion, "intensity": args.intensity, "cue_shapes": args.cue_shapes,
+        "style": args.style if args.style not in (None, GENERIC_STYLE) else None,
+        "export": {k: v for k, v in _export_options(args, "").items() if k != "sound_file"},
+    }  # fmt: skip
+
+
 def _animate_one(
     args: argparse.Namespace, audio_path: str, output: str | None, fmt: str, avatar: api.Avatar | None = None
 ) -> None:
-    text = batch.transcript_of(audio_path, {"text": args.text, "text_sidecar": args.text_sidecar})
     bar = ProgressBar(os.path.basename(audio_path), enabled=not args.quiet)
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        try:
-            animation = api.animate_file(audio_path, text=text, fps=args.fps, recognizer=args.recognizer,
-                                         language=args.language, progress=bar)  # fmt: skip
-        finally:
-            bar.close()
-    _print_warnings(args, audio_path, caught)
-    if args.idle or args.emotion != "neutral":
-        animation = api.add_life(
-            animation, api.load_audio(audio_path), idle=args.idle, seed=args.seed, emotion=args.emotion,
-            intensity=args.intensity,
-        )  # fmt: skip
-    if args.cue_shapes == "heard":
-        animation = api.heard_cues(animation)
+    try:  # the style is in force already (cli.main): not loaded again
+        animation, said = batch.animation_of(audio_path, {**_animate_options(args, fmt), "style": None}, progress=bar)
+    finally:
+        bar.close()
+    _print_warnings(args, audio_path, said)
     if avatar is not None and output is not None:
         _report_avatar(args, api.animate_onto(animation, avatar, output))
         return
@@ -86,13 +85,7 @@ def _cmd_animate(args: argparse.Namespace) -> int:
         raise InputError(f"Several inputs need an output folder, and '{output}' names a file: give -o a folder.")
     fmt = args.format or "tsv"
     items = batch.plan(batch.expand(inputs), output, EXPORTERS[fmt].extension)
-    options = {
-        "format": fmt, "text": args.text, "text_sidecar": args.text_sidecar, "fps": args.fps,
-        "recognizer": args.recognizer, "language": args.language, "idle": args.idle, "seed": args.seed,
-        "emotion": args.emotion, "intensity": args.intensity, "cue_shapes": args.cue_shapes,
-        "style": args.style if args.style not in (None, GENERIC_STYLE) else None,
-        "export": {k: v for k, v in _export_options(args, "").items() if k != "sound_file"},
-    }  # fmt: skip
+    options = _animate_options(args, fmt)
     if args.ray is not None:  # a cluster nobody answers at is told before anything is written
         from ..cluster import check_reachable
 
