@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import InputError
-from ..export.oculus import one_hot_weights
+from ..export.oculus import viseme_weights
 from ..timebase import frames_to_time
 from ..types import Animation
 from ..vocabulary import VISEMES
@@ -122,13 +122,14 @@ def animate_onto(animation: Animation, avatar: Avatar, path: str | os.PathLike[s
         raise InputError("The animation has no frames, so there is nothing to put onto the avatar.")
     document = avatar.document.copy()
     gltf, raw = document.gltf, document.raw
-    curves, at_rest, used = _curves(animation, avatar)
+    seconds = np.asarray(frames_to_time(np.arange(animation.frame_count), fps=animation.fps))
+    curves, at_rest, used = _curves(animation, avatar, viseme_weights(animation, seconds))
     if not curves:
         raise InputError(
             f"The animation moves none of the morph targets of '{avatar.source}' "
             f"({'; '.join(sorted(set(at_rest.values())))})."
         )
-    times = np.asarray(frames_to_time(np.arange(animation.frame_count), fps=animation.fps), np.float32)
+    times = seconds.astype(np.float32)
     samplers: list[dict[str, Any]] = []
     channels: list[dict[str, Any]] = []
     start = document.add_accessor(times, type="SCALAR", bounds=True)
@@ -165,10 +166,10 @@ def animate_onto(animation: Animation, avatar: Avatar, path: str | os.PathLike[s
 
 
 def _curves(
-    animation: Animation, avatar: Avatar
+    animation: Animation, avatar: Avatar, visemes: np.ndarray | None
 ) -> tuple[dict[MorphTarget, np.ndarray], dict[MorphTarget, str], set[str]]:
-    """Each moving target's weights [shape=(T,)], why the others stay at rest, and the channels used."""
-    visemes = _viseme_weights(animation)
+    """Each moving target's weights [shape=(T,)], why the others stay at rest, and the channels used
+    (``visemes``: the Animation's viseme weights [shape=(T, 15)], as the oculus export has them, or None)."""
     expressions = {e.name: e for e in avatar.vrm.expressions}
     curves: dict[MorphTarget, np.ndarray] = {}
     at_rest = dict(avatar.at_rest)
@@ -214,16 +215,6 @@ def _channel_mean(animation: Animation, channels: tuple[str, ...], used: set[str
         raise _Missing(f"the animation has no {' or '.join(channels)} channel")
     used.update(present)
     return np.mean([animation.channel(c) for c in present], axis=0).astype(np.float32)
-
-
-def _viseme_weights(animation: Animation) -> np.ndarray | None:
-    """The Animation's viseme weights [shape=(T, 15)], else one-hot from its viseme track (as the oculus export)."""
-    if animation.viseme_weights is not None:
-        return animation.viseme_weights
-    if animation.visemes is not None:
-        times = np.asarray(frames_to_time(np.arange(animation.frame_count), fps=animation.fps))
-        return one_hot_weights(animation.visemes, times)
-    return None
 
 
 def _default_weights(raw: dict[str, Any], index: int) -> np.ndarray:

@@ -80,11 +80,8 @@ def _read_vrm0(gltf: pygltflib.GLTF2, vrm: dict[str, Any]) -> VrmInfo:
         binds = []
         for bind in [b for b in group.get("binds") or [] if isinstance(b, dict)]:
             mesh: Any = bind.get("mesh")
-            index: Any = bind.get("index")
-            weight: Any = bind.get("weight")
             nodes = tuple(i for i, node in enumerate(gltf.nodes) if node.mesh == mesh and mesh is not None)
-            if nodes and _morph_index(gltf, nodes[0], index) and _number(weight):
-                binds.append(Bind(nodes, index, min(max(float(weight) / 100.0, 0.0), 1.0)))
+            binds += _bind(gltf, nodes, bind, scale=100.0)
         name = vrm_expression(group["presetName"], version=0)
         expressions.append(Expression(name, tuple(binds), bool(group.get("isBinary")), group["presetName"]))
     humans = _get(vrm, "humanoid", "humanBones", default=[])
@@ -102,15 +99,21 @@ def _read_vrm1(gltf: pygltflib.GLTF2, vrm: dict[str, Any]) -> VrmInfo:
         binds = []
         for bind in [b for b in expression.get("morphTargetBinds") or [] if isinstance(b, dict)]:
             node: Any = bind.get("node")
-            index: Any = bind.get("index")
-            weight: Any = bind.get("weight")
-            if _node_index(gltf, node) and _morph_index(gltf, node, index) and _number(weight):
-                binds.append(Bind((node,), index, min(max(float(weight), 0.0), 1.0)))
+            binds += _bind(gltf, (node,) if _node_index(gltf, node) else (), bind, scale=1.0)
         expressions.append(Expression(name, tuple(binds), bool(expression.get("isBinary")), name))
     humans = _get(vrm, "humanoid", "humanBones", default={})
     bones = [(bone, humans[bone]["node"]) for bone in BONES if isinstance(humans, dict)
              and isinstance(humans.get(bone), dict) and _node_index(gltf, humans[bone].get("node"))]  # fmt: skip
     return VrmInfo(1, tuple(expressions), tuple(bones))
+
+
+def _bind(gltf: pygltflib.GLTF2, nodes: tuple[int, ...], bind: dict[str, Any], *, scale: float) -> list[Bind]:
+    """``bind`` (its ``index`` and ``weight``, 0-``scale``) on ``nodes`` as a Bind, or none when it points nowhere."""
+    index: Any = bind.get("index")
+    weight: Any = bind.get("weight")
+    if nodes and _morph_index(gltf, nodes[0], index) and _number(weight):
+        return [Bind(nodes, index, min(max(float(weight) / scale, 0.0), 1.0))]
+    return []
 
 
 def _get(data: dict[str, Any], *keys: str, default: Any) -> Any:

@@ -59,6 +59,16 @@ def one_hot_weights(track: VisemeTrack, times: np.ndarray) -> np.ndarray:
     return weights
 
 
+def viseme_weights(animation: Animation, times: np.ndarray) -> np.ndarray | None:
+    """The Animation's viseme weights [shape=(T, 15)], else one-hot from its viseme track at
+    ``times`` (its frames' times, seconds); None when it has neither."""
+    if animation.viseme_weights is not None:
+        return animation.viseme_weights
+    if animation.visemes is not None:
+        return one_hot_weights(animation.visemes, times)
+    return None
+
+
 @dataclass(frozen=True)
 class OculusExporter(Exporter):
     """Oculus viseme weights per frame, as CSV."""
@@ -68,11 +78,8 @@ class OculusExporter(Exporter):
 
     def export(self, animation: Animation, stream: TextIO) -> None:
         times = np.asarray(frames_to_time(np.arange(animation.frame_count), fps=animation.fps))
-        if animation.viseme_weights is not None:
-            weights = animation.viseme_weights
-        elif animation.visemes is not None:
-            weights = one_hot_weights(animation.visemes, times)
-        else:
+        weights = viseme_weights(animation, times)
+        if weights is None:
             raise InputError(
                 "The animation has neither viseme weights nor a viseme track, one of which the 'oculus' format writes."
             )

@@ -40,7 +40,7 @@ from ..face.regions import FaceFrame
 from ..face.rig import HEAD_RING, build_rig
 from ..types import Animation, FaceRig
 from ..vocabulary import ARKIT_BLENDSHAPES
-from .mesh_mouth import mouth_parts
+from .mesh_mouth import mouth_parts, polar_triangles
 from .mouth import clear_photo_mouth
 
 EYE_DISTANCE = 0.063  # metres between the eye centres, an adult's (one face unit)
@@ -290,12 +290,7 @@ def _sphere(centre: np.ndarray, radius: float) -> tuple[np.ndarray, np.ndarray]:
     p, a = np.meshgrid(polar, around, indexing="ij")
     rings = np.stack([np.sin(p) * np.cos(a), np.sin(p) * np.sin(a), -np.cos(p)], axis=-1).reshape(-1, 3)
     points = centre + radius * np.concatenate([[[0.0, 0.0, -1.0]], rings])
-    faces = [(0, 1 + j, 1 + (j + 1) % EYE_SEGMENTS) for j in range(EYE_SEGMENTS)]
-    for i in range(EYE_RINGS - 1):
-        for j in range(EYE_SEGMENTS):
-            a0, a1 = 1 + i * EYE_SEGMENTS + j, 1 + i * EYE_SEGMENTS + (j + 1) % EYE_SEGMENTS
-            faces += [(a0, a0 + EYE_SEGMENTS, a1 + EYE_SEGMENTS), (a0, a1 + EYE_SEGMENTS, a1)]
-    faces_array = np.array(faces, np.int32)
+    faces_array = polar_triangles(EYE_RINGS, EYE_SEGMENTS)
     # outward: the normal points away from the centre (in pixels, where z points away from the camera)
     a, b, c = (points[faces_array[:, i]] for i in range(3))
     inward = np.einsum("ij,ij->i", np.cross(b - a, c - a), (a + b + c) / 3 - centre) < 0

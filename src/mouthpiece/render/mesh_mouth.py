@@ -185,10 +185,16 @@ def _tongue(rig: FaceRig, basis: np.ndarray, frame: FaceFrame, half_width: float
     front = (1 - np.sin(angle) * radius) / 2  # 1 at the tip, 0 at the back
     reach = (0.5 + 0.5 * front)[:, None] * np.array([0.0, -TONGUE_OUT_RISE, -TONGUE_REACH])
     targets[ARKIT_BLENDSHAPES.index("TongueOut")] = frame.to_pixels(reach)
+    colours = np.outer(1 - 0.4 * (1 - front) - 0.2 * radius**2, colour)
+    return "Tongue", positions, polar_triangles(rings, around), targets, np.clip(colours, 0, 1)
+
+
+def polar_triangles(rings: int, around: int) -> np.ndarray:
+    """The triangles [F, 3] of a polar grid: a centre point (vertex 0), then ``rings`` rings of
+    ``around`` points each, ring by ring; a fan round the centre, then a strip between each two rings."""
     triangles = [(0, 1 + j, 1 + (j + 1) % around) for j in range(around)]
     for i in range(rings - 1):
         for j in range(around):
             a, b = 1 + i * around + j, 1 + i * around + (j + 1) % around
             triangles += [(a, a + around, b + around), (a, b + around, b)]
-    colours = np.outer(1 - 0.4 * (1 - front) - 0.2 * radius**2, colour)
-    return "Tongue", positions, np.array(triangles), targets, np.clip(colours, 0, 1)
+    return np.array(triangles, np.int32)
