@@ -23,6 +23,7 @@ from collections import defaultdict
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 DEFAULT_CORPUS = os.path.join(HERE, "..", "..", "shared", "eval", "dev_ml")
+DEFAULT_SCORER = os.path.join(HERE, "..", "..", "shared", "eval", "score.py")
 METRICS = ("open_r", "bil_recall", "bil_prec")
 TARGETS = {"text": (0.70, 0.90, 0.90), "no text": (0.55, 0.75, 0.80)}
 
@@ -38,9 +39,8 @@ def animate(corpus: str, out: str, *, with_text: bool, recognizer: str | None) -
         subprocess.run(command, check=True)
 
 
-def score(corpus: str, out: str) -> dict[str, dict[str, float]]:
-    """Per voice (one per language) and pooled: the metrics."""
-    scorer = os.path.join(corpus, "..", "score.py")
+def score(corpus: str, out: str, scorer: str = DEFAULT_SCORER) -> dict[str, dict[str, float]]:
+    """Per voice and pooled: the metrics."""
     report = subprocess.run([sys.executable, scorer, "--gt-dir", corpus, "--pred-dir", out], check=True,
                             capture_output=True, text=True).stdout  # fmt: skip
     pooled = next(line for line in report.splitlines() if "pooled:" in line)
@@ -55,7 +55,12 @@ def score(corpus: str, out: str) -> dict[str, dict[str, float]]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--corpus", default=DEFAULT_CORPUS)
+    parser.add_argument(
+        "--corpus",
+        default=DEFAULT_CORPUS,
+        help="dev_ml, or a corpus in its format such as `python -m training.heldout` makes",
+    )
+    parser.add_argument("--scorer", default=DEFAULT_SCORER)
     parser.add_argument("--recognizers", default="phones,neural", help="comma list for the runs without text")
     args = parser.parse_args()
     if not os.path.isdir(args.corpus):
@@ -65,7 +70,7 @@ def main() -> None:
     for mode, recognizer in runs:
         with tempfile.TemporaryDirectory(prefix="languages-") as out:
             animate(args.corpus, out, with_text=mode == "text", recognizer=recognizer)
-            results = score(args.corpus, out)
+            results = score(args.corpus, out, args.scorer)
         title = f"{mode}" + (f" ({recognizer})" if recognizer else "")
         targets = " / ".join(map(str, TARGETS[mode]))
         print(f"\n{title:24}" + "".join(f"{m:>11}" for m in METRICS) + f"   targets {targets}")

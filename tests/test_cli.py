@@ -333,6 +333,7 @@ def test_a_signal_mid_video_leaves_no_file_and_exits_non_zero(spoken, talking_vi
     process = subprocess.Popen([sys.executable, "-m", "mouthpiece.cli", command, source, str(long), "-o", str(out),
                                 "--text", " ".join([spoken.text] * repeats), "-q", *extra],
                                stderr=subprocess.PIPE, text=True, stdin=subprocess.DEVNULL)  # fmt: skip
+
     def written() -> int:
         return sum(p.stat().st_size for p in out.parent.iterdir() if p.is_file())
 

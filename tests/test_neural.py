@@ -1,4 +1,5 @@
-"""The learned front end: the shipped model file, streaming equals one block, bad files, closures."""
+"""The learned front end: the shipped model file, streaming equals one block, bad files, closures,
+alignments moved to where it hears the boundaries."""
 
 from __future__ import annotations
 
@@ -8,11 +9,12 @@ import numpy as np
 import pytest
 
 from mouthpiece.errors import InputError
-from mouthpiece.neural import FrontEndStream, decode_phones, default_model, load_model, recognize, run
+from mouthpiece.neural import FrontEndOutput, FrontEndStream, decode_phones, default_model, load_model, recognize, run
+from mouthpiece.neural.align import refined
 from mouthpiece.neural.listen import NeuralListener
-from mouthpiece.neural.model import DEFAULT_MODEL
+from mouthpiece.neural.model import DEFAULT_MODEL, FRAME_CENTRE_S, FRAME_RATE
 from mouthpiece.phonetics import tts
-from mouthpiece.types import Audio
+from mouthpiece.types import Audio, Phone, PhoneTrack
 from mouthpiece.vocabulary import VISEMES
 
 # Our own sentences, full of bilabials (none from the evaluation corpora).
@@ -201,3 +203,38 @@ def test_a_listener_that_forgets_keeps_a_short_window_and_the_same_recent_phones
     recent = [p for p in forgetting.heard() if p.start > forgetting.samples / 16_000 - 0.3]
     same = [p for p in keeping.heard() if p.start > keeping.samples / 16_000 - 0.3]
     assert [p.label for p in recent] == [p.label for p in same]
+
+
+def _posteriors(runs: list[tuple[str, int]]) -> FrontEndOutput:
+    """Confident posteriors of viseme runs (name, frames)."""
+    rows = [VISEMES.index(name) for name, frames in runs for _ in range(frames)]
+    posteriors = np.full((len(rows), len(VISEMES)), 0.01, np.float32)
+    posteriors[np.arange(len(rows)), rows] = 0.9
+    return FrontEndOutput(posteriors, np.zeros((len(rows), 3), np.float32), 0)
+
+
+def _frame_time(frame: int) -> float:
+    return FRAME_CENTRE_S + (frame - 0.5) / FRAME_RATE
+
+
+def test_an_alignment_moves_its_boundaries_to_where_the_front_end_hears_them():
+    # heard: 20 frames of silence, 30 of AA, 12 of P, 30 of AA, 18 of silence; the warp put
+    # the P and the vowel after it 5 frames early, the end of speech 7
+    heard = _posteriors([("sil", 20), ("aa", 30), ("PP", 12), ("aa", 30), ("sil", 18)])
+    bounds = [_frame_time(f) for f in (20, 45, 57, 85)]
+    duration = FRAME_CENTRE_S + 110 / FRAME_RATE
+    labels = ["sil", "AA", "P", "AA", "sil"]
+    track = PhoneTrack(tuple(Phone(a, b, p) for a, b, p in zip([0.0, *bounds], [*bounds, duration], labels)), duration)
+    moved = refined(track, heard, VISEMES)
+    assert [p.label for p in moved.phones] == labels
+    assert [round(p.start, 3) for p in moved.phones[1:]] == [round(_frame_time(f), 3) for f in (20, 50, 62, 92)]
+    assert moved.phones[0].start == 0 and moved.phones[-1].end == duration
+
+
+def test_where_the_front_end_cannot_tell_two_phones_apart_the_boundary_stays():
+    heard = _posteriors([("sil", 20), ("PP", 20), ("aa", 30)])  # M then B: both closed lips
+    bounds = [_frame_time(f) for f in (20, 28, 40)]
+    duration = FRAME_CENTRE_S + 70 / FRAME_RATE
+    labels = ["sil", "M", "B", "AA"]
+    track = PhoneTrack(tuple(Phone(a, b, p) for a, b, p in zip([0.0, *bounds], [*bounds, duration], labels)), duration)
+    assert refined(track, heard, VISEMES).phones == track.phones

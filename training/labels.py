@@ -75,6 +75,11 @@ SAMPA_TO_ARPABET: dict[str, tuple[str, ...]] = {
     "u": ("UW",), "u:": ("UW",), "u1": ("UW",), "u~": ("UW",), "um": ("UW",), "un": ("UW",), "U": ("UH",),
     "y": ("UW",), "y:": ("UW",), "Y": ("UH",), "2": ("OW",), "2:": ("OW",), "9": ("ER",), "9y": ("OY",),
     "@": ("AX",), "6": ("AX",), "6~": ("AX",), "6~j~": ("AX", "Y"),
+    # Swedish (sw1, sw2): aspirated stops, retroflex s, long vowels
+    "ph": ("P",), "th": ("T",), "kh": ("K",), "rs": ("SH",), "A:": ("AA",), "}:": ("UW",), "u0": ("UH",),
+    # Greek (gr2) and Afrikaans (af1) speaking English
+    "c": ("K",), "q": ("G",), "X": ("HH",), "l#": ("L",), "{": ("AE",), "&": ("EY",), "$": ("OW",),
+    "EI": ("EY",), "@U": ("OW",),
 }  # fmt: skip
 
 

@@ -7,7 +7,8 @@ Each utterance is a pseudo-sentence of 4-12 words drawn from a Debian word list
   exact starts), in 15 language variants x ~30 voice variants x 120-260 words/min;
 - Festival's English diphone voices ``rab_diphone`` and ``don_diphone`` (segment end
   times from ``utt.save.segs``), stretched 0.8-1.3x;
-- MBROLA diphone voices, driven by espeak-ng's ``--pho`` output (phone durations in ms,
+- MBROLA diphone voices (also foreign ones reading English by espeak-ng's rules, such as
+  ``de4-en``), driven by espeak-ng's ``--pho`` output (phone durations in ms,
   pitch targets) and rendered by the ``mbrola`` binary; the .pho is stretched and
   pitch-shifted first, so the labels stay exact.
 
@@ -52,17 +53,24 @@ MBROLA_DIR = Path("/usr/share/mbrola")
 
 # Languages: word list, espeak-ng voices, MBROLA voices (none of them reserved), weight.
 LANGUAGES: dict[str, tuple[str, tuple[str, ...], tuple[str, ...], float]] = {
-    "en": ("american-english", ("en-us", "en", "en-gb-scotland", "en-gb-x-rp", "en-gb-x-gbclan", "en-029"), (), 0.26),
+    "en": ("american-english", ("en-us", "en", "en-gb-scotland", "en-gb-x-rp", "en-gb-x-gbclan", "en-029"),
+           ("de3-en", "de4-en", "de5-en", "af1-en", "gr2-en", "hu1-en", "ro1-en", "sw1-en"), 0.26),
     "de": ("ngerman", ("de",), ("de3", "de4", "de5", "de7"), 0.13),
-    "fr": ("french", ("fr", "fr-be", "fr-ch"), ("fr3", "fr6"), 0.13),
-    "es": ("spanish", ("es", "es-419"), ("es3", "es4", "mx1", "mx2"), 0.12),
+    "fr": ("french", ("fr", "fr-be", "fr-ch"), ("fr3", "fr5", "fr6", "fr7"), 0.13),
+    "es": ("spanish", ("es", "es-419"), ("mx1", "mx2"), 0.12),
     "it": ("italian", ("it",), (), 0.08),
-    "nl": ("dutch", ("nl",), ("nl1",), 0.07),
+    "nl": ("dutch", ("nl",), (), 0.07),
     "pt": ("portuguese", ("pt",), ("pt1",), 0.05),
     "pt-br": ("brazilian", ("pt-br",), ("br2", "br4"), 0.06),
     "pl": ("polish", ("pl",), (), 0.05),
-    "sv": ("swedish", ("sv",), (), 0.05),
-}
+    "sv": ("swedish", ("sv",), ("sw1", "sw2"), 0.05),
+}  # fmt: skip
+# Not used: MBROLA voices whose databases lack diphones that espeak-ng's rules for them ask
+# for (MBROLA says silence instead, so the audio no longer says the labels): es3, es4,
+# it1, it2 and nl1 in nearly every sentence, de8 (Bavarian) and sw2-en in most.
+# MBROLA's diphones are cut from recorded speech, nearer to real voices than espeak-ng's
+# formants: a language with MBROLA voices speaks through them this often.
+MBROLA_SHARE = 0.55
 ESPEAK_VARIANTS = (
     "", "m1", "m2", "m3", "m4", "m5", "m6", "m7", "m8", "f1", "f2", "f3", "f4", "f5",
     "klatt", "klatt2", "klatt3", "klatt4", "klatt5", "klatt6", "croak", "adam", "andy", "annie",
@@ -71,7 +79,7 @@ ESPEAK_VARIANTS = (
 )  # fmt: skip
 # Held out by voice: these espeak-ng variants in every language, and these MBROLA voices.
 VALIDATION_VARIANTS = frozenset({"f4", "m6", "klatt3", "linda"})
-VALIDATION_MBROLA = frozenset({"de7", "fr6", "es3", "br2"})
+VALIDATION_MBROLA = frozenset({"de7", "fr6", "br2", "ro1-en"})
 # The voices above and below are an allowlist: nothing else is ever synthesized. None of
 # them is a voice issue 14 reserves for evaluation or one of the dev corpora's voices
 # (those are for checking the model, never for making it).
@@ -123,6 +131,21 @@ def speak_espeak(text: str, voice: str, rng: np.random.Generator) -> tuple[np.nd
     return audio.samples, [(p.start, p.end, p.label) for p in phones.phones]
 
 
+class MissingDiphones(Exception):
+    """MBROLA lacked diphones the .pho asked for and put silence there: the audio no longer
+    says the labels."""
+
+
+# Symbols espeak-ng writes for a voice that its database spells otherwise.
+MBROLA_RESPELLINGS = {"mx1": {"e/": "e", "o/": "o"}, "mx2": {"e/": "e", "o/": "o"}}
+
+
+def mbrola_database(voice: str) -> str:
+    """The MBROLA database an espeak-ng ``mb-`` voice speaks with: ``de4-en`` (English by rules
+    with the German diphones of ``de4``) uses ``de4``."""
+    return voice.split("-")[0]
+
+
 def speak_mbrola(
     text: str, voice: str, lang: str, rng: np.random.Generator, unknown: Counter
 ) -> tuple[np.ndarray, list[tuple[float, float, str]]]:
@@ -139,7 +162,8 @@ def speak_mbrola(
         rest = parts[2:]
         for j in range(1, len(rest), 2):
             rest[j] = str(int(round(float(rest[j]) * pitch)))
-        lines.append(" ".join([parts[0], str(dur), *rest]))
+        spelled = MBROLA_RESPELLINGS.get(voice, {}).get(parts[0], parts[0])
+        lines.append(" ".join([spelled, str(dur), *rest]))
         mapped = sampa_to_arpabet(parts[0])
         if mapped is None:
             unknown[f"{voice}:{parts[0]}"] += 1
@@ -156,8 +180,10 @@ def speak_mbrola(
     with tempfile.TemporaryDirectory() as tmp:
         pho_path, wav_path = Path(tmp, "u.pho"), Path(tmp, "u.wav")
         pho_path.write_text("\n".join(lines) + "\n", encoding="latin-1")
-        db = MBROLA_DIR / voice / voice
-        subprocess.run(["mbrola", "-e", str(db), str(pho_path), str(wav_path)], capture_output=True, check=True)
+        db = MBROLA_DIR / mbrola_database(voice) / mbrola_database(voice)
+        done = subprocess.run(["mbrola", "-e", str(db), str(pho_path), str(wav_path)], capture_output=True, check=True)
+        if b"unknown" in done.stderr:
+            raise MissingDiphones(voice)
         rate, pcm = wavfile.read(wav_path)
     samples = resample(pcm.astype(np.float32) / 32768.0, from_rate=rate, to_rate=RATE)
     return samples, spans
@@ -228,7 +254,7 @@ def choose(rng: np.random.Generator, festival_share: float) -> tuple[str, str, s
     _, espeak_voices, mbrola_voices, _ = LANGUAGES[lang]
     if lang == "en" and rng.uniform() < festival_share:
         return lang, "festival", "", "train"
-    if mbrola_voices and rng.uniform() < 0.4:
+    if mbrola_voices and rng.uniform() < MBROLA_SHARE:
         voice = str(rng.choice(mbrola_voices))
         return lang, "mbrola", voice, "val" if voice in VALIDATION_MBROLA else "train"
     base = str(rng.choice(espeak_voices))
@@ -281,7 +307,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--shard-size", type=int, default=400, help="utterances per shard")
     args = parser.parse_args(argv)
 
-    missing = [v for lang in LANGUAGES.values() for v in lang[2] if not (MBROLA_DIR / v / v).exists()]
+    missing = [
+        v for lang in LANGUAGES.values() for v in map(mbrola_database, lang[2]) if not (MBROLA_DIR / v / v).exists()
+    ]
     if missing:
         raise SystemExit(f"MBROLA voices missing: {' '.join(missing)} (apt-get install mbrola-XX, contrib/non-free).")
     rng = np.random.default_rng(args.seed)

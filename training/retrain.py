@@ -1,9 +1,9 @@
 """Retrain the shipped front end end to end: corpus, training, export, evaluation.
 
-    python -m training.retrain            # about an hour on one core; data in ~/.cache/mouthpiece-train
+    python -m training.retrain            # about 80 minutes on one core; data in ~/.cache/mouthpiece-train
 
 Needs the ``train`` extra (``pip install -e '.[train]'``, torch 2.13 CPU) and the Debian
-packages ``espeak-ng mbrola mbrola-{de3,de4,de5,de7,fr3,fr6,es3,es4,mx1,mx2,nl1,pt1,br2,br4}
+packages ``espeak-ng mbrola mbrola-{af1,br2,br4,de3,de4,de5,de7,fr3,fr5,fr6,fr7,gr2,hu1,mx1,mx2,pt1,ro1,sw1,sw2}
 festival festvox-rablpc16k festvox-don`` and the word lists ``wamerican wngerman wfrench
 wspanish witalian wdutch wpolish wportuguese wbrazilian wswedish`` (MBROLA voices are in
 Debian's contrib/non-free components). Every step is seeded; the corpus and the
@@ -31,9 +31,9 @@ def main(argv: list[str] | None = None) -> None:
             shutil.rmtree(args.data / sub, ignore_errors=True)
         for old in args.data.glob("summary_seed*.json"):
             old.unlink()
-        make_corpus.main(["--out", data, "--seed", "14", "--hours", "16", "--minutes", "40"])
+        make_corpus.main(["--out", data, "--seed", "14", "--hours", "24", "--minutes", "50"])
         make_corpus.main(["--out", data, "--seed", "15", "--hours", "2.5", "--minutes", "10", "--festival", "1"])
-    train.main(["--data", data, "--steps", "8000", "--eval-every", "1000", "--max-minutes", "40"])
+    train.main(["--data", data, "--steps", "12000", "--eval-every", "1000", "--max-minutes", "65"])
     export.main(["--data", data])
     evaluate.main(["--data", data, "--json", str(args.data / "figures.json")])
 

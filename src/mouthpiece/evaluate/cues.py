@@ -3,7 +3,8 @@
 Sketch. Both tracks are compared on 100 Hz frames, frame ``i`` covering
 ``[i / 100, (i + 1) / 100)`` and sampled at its centre, up to the end of the reference's
 last phone. The *oracle* is :func:`mouthpiece.motion.to_cues` of the reference phones,
-our implementation of Rhubarb Lip Sync's phone-to-shape conventions. Per utterance:
+our implementation of Rhubarb Lip Sync's phone-to-shape conventions (with Rhubarb's
+closures, drawn before a P or B only). Per utterance:
 
 - ``acc``: frames whose predicted shape is the oracle's; ``acc_tol40`` also counts a
   frame whose shape the oracle shows within 4 frames (40 ms, one 25 fps frame);
@@ -258,7 +259,7 @@ def score_cues(phones: PhoneTrack, predicted: ShapeTrack, *, name: str = "") -> 
         speech=[(p.start, p.end) for p in phones.phones if p.label != SILENCE],
         bilabials=[(p.start - BILABIAL_MARGIN, p.end + BILABIAL_MARGIN) for p in phones.phones if p.label in BILABIALS],
     )
-    oracle = sample_shapes(to_cues(PhoneTrack(phones.phones, end)), n)
+    oracle = sample_shapes(to_cues(PhoneTrack(phones.phones, end), bilabial_closed_share=0.0), n)
     prediction = sample_shapes(predicted, n)
     return CueScore(
         name=name, phones=phones, oracle=oracle, predicted=prediction, speech=speech,

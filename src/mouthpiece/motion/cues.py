@@ -3,7 +3,8 @@
 Sketch. Every phone allows a set of shapes (``rules.PHONE_SHAPES``): vowels usually one,
 consonants several, because the lips of a consonant mostly follow its neighbours.
 Diphthongs get two sets in sequence; plosives get an occlusion set placed *before*
-the phone (the lips close before the release is heard). We then walk the timeline
+the phone (the lips close before the release is heard), bilabials also over the first
+part of the phone (their silent closure). We then walk the timeline
 forwards, choosing from each set the shape closest to the previous one
 (``rules.SHAPE_EFFORT``), and, at each single-shape vowel, walk back up to 0.2 s so the
 lips anticipate it. Then the rest shape X inside speech becomes a held or relaxed
@@ -37,14 +38,17 @@ class _Rule:
 _REST = _Rule(frozenset("X"), -1, False)
 
 
-def _phone_rules(label: str, duration: int, previous: int) -> list[tuple[int, int, frozenset[str]]]:
+def _phone_rules(
+    label: str, duration: int, previous: int, closed_share: float
+) -> list[tuple[int, int, frozenset[str]]]:
     """Shape sets of one phone as (start, end, set) in centiseconds relative to its start."""
     seconds = duration * CENTISECOND
     if label in rules.PLOSIVES:
         occlusion, release = rules.PLOSIVES[label]
         lo, hi = round(rules.OCCLUSION_MIN / CENTISECOND), round(rules.OCCLUSION_MAX / CENTISECOND)
         hold = min(max(previous // 2, lo), hi)
-        return [(-hold, 0, occlusion), (0, duration, release)]
+        closed = int(duration * closed_share) if occlusion == frozenset("A") else 0
+        return [(-hold, closed, occlusion), (closed, duration, release)]
     if label in rules.DIPHTHONGS:
         threshold, short, long, second = rules.DIPHTHONGS[label]
         first = short if seconds < threshold else long
@@ -71,7 +75,7 @@ def _closest(reference: str, shapes: frozenset[str]) -> str:
     return next(s for s in rules.SHAPE_EFFORT[reference] if s in shapes)
 
 
-def _rule_runs(phones: PhoneTrack, n: int) -> list[tuple[int, int, _Rule]]:
+def _rule_runs(phones: PhoneTrack, n: int, closed_share: float) -> list[tuple[int, int, _Rule]]:
     """The timeline of shape rules as runs (start, end, rule) covering [0, n) cs."""
     grid = [_REST] * n
     previous = 0
@@ -79,7 +83,7 @@ def _rule_runs(phones: PhoneTrack, n: int) -> list[tuple[int, int, _Rule]]:
         start, end = _centiseconds(phone.start), _centiseconds(phone.end)
         duration = end - start
         if phone.label != SILENCE and duration > 0:
-            for a, b, shapes in _phone_rules(phone.label, duration, previous):
+            for a, b, shapes in _phone_rules(phone.label, duration, previous, closed_share):
                 anticipated = phone.label in VOWELS and len(shapes) == 1
                 rule = _Rule(shapes, index, anticipated)
                 for i in range(max(0, start + a), min(n, start + b)):
@@ -190,12 +194,14 @@ def _steady(segments: list[Segment]) -> list[Segment]:
     return [Segment(c.start * CENTISECOND, c.end * CENTISECOND, c.label) for c in cues]
 
 
-def to_cues(phones: PhoneTrack) -> ShapeTrack:
+def to_cues(phones: PhoneTrack, *, bilabial_closed_share: float = rules.BILABIAL_CLOSED_SHARE) -> ShapeTrack:
     """Rhubarb mouth cues for a phone track.
 
     Parameters
     ----------
     phones : PhoneTrack
+    bilabial_closed_share : float, the share of a P or B phone drawn closed (A); 0 is
+        Rhubarb's own rule, which the scorers' reference cues follow
 
     Returns
     -------
@@ -205,7 +211,7 @@ def to_cues(phones: PhoneTrack) -> ShapeTrack:
     n = _centiseconds(phones.duration)
     if n == 0:
         return ShapeTrack((), phones.duration)
-    runs = _rule_runs(phones, n)
+    runs = _rule_runs(phones, n, bilabial_closed_share)
     shapes = _choose_shapes(runs)
     segments = _merge([Segment(a * CENTISECOND, b * CENTISECOND, s) for (a, b, _), s in zip(runs, shapes)])
     for i in range(1, len(segments) - 1):
