@@ -35,6 +35,9 @@ from .resample import resample
 
 BLOCK_SECONDS = 1.0  # s, length of the blocks :func:`stream` yields by default
 LOAD_BLOCK_SECONDS = 30.0  # s, block length :func:`load` decodes in (fewer, larger copies)
+# Float PCM may go a little over full scale (1.0); this far over it is garbage, not sound.
+MAX_SAMPLE_DB = 60.0
+MAX_SAMPLE = 10 ** (MAX_SAMPLE_DB / 20)
 MAX_AUDIO_OFFSET = 600.0  # s between a video's first frame and its audio's start: more is a damaged timestamp
 
 PathLike = str | os.PathLike[str]
@@ -123,6 +126,8 @@ def _blocks(name: str, sample_rate: int, block_length: int, max_seconds: float |
     for chunk in _decode(name, sample_rate):
         if not np.isfinite(chunk).all():  # float PCM holds any bit pattern
             raise InputError(f"'{name}' is corrupt: some of its samples are NaN or infinite.")
+        if len(chunk) and np.abs(chunk).max() > MAX_SAMPLE:
+            raise InputError(f"'{name}' is corrupt: some of its samples lie {MAX_SAMPLE_DB:.0f} dB over full scale.")
         total += len(chunk)
         if total > most:
             raise TooLongError(f"'{name}' holds more than {max_seconds:g} s of audio, the longest accepted here.")
