@@ -40,8 +40,8 @@ import sys
 import tempfile
 import time
 import traceback
-import wave
 import warnings
+import wave
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
