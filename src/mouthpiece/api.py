@@ -21,37 +21,37 @@ A talking portrait adds the face's life and a photo:
     animation = add_life(animation, audio, seed=0, emotion="happy", intensity=0.5)   # motion/
     portrait = load_portrait("face.jpg", size=(512, 512))                             # face/, render/
     render_video(portrait, animation, "talking.mp4", audio=audio)                      # render/
+
+The longer calls hand their orchestration to one module each: ``animate_file``'s streaming
+to :mod:`mouthpiece.animating`, ``render_video`` and ``render_speech`` to
+:mod:`mouthpiece.render.speech`, ``dub_video`` to :mod:`mouthpiece.render.dub_video` and the
+measures (``evaluate_sync`` and the others, re-exported here) to :mod:`mouthpiece.evaluate.run`.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import replace
+from collections.abc import Callable, Iterable
 from importlib import resources
 from typing import TYPE_CHECKING, Any, TextIO
 
-import av
 import numpy as np
 
 from . import audio as audio_stage
 from . import export as export_stage
 from . import motion, phonetics
+from .animating import animate_stream
 from .errors import InputError
 from .evaluate.run import evaluate_cues as evaluate_cues  # the measures: see mouthpiece.evaluate.run
 from .evaluate.run import evaluate_motion as evaluate_motion
 from .evaluate.run import evaluate_preserve as evaluate_preserve
 from .evaluate.run import evaluate_sync as evaluate_sync
-from .face.track import FaceTracker
 from .motion.emotion import check_emotion
 from .phonetics import DEFAULT_LANGUAGE
-from .phonetics.ahead import recognized_ahead
-from .prefetch import prefetch
-from .render.portrait import FrameRenderer, Portrait, frame_portrait, render_frames
-from .render.reader import probe_video
+from .render.portrait import Portrait, frame_portrait
+from .render.speech import render_in_parts, write_video
 from .timebase import frame_count, frames_to_time
-from .types import SAMPLE_RATE, Animation, Audio, Phone, PhoneTrack, Word
-from .vocabulary import ARKIT_BLENDSHAPES, CHANNELS
+from .types import Animation, Audio, PhoneTrack
 
 if TYPE_CHECKING:
     from .avatar import Avatar, AvatarReport
@@ -63,10 +63,8 @@ Progress = Callable[[float], None]  # called with the fraction of the work done,
 ANALYSIS_FPS = 100.0  # frames/s at which loudness is measured before resampling to the animation
 DEFAULT_SIZE = (512, 512)  # pixels, a talking portrait's (width, height)
 VIDEO_FPS = 25.0
-PIPELINE_CHUNK_SECONDS = 10.0  # s, chunks recognized ahead of rendering (shorter starts sooner)
 DEFAULT_INTENSITY = 0.6  # of an emotion, 0-1
 SAMPLE_PORTRAIT = str(resources.files("mouthpiece") / "data" / "astronaut.png")  # public domain: data/astronaut.md
-DUB_CRF = 12  # x264 quality of a dub: what it leaves alone stays over 40 dB from the source's decoded frames
 
 
 def load_audio(path: str | os.PathLike[str], *, max_seconds: float | None = None) -> Audio:
@@ -213,37 +211,10 @@ def animate_file(
             progress(0.5)
         animation = animate(audio, text=text, fps=fps, language=language)
     else:
-        animation = _animate_stream(path, fps=fps, recognizer=recognizer, progress=progress)
+        animation = animate_stream(path, fps=fps, recognizer=recognizer, progress=progress)
     if progress:
         progress(1.0)
     return animation
-
-
-def _animate_stream(
-    path: str | os.PathLike[str], *, fps: float, recognizer: str, progress: Progress | None
-) -> Animation:
-    total = _duration_hint(path) if progress else 0.0
-    chunks = phonetics.split_at_pauses(audio_stage.stream(path), sample_rate=SAMPLE_RATE)
-    phones: list[Phone] = []
-    words: list[Word] = []
-    levels: list[np.ndarray] = []
-    sounds: list[np.ndarray] = []
-    hearing = motion.Hearing()
-    duration = 0.0
-    for offset, chunk in chunks:
-        levels.append(audio_stage.loudness(chunk, fps=ANALYSIS_FPS)[: round(chunk.duration * ANALYSIS_FPS)])
-        sounds.append(hearing.samples(chunk.samples).astype(np.float16))  # the whole file's frames; an hour: 29 MB
-        heard = phonetics.recognize(chunk, recognizer=recognizer)
-        phones.extend(p._replace(start=p.start + offset, end=p.end + offset) for p in heard.phones)
-        words.extend(w._replace(start=w.start + offset, end=w.end + offset) for w in heard.words)
-        duration = offset + chunk.duration
-        if progress and total:
-            progress(min(0.99, duration / total))
-    if duration == 0.0:
-        raise InputError(f"'{os.fspath(path)}' contains no audio samples.")
-    track = PhoneTrack(phonetics.tidy(phones, duration).phones, duration, tuple(words))
-    heard = np.concatenate(sounds).astype(np.float32)
-    return to_animation(track, fps=fps, loudness_db=np.concatenate(levels), heard=heard)
 
 
 def say(text: str, *, voice: str = DEFAULT_LANGUAGE, fps: float = motion.DEFAULT_FPS) -> tuple[Audio, Animation]:
@@ -320,17 +291,7 @@ def render_video(
     Frames stream into the encoder, so memory does not grow with the length; the file
     appears only once it is complete.
     """
-    from .render.video import VideoWriter
-
-    width, height = portrait.size
-    total = max(animation.frame_count, 1)
-    with VideoWriter(path, width=width, height=height, fps=animation.fps, audio=audio) as video:
-        for k, frame in enumerate(render_frames(portrait, animation)):
-            video.write(frame)
-            if progress and k % 25 == 0:
-                progress(k / total)
-    if progress:
-        progress(1.0)
+    write_video(portrait, animation, path, audio=audio, progress=progress)
 
 
 def render_speech(
@@ -352,10 +313,8 @@ def render_speech(
 
     With a transcript the speech is aligned, animated and rendered in turn. Without one,
     recognition runs ahead in another process on chunks cut at pauses while the frames of
-    the chunks already heard are rendered and encoded (see :class:`_SpeechInParts`).
+    the chunks already heard are rendered and encoded (see :mod:`mouthpiece.render.speech`).
     """
-    from .render.video import VideoWriter
-
     _check_fps(fps)
     recognizer = hearing(recognizer, language)
     check_emotion(emotion, intensity)  # before any work
@@ -364,95 +323,8 @@ def render_speech(
         animation = add_life(animation, audio, idle=idle, seed=seed, emotion=emotion, intensity=intensity)
         render_video(portrait, animation, path, audio=audio, progress=progress)
         return animation
-    total = frame_count(audio.duration, fps=fps)
-    life = np.zeros((total, len(CHANNELS)), np.float32)
-    if idle:
-        life = motion.add_idle(Animation(fps=fps, values=life), audio, seed=seed).values
-    speech = _SpeechInParts(audio, fps=fps, recognizer=recognizer)
-    width, height = portrait.size
-    with (
-        VideoWriter(path, width=width, height=height, fps=fps, audio=audio) as video,
-        FrameRenderer(portrait, channels=CHANNELS) as render,
-    ):
-        for first, part in speech:
-            last = first + part.frame_count
-            values = part.values + life[first:last]
-            values[:, : len(ARKIT_BLENDSHAPES)] = np.clip(values[:, : len(ARKIT_BLENDSHAPES)], 0.0, 1.0)
-            part = motion.apply_emotion(replace(part, values=values), emotion, intensity)
-            speech.parts[-1] = part
-            for frame in render(part.values):
-                video.write(frame)
-            if progress:
-                progress(last / max(total, 1))
-    return speech.animation()
-
-
-class _SpeechInParts:
-    """The speech curves of ``audio``, a chunk at a time, as recognition runs ahead in another
-    process on chunks cut at pauses (:func:`~mouthpiece.phonetics.ahead.recognized_ahead`):
-    iterate for ``(first frame, part)``; :meth:`animation` joins the parts (as changed in
-    :attr:`parts`) once they are all heard."""
-
-    def __init__(self, audio: Audio, *, fps: float, recognizer: str):
-        self.audio, self.fps, self.recognizer = audio, fps, recognizer
-        self.heard = motion.heard(audio.samples)  # once for all the parts: the running mean runs on
-        self.parts: list[Animation] = []
-        self._phones: list[Phone] = []
-        self._words: list[Word] = []
-
-    def __iter__(self) -> Iterator[tuple[int, Animation]]:
-        audio, fps = self.audio, self.fps
-        total = frame_count(audio.duration, fps=fps)
-        first = 0  # the next frame
-        chunks = recognized_ahead(audio, recognizer=self.recognizer, chunk_seconds=PIPELINE_CHUNK_SECONDS)
-        for offset, chunk, heard in chunks:
-            self._phones.extend(p._replace(start=p.start + offset, end=p.end + offset) for p in heard.phones)
-            self._words.extend(w._replace(start=w.start + offset, end=w.end + offset) for w in heard.words)
-            end = offset + chunk.duration
-            last = total if end >= audio.duration - 1e-9 else frame_count(end, fps=fps)
-            self.parts.append(_animate_frames(audio, self.heard, heard, offset, first, last, fps=fps))
-            yield first, self.parts[-1]
-            first = last
-
-    def animation(self) -> Animation:
-        track = PhoneTrack(phonetics.tidy(self._phones, self.audio.duration).phones, self.audio.duration,
-                           tuple(self._words))  # fmt: skip
-        parts = self.parts
-        weights = [p.viseme_weights for p in parts if p.viseme_weights is not None]
-        return Animation(
-            fps=self.fps,
-            values=np.concatenate([p.values for p in parts]) if parts else np.zeros((0, len(CHANNELS))),
-            phones=track,
-            visemes=motion.to_visemes(track),
-            cues=motion.to_cues(track),
-            viseme_weights=np.concatenate(weights) if len(weights) == len(parts) and parts else None,
-        )
-
-
-def _animate_frames(
-    audio: Audio, sound: np.ndarray, heard: PhoneTrack, offset: float, first: int, last: int, *, fps: float
-) -> Animation:
-    """The speech curves of animation frames ``first`` to ``last`` (exclusive) from the phones
-    heard in the chunk starting at ``offset`` seconds (which covers those frames' times) and
-    the whole speech's :func:`motion.heard` frames ``sound``."""
-    start = float(frames_to_time(first, fps=fps))
-    end = max(float(frames_to_time(last, fps=fps)), start + 1.0 / fps)
-    shift = offset - start
-    local = [p._replace(start=p.start + shift, end=p.end + shift) for p in heard.phones]
-    track = phonetics.tidy(local, end - start)
-    window = Audio(audio.samples[int(round(start * audio.sample_rate)) : int(round(end * audio.sample_rate))],
-                   audio.sample_rate)  # fmt: skip
-    rows = sound[int(round(start * ANALYSIS_FPS)) : int(round(end * ANALYSIS_FPS))]
-    part = to_animation(track, audio=window if len(window.samples) else None, fps=fps, heard=rows)
-    count = last - first
-    values = part.values[:count]
-    weights = None if part.viseme_weights is None else part.viseme_weights[:count]
-    if len(values) < count:  # rounding at the very end
-        values = np.concatenate([values, np.repeat(values[-1:], count - len(values), axis=0)])
-        weights = (
-            None if weights is None else np.concatenate([weights, np.repeat(weights[-1:], count - len(weights), 0)])
-        )
-    return Animation(fps=fps, values=values, viseme_weights=weights)
+    return render_in_parts(portrait, audio, path, fps=fps, recognizer=recognizer, idle=idle, seed=seed,
+                           emotion=emotion, intensity=intensity, progress=progress)  # fmt: skip
 
 
 def dub_video(
@@ -468,7 +340,8 @@ def dub_video(
     language: str = DEFAULT_LANGUAGE,
     progress: Progress | None = None,
 ) -> tuple[Animation, DubCount]:
-    """``video`` speaking ``audio`` instead, written to ``path`` (MP4): see :mod:`mouthpiece.render.dub`.
+    """``video`` speaking ``audio`` instead, written to ``path`` (MP4): see :mod:`mouthpiece.render.dub_video`
+    and :mod:`mouthpiece.render.dub`.
 
     One pass decodes, tracks, re-poses the mouth and encodes frame by frame, so memory
     does not grow with the video's length. The output keeps the video's frame rate, size
@@ -487,59 +360,10 @@ def dub_video(
         The video has no video stream or cannot be decoded, ``fit`` or ``original_audio``
         is out of range; :class:`NoFaceError` when the face is in no frame (nothing is written).
     """
-    from .audio.resample import resample
-    from .render.dub import DubCount, dub_frames
-    from .render.fit import arrange_audio, check_fit, fitted_frames
-    from .render.video import VideoWriter
+    from .render.dub_video import dub_video as dub  # imported when dubbing: it brings SciPy's optimizer
 
-    name = os.fspath(video)
-    try:
-        check_fit(fit)
-    except ValueError as e:
-        raise InputError(str(e)) from None
-    if not 0.0 <= original_audio <= 1.0:
-        raise InputError(f"The original audio's level must be between 0 and 1, got {original_audio!r}.")
-    info = probe_video(name)
-    if info.width % 2 or info.height % 2:
-        raise InputError(
-            f"'{name}' is {info.width}x{info.height} pixels, but H.264 video needs an even width and height: "
-            "crop or scale it by a pixel first."
-        )
-    recognizer = hearing(recognizer, language)
-    speech: _SpeechInParts | None = None
-    if text and text.strip():
-        animation = animate(audio, text=text, fps=info.fps, language=language)
-        parts: Iterable[tuple[int, Animation]] = [(0, animation)]
-    else:
-        parts = speech = _SpeechInParts(audio, fps=info.fps, recognizer=recognizer)
-    wanted = max(frame_count(audio.duration, fps=info.fps), 1)
-    frames = min(wanted, info.frame_count) if fit == "cut" else max(wanted, info.frame_count)
-    length = int(np.ceil((frames + 1) / info.fps * audio.sample_rate))  # the writer cuts it at the last frame
-    sound = np.zeros(length, np.float32)
-    sound[: min(length, len(audio.samples))] = audio.samples[:length]
-    if original_audio > 0 and info.has_audio:
-        own = load_audio(name)
-        own_samples = resample(own.samples, from_rate=own.sample_rate, to_rate=audio.sample_rate)
-        sound += original_audio * arrange_audio(own_samples, length, fit=fit)
-        sound /= max(1.0, float(np.abs(sound).max()))
-    count = DubCount()
-    width, height = info.width, info.height
-    turn = info.rotation // 90
-    with (
-        VideoWriter(path, width=width, height=height, fps=info.fps, audio=Audio(sound, audio.sample_rate),
-                    crf=DUB_CRF, matrix=info.matrix, rotation=info.rotation, audio_past_frames=False) as writer,
-        FaceTracker(index=face, fps=info.fps) as tracker,
-    ):  # fmt: skip
-        source = prefetch(fitted_frames(name, fps=info.fps, wanted=wanted, fit=fit), name="mouthpiece-decode")
-        for k, frame in enumerate(dub_frames(source, parts, tracker, count, channels=CHANNELS)):
-            writer.write(np.ascontiguousarray(np.rot90(frame, -turn)) if turn else frame)
-            if progress and k % 25 == 0:
-                progress(min(k / frames, 1.0))
-        if count.faceless == count.frames:
-            raise tracker.missing_face_error(name)
-    if progress:
-        progress(1.0)
-    return (animation if speech is None else speech.animation()), count
+    return dub(video, audio, path, text=text, face=face, fit=fit, original_audio=original_audio,
+               recognizer=recognizer, language=language, progress=progress)  # fmt: skip
 
 
 def export_file(
@@ -646,12 +470,3 @@ def resampled_track(values: np.ndarray, from_fps: float, to_fps: float, duration
     t = np.asarray(frames_to_time(np.arange(frame_count(duration, fps=to_fps)), fps=to_fps))
     source_t = np.asarray(frames_to_time(np.arange(len(values)), fps=from_fps))
     return np.interp(t, source_t, values).astype(np.float32) if len(values) else np.zeros(len(t), np.float32)
-
-
-def _duration_hint(path: str | os.PathLike[str]) -> float:
-    """The container's idea of the duration, for progress only (0 when unknown)."""
-    try:
-        with av.open(os.fspath(path)) as container:
-            return float(container.duration or 0) / 1e6
-    except Exception:  # progress is cosmetic; decoding reports real problems
-        return 0.0

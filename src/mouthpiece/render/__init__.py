@@ -10,6 +10,10 @@ In pipeline order:
 - :mod:`~mouthpiece.render.mouth`: paints the inside of the mouth where the lips part.
 - :mod:`~mouthpiece.render.video`: ``VideoWriter`` streams RGB frames and an Audio
   track into an H.264/AAC MP4, atomically.
+- :mod:`~mouthpiece.render.speech`: the talking portrait of ``render_video`` and
+  ``render_speech``, rendered while recognition runs ahead.
+- :mod:`~mouthpiece.render.dub_video`: a dub (``dub_video``) in one pass, the mouth
+  re-posed frame by frame by :mod:`~mouthpiece.render.dub`.
 
 Beside the video, a photo as a 3D head (``mouthpiece head``):
 

@@ -1,0 +1,103 @@
+"""A video dubbed with new speech (:func:`mouthpiece.api.dub_video`), in one pass.
+
+1. Checks before any work: the fit (:mod:`.fit`), the original audio's level, an even
+   frame size (H.264), the recognizer.
+2. The speech's curves: with a transcript animated whole; without one a chunk at a time
+   as recognition runs ahead (:class:`~.speech.SpeechInParts`).
+3. The soundtrack: the new speech, padded or cut to the frames written, with the video's
+   own soundtrack fitted under it at ``original_audio``.
+4. Frame by frame: decoded (a thread ahead, :func:`~mouthpiece.prefetch.prefetch`) and
+   fitted to the speech's length, the face tracked, the mouth re-posed
+   (:func:`~.dub.dub_frames`) and the frame encoded, turned back to the video's rotation.
+
+Imported only when dubbing: :mod:`.dub` brings SciPy's optimizer.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable
+
+import numpy as np
+
+from ..audio.resample import resample
+from ..errors import InputError
+from ..face.track import FaceTracker
+from ..prefetch import prefetch
+from ..timebase import frame_count
+from ..types import Animation, Audio
+from ..vocabulary import CHANNELS
+from .dub import DubCount, dub_frames
+from .fit import arrange_audio, check_fit, fitted_frames
+from .reader import probe_video
+from .speech import SpeechInParts
+from .video import VideoWriter
+
+DUB_CRF = 12  # x264 quality of a dub: what it leaves alone stays over 40 dB from the source's decoded frames
+
+
+def dub_video(
+    video: str | os.PathLike[str],
+    audio: Audio,
+    path: str | os.PathLike[str],
+    *,
+    text: str | None,
+    face: int | None,
+    fit: str,
+    original_audio: float,
+    recognizer: str | None,
+    language: str,
+    progress: Callable[[float], None] | None,
+) -> tuple[Animation, DubCount]:
+    """``video`` speaking ``audio`` instead, written to ``path``: the options and what is
+    returned and raised are :func:`mouthpiece.api.dub_video`'s."""
+    from .. import api  # the speech's Animation comes from the pipeline's own stages
+
+    name = os.fspath(video)
+    try:
+        check_fit(fit)
+    except ValueError as e:
+        raise InputError(str(e)) from None
+    if not 0.0 <= original_audio <= 1.0:
+        raise InputError(f"The original audio's level must be between 0 and 1, got {original_audio!r}.")
+    info = probe_video(name)
+    if info.width % 2 or info.height % 2:
+        raise InputError(
+            f"'{name}' is {info.width}x{info.height} pixels, but H.264 video needs an even width and height: "
+            "crop or scale it by a pixel first."
+        )
+    recognizer = api.hearing(recognizer, language)
+    speech: SpeechInParts | None = None
+    if text and text.strip():
+        animation = api.animate(audio, text=text, fps=info.fps, language=language)
+        parts: Iterable[tuple[int, Animation]] = [(0, animation)]
+    else:
+        parts = speech = SpeechInParts(audio, fps=info.fps, recognizer=recognizer)
+    wanted = max(frame_count(audio.duration, fps=info.fps), 1)
+    frames = min(wanted, info.frame_count) if fit == "cut" else max(wanted, info.frame_count)
+    length = int(np.ceil((frames + 1) / info.fps * audio.sample_rate))  # the writer cuts it at the last frame
+    sound = np.zeros(length, np.float32)
+    sound[: min(length, len(audio.samples))] = audio.samples[:length]
+    if original_audio > 0 and info.has_audio:
+        own = api.load_audio(name)
+        own_samples = resample(own.samples, from_rate=own.sample_rate, to_rate=audio.sample_rate)
+        sound += original_audio * arrange_audio(own_samples, length, fit=fit)
+        sound /= max(1.0, float(np.abs(sound).max()))
+    count = DubCount()
+    width, height = info.width, info.height
+    turn = info.rotation // 90
+    with (
+        VideoWriter(path, width=width, height=height, fps=info.fps, audio=Audio(sound, audio.sample_rate),
+                    crf=DUB_CRF, matrix=info.matrix, rotation=info.rotation, audio_past_frames=False) as writer,
+        FaceTracker(index=face, fps=info.fps) as tracker,
+    ):  # fmt: skip
+        source = prefetch(fitted_frames(name, fps=info.fps, wanted=wanted, fit=fit), name="mouthpiece-decode")
+        for k, frame in enumerate(dub_frames(source, parts, tracker, count, channels=CHANNELS)):
+            writer.write(np.ascontiguousarray(np.rot90(frame, -turn)) if turn else frame)
+            if progress and k % 25 == 0:
+                progress(min(k / frames, 1.0))
+        if count.faceless == count.frames:
+            raise tracker.missing_face_error(name)
+    if progress:
+        progress(1.0)
+    return (animation if speech is None else speech.animation()), count
