@@ -19,7 +19,10 @@ VIDEO_FPS = api.VIDEO_FPS
 
 
 class ProgressBar:
-    """A one-line progress bar on stderr, silent when stderr is not a terminal."""
+    """A one-line progress bar on stderr, silent when stderr is not a terminal.
+
+    Twenty lines, used for one file and for a batch's files alike; tqdm would add a
+    dependency to draw the same bar."""
 
     WIDTH = 30
 

@@ -5,7 +5,11 @@ that ends where the last phone ends. The format is told by the content, then the
 
 - Praat TextGrid (a file starting ``File type = "ooTextFile"``, long or short text
   format, UTF-8 or UTF-16): the interval tier whose name contains "phone", else the
-  first interval tier; empty intervals are silence.
+  first interval tier; empty intervals are silence. Our own 40-line reader, not praatio:
+  praatio 6.2.2 reads the same files but answers damaged ones with whatever its code
+  hits (IndexError on a truncated header, ParsingError, TextgridStateError for overlapping
+  intervals), so every caller would catch everything; ours gives one sentence naming the
+  file for every damage the fuzzer makes (``tests/test_fuzz.py``).
 - Festival label file (``.lab`` with a line ``#``): header lines up to the ``#``, then
   ``end_time  colour  label`` per line in seconds, each phone starting where the
   previous one ended.
