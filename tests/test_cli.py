@@ -218,13 +218,19 @@ def _bad_inputs(tmp_path: Path, spoken) -> dict[str, tuple[list[str], str]]:
         "unknown extension": (["animate", wav], ".gif"),
         "non-UTF-8 transcript": (["animate", wav, "--text-file", str(latin1)], "latin1.txt"),
         "missing transcript": (["animate", wav, "--text-file", str(tmp_path / "none.txt")], "none.txt"),
+        "longer than --max-seconds": (["animate", wav, "--max-seconds", "0.5"], spoken.wav.name),
+        "longer than --max-seconds, with text": (
+            ["animate", wav, "--max-seconds", "0.5", "--text", spoken.text],
+            spoken.wav.name,
+        ),
     }
 
 
 @pytest.mark.parametrize(
     "case",
     ["missing file", "not audio", "truncated file", "zero-length audio", "zero-byte file", "unknown format",
-     "unknown extension", "non-UTF-8 transcript", "missing transcript"],
+     "unknown extension", "non-UTF-8 transcript", "missing transcript", "longer than --max-seconds",
+     "longer than --max-seconds, with text"],
 )  # fmt: skip
 def test_bad_input_gets_one_sentence_exit_1_and_no_output(spoken, tmp_path, case):
     args, named = _bad_inputs(tmp_path, spoken)[case]
@@ -240,6 +246,7 @@ def test_bad_input_gets_one_sentence_exit_1_and_no_output(spoken, tmp_path, case
 def test_usage_errors_exit_2():
     assert run("animate").returncode == 2
     assert run("animate", "x.wav", "--fps", "0").returncode == 2
+    assert run("render", "x.png", "x.wav", "--max-seconds", "0").returncode == 2
 
 
 def test_say_writes_speech_and_its_animation(tmp_path):

@@ -23,14 +23,19 @@ from .types import SAMPLE_RATE, Animation, Phone, PhoneTrack, Word
 
 
 def animate_stream(
-    path: str | os.PathLike[str], *, fps: float, recognizer: str, progress: Callable[[float], None] | None
+    path: str | os.PathLike[str],
+    *,
+    fps: float,
+    recognizer: str,
+    progress: Callable[[float], None] | None,
+    max_seconds: float | None = None,
 ) -> Animation:
     """The Animation of the speech in ``path``, recognized with ``recognizer`` chunk by chunk;
     ``progress`` is told the fraction decoded (up to 0.99) when the container knows its duration."""
     from . import api  # the speech's Animation comes from the pipeline's own stage
 
     total = _duration_hint(path) if progress else 0.0
-    chunks = phonetics.split_at_pauses(audio_stage.stream(path), sample_rate=SAMPLE_RATE)
+    chunks = phonetics.split_at_pauses(audio_stage.stream(path, max_seconds=max_seconds), sample_rate=SAMPLE_RATE)
     phones: list[Phone] = []
     words: list[Word] = []
     levels: list[np.ndarray] = []

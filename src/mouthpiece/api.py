@@ -196,8 +196,10 @@ def animate_file(
     recognizer: str | None = None,
     language: str = DEFAULT_LANGUAGE,
     progress: Progress | None = None,
+    max_seconds: float | None = None,
 ) -> Animation:
-    """A file's speech (in ``language``) to an Animation.
+    """A file's speech (in ``language``) to an Animation; TooLongError as soon as the file
+    passes ``max_seconds``.
 
     Without a transcript the file is decoded and recognized in chunks cut at pauses,
     so an hour of audio takes the memory of a few seconds of it (plus the result).
@@ -206,12 +208,12 @@ def animate_file(
     _check_fps(fps)
     recognizer = hearing(recognizer, language)  # an unknown name fails before any decoding
     if text and text.strip():
-        audio = load_audio(path)
+        audio = load_audio(path, max_seconds=max_seconds)
         if progress:
             progress(0.5)
         animation = animate(audio, text=text, fps=fps, language=language)
     else:
-        animation = animate_stream(path, fps=fps, recognizer=recognizer, progress=progress)
+        animation = animate_stream(path, fps=fps, recognizer=recognizer, progress=progress, max_seconds=max_seconds)
     if progress:
         progress(1.0)
     return animation

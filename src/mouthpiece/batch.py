@@ -124,7 +124,7 @@ def animate_one(source: str, target: str, options: dict[str, Any]) -> dict[str, 
 
     ``options``: ``format``, ``text``, ``text_sidecar``, ``fps``, ``recognizer``,
     ``language``, ``idle``, ``seed``, ``emotion``, ``intensity``, ``cue_shapes``, ``style`` (a
-    style file or None) and ``export`` (the format's options).
+    style file or None), ``max_seconds`` (None: no limit) and ``export`` (the format's options).
     """
     exported = export_text(source, options, sound_file=os.path.abspath(source))
     write_text(target, exported.pop("text"))
@@ -146,7 +146,7 @@ def animation_of(
         warnings.simplefilter("always")
         animation = api.animate_file(source, text=transcript_of(source, options), fps=options["fps"],
                                      recognizer=options.get("recognizer"), language=options["language"],
-                                     progress=progress)  # fmt: skip
+                                     progress=progress, max_seconds=options.get("max_seconds"))  # fmt: skip
         if options.get("idle") or options.get("emotion", "neutral") != "neutral":
             animation = api.add_life(animation, api.load_audio(source), idle=options.get("idle", False),
                                      seed=options.get("seed", 0), emotion=options.get("emotion", "neutral"),

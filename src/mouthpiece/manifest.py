@@ -152,7 +152,7 @@ def render_one(source: str, target: str, options: dict[str, Any]) -> dict[str, A
         warnings.simplefilter("always")
         portrait = api.load_portrait(existing_file(options["portrait"], kind="image"), size=options["size"],
                                      face=options.get("face"))  # fmt: skip
-        speech = api.load_audio(source)
+        speech = api.load_audio(source, max_seconds=options.get("max_seconds"))
         os.makedirs(os.path.dirname(os.path.abspath(target)), exist_ok=True)
         api.render_speech(portrait, speech, target, text=options.get("text"), fps=options["fps"],
                           recognizer=options.get("recognizer"), language=options["language"],
@@ -175,7 +175,7 @@ def dub_one(source: str, target: str, options: dict[str, Any]) -> dict[str, Any]
                                    recognizer=options.get("recognizer"))  # fmt: skip
         if why:
             warnings.warn(why, stacklevel=1)
-        speech = api.load_audio(source)
+        speech = api.load_audio(source, max_seconds=options.get("max_seconds"))
         os.makedirs(os.path.dirname(os.path.abspath(target)), exist_ok=True)
         with opening.using(style) if style is not None else contextlib.nullcontext():
             api.dub_video(video, speech, target, text=options.get("text"), face=options.get("face"),

@@ -32,6 +32,7 @@ def _animate_options(args: argparse.Namespace, fmt: str) -> dict[str, Any]:
     return {
         "format": fmt, "text": args.text, "text_sidecar": args.text_sidecar, "fps": args.fps,
         "recognizer": args.recognizer, "language": args.language, "idle": args.idle, "seed": args.seed,
+        "max_seconds": args.max_seconds,
         "emotion": args.emotion, "intensity": args.intensity, "cue_shapes": args.cue_shapes,
         "style": args.style if args.style not in (None, GENERIC_STYLE) else None,
         "export": {k: v for k, v in _export_options(args, "").items() if k != "sound_file"},

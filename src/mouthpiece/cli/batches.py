@@ -53,7 +53,8 @@ def _cmd_manifest(args: argparse.Namespace) -> int:
     if given:
         raise InputError(f"--manifest takes every video's files from its rows: give no {given[0]} beside it.")
     items = manifest.read_manifest(args.manifest, kind)
-    common = {"language": args.language, "recognizer": args.recognizer, "face": args.face}
+    common = {"language": args.language, "recognizer": args.recognizer, "face": args.face,
+              "max_seconds": args.max_seconds}  # fmt: skip
     if kind == "render":
         options = {**common, "size": args.size, "fps": args.fps, "idle": not args.no_idle, "seed": args.seed,
                    "emotion": args.emotion, "intensity": args.intensity}  # fmt: skip

@@ -60,6 +60,17 @@ def _number_between(low: float, high: float) -> Callable[[str], float]:
     return parse
 
 
+def _positive_seconds(value: str) -> float:
+    """An argparse type: a positive, finite number of seconds."""
+    try:
+        seconds = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {value!r}") from None
+    if not (0 < seconds < float("inf")):
+        raise argparse.ArgumentTypeError(f"must be a positive number of seconds, got {value}")
+    return seconds
+
+
 GENERIC_STYLE = "generic"  # --style: the filter fitted on many speakers, not a person's own
 _fps = _number_between(1, 240)
 _intensity = _level = _number_between(0, 1)

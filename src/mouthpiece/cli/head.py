@@ -30,9 +30,9 @@ def _cmd_head(args: argparse.Namespace) -> int:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             animation = api.animate_file(args.audio, text=args.text, fps=args.fps, recognizer=args.recognizer,
-                                         language=args.language)  # fmt: skip
+                                         language=args.language, max_seconds=args.max_seconds)  # fmt: skip
         _print_warnings(args, args.audio, caught)
-        speech = api.load_audio(args.audio)
+        speech = api.load_audio(args.audio, max_seconds=args.max_seconds)
     elif args.text:
         speech, animation = api.say(args.text, voice=args.language, fps=args.fps)
     if animation is not None and speech is not None:

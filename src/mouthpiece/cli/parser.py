@@ -12,7 +12,7 @@ from ..motion.style import SUFFIX as STYLE_SUFFIX
 from ..phonetics import DEFAULT_LANGUAGE, RECOGNIZERS, default_recognizer
 from ..render.fit import FITS
 from .animate import _cmd_animate
-from .common import _fps, _intensity, _level, _size
+from .common import _fps, _intensity, _level, _positive_seconds, _size
 from .demo import _cmd_demo
 from .evaluate import _cmd_eval_cues, _cmd_eval_motion, _cmd_eval_preserve, _cmd_eval_sync
 from .head import _cmd_head
@@ -46,6 +46,17 @@ def _add_hearing_options(command: argparse.ArgumentParser) -> None:
     )
 
 
+def _add_length_limit(command: argparse.ArgumentParser) -> None:
+    """--max-seconds, for commands that decode speech files."""
+    command.add_argument(
+        "--max-seconds",
+        type=_positive_seconds,
+        default=None,
+        help="refuse speech longer than this, before decoding the rest (default: no limit; a few kilobytes "
+        "of a damaged or hostile file can hold hours)",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="mouthpiece",
@@ -67,6 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--text-sidecar", action="store_true", help="read each input's transcript from <stem>.txt beside it"
     )
     _add_hearing_options(animate)
+    _add_length_limit(animate)
     animate.add_argument(
         "--cue-shapes", choices=("phonetic", "heard"), default="phonetic",
         help="how the cues' open shapes (B, C, D) are chosen: by Rhubarb's phone conventions (default), or "
@@ -130,6 +142,7 @@ def build_parser() -> argparse.ArgumentParser:
     render.add_argument("audio", nargs="?", metavar="AUDIO", help="speech: any audio or video file")
     render.add_argument("-o", "--output", help="the video to write (.mp4, .mov, .mkv)")
     _add_speech_options(render)
+    _add_length_limit(render)
     render.add_argument("--animation", help="also write the Animation that drove the video here (anim-json)")
     render.set_defaults(run=_cmd_render)
 
@@ -141,6 +154,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--text", help="with AUDIO, its transcript; without, what to say (espeak-ng; the speech goes beside -o as .wav)"
     )
     _add_hearing_options(head)
+    _add_length_limit(head)
     head.add_argument("--face", type=int, help="which face when the photo has several: 0 is the leftmost")
     head.add_argument(
         "--idle", action=argparse.BooleanOptionalAction, default=True,
@@ -156,6 +170,7 @@ def build_parser() -> argparse.ArgumentParser:
     dub.add_argument("audio", nargs="?", metavar="AUDIO", help="the new speech: any audio or video file")
     dub.add_argument("-o", "--output", help="the video to write (.mp4, .mov, .mkv)")
     _add_speech_options(dub)
+    _add_length_limit(dub)
     dub.add_argument("--face", type=int, help="which face speaks: 0 is the leftmost (default: the largest)")
     dub.add_argument(
         "--fit",
