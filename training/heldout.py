@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import re
 from collections import Counter
 from pathlib import Path
 
@@ -36,9 +37,22 @@ from .make_corpus import (
 VOICES = (
     ("de7", "de7", "de"), ("fr6", "fr6", "fr"), ("br2", "br2", "pt-br"),
     ("ro1en", "ro1-en", "en"), ("def4", "de+f4", "de"), ("frm6", "fr+m6", "fr"), ("esklatt3", "es+klatt3", "es"),
-    ("itlinda", "it+linda", "it"), ("nlf4", "nl+f4", "nl"), ("plm6", "pl+m6", "pl"), ("svklatt3", "sv+klatt3", "sv"),
+    ("enusf4", "en-us+f4", "en"), ("enklatt3", "en+klatt3", "en"), ("enrpm6", "en-gb-x-rp+m6", "en"),
+    ("enuslinda", "en-us+linda", "en"), ("itlinda", "it+linda", "it"), ("nlf4", "nl+f4", "nl"),
+    ("plm6", "pl+m6", "pl"), ("svklatt3", "sv+klatt3", "sv"),
 )  # fmt: skip
 SCORER_NAMES = {"AX": "Schwa"}  # ARPAbet the scorer spells its own way
+# English held out says real sentences where Debian's fortunes-min is installed: a word
+# recognizer's language model is lost on the other languages' word-list pseudo-sentences.
+FORTUNES = Path("/usr/share/games/fortunes/fortunes")
+
+
+def english_sentences() -> list[str]:
+    """Short plain sentences from the fortune cookie file, or none if it is not installed."""
+    if not FORTUNES.exists():
+        return []
+    pieces = (re.sub(r"\s+", " ", piece).strip() for piece in FORTUNES.read_text(errors="replace").split("\n%\n"))
+    return [p for p in pieces if 6 <= len(p.split()) <= 20 and re.fullmatch(r"[A-Za-z ,.'!?;:-]+", p)]
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -50,11 +64,15 @@ def main(argv: list[str] | None = None) -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(args.seed)
     rows = []
+    real_english = english_sentences()
     for name, engine_voice, language in VOICES:
         words = load_words(LANGUAGES[language][0])
         for k in range(args.per_voice):
             while True:
-                text = sentence(words, rng)
+                if language == "en" and real_english:
+                    text = str(rng.choice(real_english))
+                else:
+                    text = sentence(words, rng)
                 try:
                     if "+" in engine_voice:
                         samples, spans = speak_espeak(text, engine_voice, rng)
