@@ -64,6 +64,15 @@ class MouthSolver:
         ridge = np.sqrt(RIDGE * float(np.mean(self._design**2)) * len(self.points))
         self._design = np.vstack([self._design, ridge * np.eye(len(rows))])
         self.steady = np.array(STEADY_POINTS)
+        # the same with the mouth's shift as a whole (pixels of the rig's frame, x and y) as two
+        # more unbounded columns: what the map on the steady points leaves of the head's nods
+        shift = np.zeros((len(self._design), 2))
+        shift[: 2 * len(self.points)] = np.tile(np.eye(2), (len(self.points), 1))
+        self._shifted = np.hstack([self._design, shift])
+        self._shift_bounds = (
+            np.r_[np.zeros(len(rows)), -np.inf, -np.inf],
+            np.r_[np.ones(len(rows)), np.inf, np.inf],
+        )
 
     def pose_of(self, landmarks: np.ndarray) -> np.ndarray:
         """The affine map ``[2, 3]`` from the rig's frame to the frame whose landmarks are ``landmarks``."""
@@ -77,8 +86,19 @@ class MouthSolver:
         landmarks : np.ndarray [shape=(478, 2 or 3)], the frame's, pixels
         pose : np.ndarray [shape=(2, 3)], :meth:`pose_of` those landmarks
         """
+        target = self._target(landmarks, pose)
+        return np.asarray(lsq_linear(self._design, target, bounds=(0.0, 1.0), method="bvls").x)
+
+    def with_shift(self, landmarks: np.ndarray, pose: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The weights ``[K]`` as :meth:`__call__` finds them, and the shift ``[2]`` (pixels of
+        the rig's frame) of the mouth and jaw as a whole fitted with them: so that where the
+        mouth stands (after a nod, say) is not read as speech moves."""
+        target = self._target(landmarks, pose)
+        found = np.asarray(lsq_linear(self._shifted, target, bounds=self._shift_bounds, method="bvls").x)
+        return found[:-2], found[-2:]
+
+    def _target(self, landmarks: np.ndarray, pose: np.ndarray) -> np.ndarray:
         linear, shift = pose[:, :2], pose[:, 2]
         in_rig = (np.asarray(landmarks, np.float64)[self.points, :2] - shift) @ np.linalg.inv(linear).T
         residual = (in_rig - self.rig.landmarks[self.points, :2]).ravel()
-        target = np.concatenate([residual, np.zeros(len(self.channels))])
-        return np.asarray(lsq_linear(self._design, target, bounds=(0.0, 1.0), method="bvls").x)
+        return np.concatenate([residual, np.zeros(len(self.channels))])
