@@ -427,9 +427,11 @@ def test_without_a_transcript_the_speech_is_recognized_as_the_video_plays(source
     rig = build_rig(find_face(next(iter(read_frames(source.path))), source="source.mp4"))
     poser = Poser(rig, animation.channels)
     intended = np.array([mouth_opening(poser(row)[:478]) for row in animation.values])
-    # 0.68-0.70 over runs (espeak-ng's speech differs with what the process said before); a
-    # ~30 px mouth found again is noisy (a 256 px face is too small to see this at all)
-    assert np.corrcoef(opening, intended)[0, 1] >= 0.6
+    # 0.60-0.63 over runs (espeak-ng's speech differs with what the process said before; 0.68-0.70
+    # before the dub narrowed the new lips to the source person's own range, which leaves a
+    # smaller gap to find again); an unsynced mouth reads ~0. A ~30 px mouth found again is
+    # noisy (a 256 px face is too small to see this at all).
+    assert np.corrcoef(opening, intended)[0, 1] >= 0.55
 
 
 def test_a_video_without_a_face_is_refused_and_nothing_is_written(speech, tmp_path):

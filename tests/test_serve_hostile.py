@@ -139,19 +139,32 @@ def test_a_body_past_the_limit_is_refused_without_being_read(server):
         part = b'--b\r\nContent-Disposition: form-data; name="audio"; filename="a.wav"\r\n\r\n'
         opening = (head + "\r\nTransfer-Encoding: chunked\r\n\r\n").encode() + b"%x\r\n%s\r\n" % (len(part), part)
         connection.sendall(opening)
-        reply, sent = b"", 0
+        reply, sent, reset = b"", 0, False
         with pytest.raises(OSError):  # the server stops reading and closes
             while not reply and sent < 200:
-                connection.sendall(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+                try:
+                    connection.sendall(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+                except OSError:  # closed: its answer may still wait in our buffer
+                    try:
+                        reply = connection.recv(4096)
+                    except OSError:
+                        reset = True
+                    raise
                 sent += 1
                 connection.settimeout(0.001)
                 try:
                     reply = connection.recv(4096)
                 except TimeoutError:
                     pass
+                except OSError:
+                    reset = True
+                    raise
                 connection.settimeout(30)
             raise OSError("answered")
-        assert reply.startswith(b"HTTP/1.1 413") and sent * len(chunk) < 10 * 2**20
+        assert sent * len(chunk) < 10 * 2**20  # it stopped reading early
+        # The 413 is sent before the close, but a loaded machine can deliver the close's reset
+        # first, and a reset throws away what the client had not read yet.
+        assert reply.startswith(b"HTTP/1.1 413") or (reset and not reply), reply
 
 
 def test_deeply_nested_json_gets_a_sentence(server):
