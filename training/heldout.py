@@ -1,12 +1,12 @@
-"""A corpus in the format of ``../shared/eval/dev_ml`` made from our held-out voices, to
-tune methods on without touching the evaluation corpora.
+"""A corpus of our own held-out voices, in the layout the team's cue scorer reads, to tune
+methods on without touching the evaluation corpora.
 
 The validation voices of :mod:`training.make_corpus` (MBROLA ``de7 fr6 br2 ro1-en``
 and the espeak-ng variants ``f4 m6 klatt3 linda``: never trained on) say our own
 pseudo-sentences, clean; per utterance ``<voice>_sNN.wav`` (16 kHz mono 16-bit),
 ``.txt``, ``.phones.tsv`` (``start end phone raw``, the synthesizer's exact timings) and a
-``manifest.csv`` with ``utt, voice, language`` so that ``benchmarks/languages.py
---corpus DIR`` and ``../shared/eval/score.py`` read it like dev_ml.
+``manifest.csv`` with ``utt, voice, language``, so that ``benchmarks/languages.py --corpus
+DIR`` scores it as it scores the multilingual evaluation corpus.
 
     python -m training.heldout --out ~/.cache/mouthpiece-train/heldout --per-voice 12
 """
