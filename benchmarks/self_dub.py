@@ -13,9 +13,10 @@ either video is left out. Per clip, against the original:
 
 - **r**: Pearson r at lag 0 of the mouth opening (``face.landmarks.mouth_opening``, the
   measure of ``benchmarks/dub.py``'s realism figure). Target >= 0.5.
-- **SSIM** of the mouth box, grey levels, mean over frames: the lips' bounding box
+- **SSIM** of the mouth box, mean over frames: the lips' bounding box
   (``evaluate.motion.LIPS``) in the original frame grown by 25 % each side, the same box
-  in both frames (Gaussian window 11, sigma 1.5, the standard constants). Target >= 0.80.
+  in both frames, scored by ``evaluate.preserve.ssim`` (luma, Gaussian window 11, sigma
+  1.5, the standard constants; ``mouthpiece eval preserve``'s). Target >= 0.80.
 - **LMD**: mean pixel distance between the two frames' lip landmarks (``LIPS``) over the
   original's outer-eye-corner distance (33-263). Target <= 0.05.
 - **flicker**: mean absolute difference of consecutive frames (grey levels) in the box,
@@ -47,6 +48,7 @@ from real_footage import Clip, list_clips, pearson_at_lag
 
 from mouthpiece import api
 from mouthpiece.evaluate.motion import LIPS
+from mouthpiece.evaluate.preserve import ssim
 from mouthpiece.face.landmarks import mouth_opening
 from mouthpiece.face.seen import inner_lip_opening
 from mouthpiece.face.track import FaceTracker
@@ -59,8 +61,6 @@ GROW = 0.25  # of the lips' box, added on each side
 MIN_BOX = 16  # pixels, the smallest box side (SSIM's window is 11)
 EYE_CORNERS = (33, 263)
 ANCHORS = (33, 133, 263, 362, 168, 6, 1, 61, 291)  # eye corners, nose, mouth corners: where the frozen mouth goes
-SSIM_WINDOW, SSIM_SIGMA = 11, 1.5
-SSIM_C1, SSIM_C2 = (0.01 * 255) ** 2, (0.03 * 255) ** 2
 
 
 def mouth_box(face: np.ndarray, shape: tuple[int, ...]) -> tuple[int, int, int, int]:
@@ -74,22 +74,6 @@ def mouth_box(face: np.ndarray, shape: tuple[int, ...]) -> tuple[int, int, int, 
 
 def grey(frame: np.ndarray) -> np.ndarray:
     return cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY).astype(np.float64)
-
-
-def ssim(a: np.ndarray, b: np.ndarray) -> float:
-    """Mean SSIM of two grey images (0-255), Gaussian-weighted (Wang et al. 2004), the border the
-    window does not fit in left out as scikit-image does."""
-
-    def blur(x: np.ndarray) -> np.ndarray:
-        return cv2.GaussianBlur(x, (SSIM_WINDOW, SSIM_WINDOW), SSIM_SIGMA, borderType=cv2.BORDER_REFLECT)
-
-    mu_a, mu_b = blur(a), blur(b)
-    var_a, var_b, cov = blur(a * a) - mu_a**2, blur(b * b) - mu_b**2, blur(a * b) - mu_a * mu_b
-    top = (2 * mu_a * mu_b + SSIM_C1) * (2 * cov + SSIM_C2)
-    s = top / ((mu_a**2 + mu_b**2 + SSIM_C1) * (var_a + var_b + SSIM_C2))
-    pad = SSIM_WINDOW // 2
-    inner = s[pad:-pad, pad:-pad] if min(s.shape) > 2 * pad else s
-    return float(inner.mean())
 
 
 def lip_distance(face: np.ndarray, truth: np.ndarray) -> float:
@@ -133,7 +117,7 @@ class Tally:
         self._previous: tuple[int, np.ndarray, np.ndarray] | None = None
 
     def add(self, k: int, truth: np.ndarray, truth_face: Any, video: np.ndarray, face: Any) -> None:
-        """Frame ``k``: the original's grey frame and landmarks, the video's grey frame and landmarks."""
+        """Frame ``k``: the original's RGB frame and landmarks, the video's RGB frame and landmarks."""
         if truth_face is None or face is None:
             self.opening.append((math.nan,) * 4)
             return
@@ -141,7 +125,8 @@ class Tally:
                              inner_lip_opening(face), inner_lip_opening(truth_face)))  # fmt: skip
         x0, y0, x1, y1 = mouth_box(truth_face, truth.shape)
         box = (slice(y0, y1), slice(x0, x1))
-        self.ssim.append(ssim(video[box], truth[box]))
+        self.ssim.append(ssim(truth[box], video[box]))  # of the luma, as `mouthpiece eval preserve` measures it
+        truth, video = grey(truth), grey(video)
         self.lmd.append(lip_distance(face, truth_face))
         if self._previous is not None and self._previous[0] == k - 1:
             _, last_truth, last_video = self._previous
@@ -179,10 +164,9 @@ def score_clip(original: Path, dubbed: Path) -> dict[str, Any]:
             if face is not None and frozen is None:
                 frozen = FrozenMouth(source, face)
             still = frozen(source, face) if frozen is not None and face is not None else source
-            truth = grey(source)
-            tallies["source"].add(k, truth, face, truth, face)
-            tallies["ours"].add(k, truth, face, grey(ours), track_ours(ours))
-            tallies["frozen"].add(k, truth, face, grey(still), track_frozen(still))
+            tallies["source"].add(k, source, face, source, face)
+            tallies["ours"].add(k, source, face, ours, track_ours(ours))
+            tallies["frozen"].add(k, source, face, still, track_frozen(still))
     return {"frames_source": counts[0], "frames_dub": counts[1], **{n: t.figures() for n, t in tallies.items()}}
 
 

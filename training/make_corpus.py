@@ -180,7 +180,8 @@ def speak_mbrola(
     with tempfile.TemporaryDirectory() as tmp:
         pho_path, wav_path = Path(tmp, "u.pho"), Path(tmp, "u.wav")
         pho_path.write_text("\n".join(lines) + "\n", encoding="latin-1")
-        db = MBROLA_DIR / mbrola_database(voice) / mbrola_database(voice)
+        database = mbrola_database(voice)
+        db = MBROLA_DIR / database / database
         done = subprocess.run(["mbrola", "-e", str(db), str(pho_path), str(wav_path)], capture_output=True, check=True)
         if b"unknown" in done.stderr:
             raise MissingDiphones(voice)

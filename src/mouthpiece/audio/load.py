@@ -124,9 +124,10 @@ def _blocks(name: str, sample_rate: int, block_length: int, max_seconds: float |
     total = 0
     most = np.inf if max_seconds is None else max_seconds * sample_rate
     for chunk in _decode(name, sample_rate):
-        if not np.isfinite(chunk).all():  # float PCM holds any bit pattern
+        peak = float(np.abs(chunk).max()) if len(chunk) else 0.0  # one pass: NaN and infinity carry through max
+        if not np.isfinite(peak):  # float PCM holds any bit pattern
             raise InputError(f"'{name}' is corrupt: some of its samples are NaN or infinite.")
-        if len(chunk) and np.abs(chunk).max() > MAX_SAMPLE:
+        if peak > MAX_SAMPLE:
             raise InputError(f"'{name}' is corrupt: some of its samples lie {MAX_SAMPLE_DB:.0f} dB over full scale.")
         total += len(chunk)
         if total > most:
