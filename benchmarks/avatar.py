@@ -21,6 +21,10 @@ and a skeleton Hips > Neck > Head > LeftEye, RightEye.
   and each action with its frame range and curves. Checked: 52 shape keys besides the
   basis, and an action that drives them over frames 0 to 3599. Without Blender, this says
   why it was skipped.
+- **head**: the sample portrait made a 3D head (``api.write_head``) speaking the same
+  Animation, imported in Blender the same way: its 52 shape keys, the action, and the
+  photo as its texture.
+- **validator**: the Khronos glTF validator's errors, warnings and infos on both files.
 
 Files go to a temporary folder; nothing here ships.
 """
@@ -66,7 +70,9 @@ keys = {{o.name: [k.name for k in o.data.shape_keys.key_blocks] for o in bpy.dat
 actions = [{{"name": a.name, "range": list(a.frame_range), "curves": len(a.fcurves),
             "paths": sorted({{c.data_path.split('"')[1] if '"' in c.data_path else c.data_path for c in a.fcurves}})}}
            for a in bpy.data.actions]
-print("MOUTHPIECE " + json.dumps({{"version": bpy.app.version_string, "shape_keys": keys, "actions": actions}}))
+images = [{{"name": i.name, "size": list(i.size), "users": i.users}} for i in bpy.data.images]
+print("MOUTHPIECE " + json.dumps({{"version": bpy.app.version_string, "shape_keys": keys, "actions": actions,
+                                  "images": images}}))
 sys.stdout.flush()
 """
 
@@ -176,7 +182,9 @@ def speed_and_size(animation: Animation, avatar: Path, out: Path) -> None:
           f"<= keyframes + {JSON_ALLOWANCE:,}: {verdict}")  # fmt: skip
 
 
-def blender(out: Path, frames: int) -> None:
+def blender(out: Path, frames: int, *, textured: bool = False) -> None:
+    """Import ``out`` in Blender headless and check its shape keys and action (and, when
+    ``textured``, that the photo came in as an image)."""
     executable = shutil.which("blender")
     if executable is None:
         print(f"blender: skipped: {_why_no_blender()}")
@@ -202,9 +210,26 @@ def blender(out: Path, frames: int) -> None:
     targets = {arkit_name(c) for c in ARKIT_BLENDSHAPES}
     ours = [a for a in found["actions"] if ANIMATION_NAME in a["name"] and targets <= set(a["paths"])]
     spans = [a["range"] for a in ours]
+    for image in found["images"]:
+        print(f"  image {image['name']}: {image['size'][0]}x{image['size'][1]} px, {image['users']} users")
     ok = set(keys) - {"Basis"} == targets and any(abs(a) < 1e-3 and abs(b - (frames - 1)) < 1e-3 for a, b in spans)
+    ok &= not textured or any(i["users"] > 0 and min(i["size"]) > 0 for i in found["images"])
     print(f"blender: {'OK' if ok else 'NOT AS EXPECTED'}: 52 ARKit shape keys and an action of the mouthpiece "
-          f"animation driving them over frames 0-{frames - 1} at {FPS:g} fps")  # fmt: skip
+          f"animation driving them over frames 0-{frames - 1} at {FPS:g} fps"
+          + (", and the photo as its texture" if textured else ""))  # fmt: skip
+
+
+def validator(paths: list[Path]) -> None:
+    """The Khronos glTF validator's counts for each file (tools/gltf-validator, installed by make install)."""
+    script = Path(__file__).resolve().parents[1] / "tools" / "gltf-validator" / "validate.js"
+    if shutil.which("node") is None or not (script.parent / "node_modules" / "gltf-validator").is_dir():
+        print("validator: skipped: node or tools/gltf-validator's node_modules is missing (make install)")
+        return
+    result = subprocess.run(["node", str(script), *map(str, paths)], capture_output=True, text=True, timeout=600)
+    for line in result.stdout.splitlines():
+        report = json.loads(line)
+        print(f"validator: {Path(report['file']).name}: {report['errors']} errors, {report['warnings']} warnings, "
+              f"{report['infos']} infos")  # fmt: skip
 
 
 def _why_no_blender() -> str:
@@ -228,10 +253,17 @@ def main() -> None:
         avatar, out = Path(folder) / "avatar.glb", Path(folder) / "talking.glb"
         build_avatar(avatar)
         speed_and_size(animation, avatar, out)
+        head = Path(folder) / "head.glb"
+        start = time.perf_counter()
+        api.write_head(api.head_mesh(api.SAMPLE_PORTRAIT), head, animation=animation)
+        print(f"head: the sample portrait as a speaking 3D head in {time.perf_counter() - start:.2f} s "
+              f"({head.stat().st_size / 1e6:.2f} MB)")  # fmt: skip
+        validator([out, head])
         if args.no_blender:
             print("blender: skipped: --no-blender")
         else:
             blender(out, animation.frame_count)
+            blender(head, animation.frame_count, textured=True)
 
 
 if __name__ == "__main__":

@@ -82,6 +82,7 @@ def build_avatar(
     bones: bool = True,
     vrm: int | None = None,
     buffer: str = "embedded",  # for .gltf: "embedded" (data URI) or "file" (a .bin beside it)
+    facing: float = 1.0,  # the eyes are on this side of the head: +1 for +Z, -1 for -Z
 ) -> Path:
     """Write an avatar: the meshes, a skeleton Hips > Neck > Head > LeftEye, RightEye (turned at
     rest, so a bone's local frame differs from the model's), a material, an animation of its own,
@@ -116,8 +117,8 @@ def build_avatar(
             pygltflib.Node(name="Hips", children=[first + 1], rotation=tilt, translation=[0, 1, 0]),
             pygltflib.Node(name="Neck", children=[first + 2], translation=[0, 0.5, 0]),
             pygltflib.Node(name="J_Bip_C_Head", children=[first + 3, first + 4], rotation=twist),
-            pygltflib.Node(name="LeftEye", translation=[0.03, 0.1, 0.05]),
-            pygltflib.Node(name="RightEye", translation=[-0.03, 0.1, 0.05]),
+            pygltflib.Node(name="LeftEye", translation=[0.03 * facing, 0.1, 0.05 * facing]),
+            pygltflib.Node(name="RightEye", translation=[-0.03 * facing, 0.1, 0.05 * facing]),
         ]
         roots.append(first)
         bone_nodes = {"hips": first, "neck": first + 1, "head": first + 2, "leftEye": first + 3, "rightEye": first + 4}

@@ -155,6 +155,7 @@ def test_the_animation_is_written_on_the_targets_and_the_head(tmp_path, head, sp
     _, animation = speech
     report = api.write_head(head, tmp_path / "talking.glb", animation=animation)
     assert report is not None and len(report.driven) == 52 and dict(report.bones) == {"head": "Head"}
+    assert report.facing.startswith("+Z") and "mouth" in report.facing  # found from the head's own shape
     written = read_back(tmp_path / "talking.glb")
     times, _ = written.channel("Face", "weights")
     np.testing.assert_allclose(times, np.arange(animation.frame_count) / FPS, atol=1e-5)

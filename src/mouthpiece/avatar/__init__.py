@@ -11,6 +11,7 @@ module             concern
 ``vrm``            a VRM 0.x or 1.0 model's expressions and humanoid bones
 ``rig``            the plan: which curve drives which morph target, and which bones there are
 ``skeleton``       head and eye bones, and their rotations (signs documented there)
+``facing``         which way a model faces, +Z or -Z, for those rotations
 ``animate_onto``   the glTF animation itself, and the report of what moved
 =================  ==============================================================
 """

@@ -54,6 +54,7 @@ class AvatarReport:
     bones : tuple of (bone, node name) turned, e.g. ``("head", "J_Bip_C_Head")``
     still : tuple of (bone, why it was not turned)
     unused : tuple of str, channels that move in the Animation but drive nothing
+    facing : str, which way the avatar faces and how that was found, e.g. ``"-Z (a VRM 0.x model)"``
     """
 
     output: str
@@ -64,11 +65,14 @@ class AvatarReport:
     bones: tuple[tuple[str, str], ...]
     still: tuple[tuple[str, str], ...]
     unused: tuple[str, ...]
+    facing: str = ""
 
     def lines(self) -> list[str]:
         """The report as lines for a person: a summary, then what drives what."""
         total = len(self.driven) + len(self.at_rest)
         turned = ", ".join(f"{bone} ('{node}')" for bone, node in self.bones) or "no bones"
+        if self.bones and self.facing:
+            turned += f" (the model faces {self.facing})"
         lines = [f"wrote {self.output}: {len(self.driven)} of {total} morph targets move over {self.frames} frames "
                  f"({self.frames / self.fps:.1f} s at {self.fps:g} fps); turned: {turned}"]  # fmt: skip
         by_source: dict[str, list[str]] = defaultdict(list)
@@ -151,7 +155,7 @@ def animate_onto(animation: Animation, avatar: Avatar, path: str | os.PathLike[s
     still: list[tuple[str, str]] = []
     for bone, node, angles in _bone_turns(animation, avatar, used, still):
         make_animatable(raw["nodes"][node])
-        rotations = bone_rotations(gltf, node, turn(*angles, facing=avatar.vrm.facing))
+        rotations = bone_rotations(gltf, node, turn(*angles, facing=avatar.facing.sign))
         add_channel(node, "rotation", document.add_accessor(rotations, type="VEC4"))
         bones.append((bone, gltf.nodes[node].name or f"node {node}"))
     raw.setdefault("animations", []).append({"name": ANIMATION_NAME, "samplers": samplers, "channels": channels})
@@ -162,6 +166,7 @@ def animate_onto(animation: Animation, avatar: Avatar, path: str | os.PathLike[s
         driven=tuple((m.label, avatar.rules[m].describe()) for m in avatar.targets if m in curves),
         at_rest=tuple((m.label, at_rest[m]) for m in avatar.targets if m in at_rest),
         bones=tuple(bones), still=tuple(still), unused=tuple(moving),
+        facing=f"{avatar.facing.axis}: {avatar.facing.reason}",
     )  # fmt: skip
 
 

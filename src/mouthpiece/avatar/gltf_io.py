@@ -40,6 +40,7 @@ GLB_VERSION = 2
 JSON_CHUNK, BIN_CHUNK = 0x4E4F534A, 0x004E4942  # "JSON", "BIN\0" as little-endian uint32
 ALIGNMENT = 4  # bytes: GLB chunks, and every bufferView we add (float32 data)
 FLOAT = 5126  # componentType of float32
+COMPONENTS = {"SCALAR": 1, "VEC2": 2, "VEC3": 3, "VEC4": 4}
 IMAGE_TYPES = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".webp": "image/webp",
                ".ktx2": "image/ktx2"}  # fmt: skip
 
@@ -91,6 +92,59 @@ class GltfDocument:
         accessors = self.raw.setdefault("accessors", [])
         accessors.append(accessor)
         return len(accessors) - 1
+
+    def read_floats(self, index: int) -> np.ndarray | None:
+        """Accessor ``index`` of the file as read, float32 only, as float64 [shape=(count, components)];
+        None when it is not plain float32 data this reader can see (quantized, compressed, missing)."""
+        accessors = self.raw.get("accessors", [])
+        accessor = accessors[index] if isinstance(index, int) and 0 <= index < len(accessors) else None
+        if not isinstance(accessor, dict) or accessor.get("componentType") != FLOAT:
+            return None
+        width = COMPONENTS.get(str(accessor.get("type")))
+        if width is None:
+            return None
+        count = accessor.get("count", 0)
+        values = np.zeros((count, width), np.float64)
+        if accessor.get("bufferView") is not None:
+            dense = self._view_floats(accessor["bufferView"], accessor.get("byteOffset", 0), count, width)
+            if dense is None:
+                return None
+            values[:] = dense
+        sparse = accessor.get("sparse")
+        if isinstance(sparse, dict):
+            try:
+                at = self._view_data(sparse["indices"]["bufferView"], sparse["indices"].get("byteOffset", 0))
+                kind = {5121: "<u1", 5123: "<u2", 5125: "<u4"}[sparse["indices"]["componentType"]]
+                rows = np.frombuffer(at, kind, sparse["count"]).astype(np.int64)
+                changed = self._view_floats(sparse["values"]["bufferView"], sparse["values"].get("byteOffset", 0),
+                                            sparse["count"], width)  # fmt: skip
+                if changed is None:
+                    return None
+                values[rows] = changed
+            except (KeyError, TypeError, ValueError, IndexError):
+                return None
+        return values
+
+    def _view_data(self, view_index: int, offset: int) -> bytes:
+        view = self.raw["bufferViews"][view_index]
+        data = self.buffers[view["buffer"]]
+        if data is None:
+            raise ValueError("a buffer without data")
+        start = view.get("byteOffset", 0) + offset
+        return data[start : view.get("byteOffset", 0) + view["byteLength"]]
+
+    def _view_floats(self, view_index: int, offset: int, count: int, width: int) -> np.ndarray | None:
+        try:
+            data = self._view_data(view_index, offset)
+            stride = self.raw["bufferViews"][view_index].get("byteStride") or 4 * width
+            if count and (count - 1) * stride + 4 * width > len(data):  # checked before striding over it
+                return None
+            rows = np.lib.stride_tricks.as_strided(
+                np.frombuffer(data, np.uint8), shape=(count, 4 * width), strides=(stride, 1), writeable=False
+            )
+            return np.ascontiguousarray(rows).view("<f4").reshape(count, width).astype(np.float64)
+        except (KeyError, TypeError, ValueError, IndexError):
+            return None
 
     def to_bytes(self, *, binary: bool, folder: str) -> bytes:
         """The whole file: GLB (``binary``) or glTF JSON, with the new data laid out (see the module).

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 
 from ..errors import InputError
 from . import targets as names
+from .facing import Facing, find_facing
 from .gltf_io import GltfDocument, read_gltf
 from .skeleton import find_bones
 from .vrm import Expression, VrmInfo, read_vrm
@@ -75,6 +76,7 @@ class Avatar:
     rules : target -> its Rule, for the targets that move
     at_rest : target -> why it stays at its default weight, for the others
     bones : ``"head"``, ``"neck"``, ``"leftEye"``, ``"rightEye"`` -> node index, those found
+    facing : which way it faces, +Z or -Z (:mod:`.facing`), for turning its bones
     """
 
     document: GltfDocument
@@ -83,6 +85,7 @@ class Avatar:
     rules: dict[MorphTarget, Rule]
     at_rest: dict[MorphTarget, str]
     bones: dict[str, int]
+    facing: Facing
 
     @property
     def source(self) -> str:
@@ -120,7 +123,18 @@ def plan_avatar(document: GltfDocument) -> Avatar:
             f"'{document.source}' has no morph target named as an ARKit blendshape, an Oculus viseme (viseme_aa, ...) "
             "or bound to a VRM expression, so mouthpiece cannot make it speak."
         )
-    return Avatar(document, vrm, morphs, rules, at_rest, find_bones(gltf, dict(vrm.bones)))
+    bones = find_bones(gltf, dict(vrm.bones))
+    mouth = [(m.node, m.index) for m, rule in rules.items() if _moves_the_mouth(rule)]
+    facing = find_facing(document, vrm_version=vrm.version, bones=bones, mouth_targets=mouth)
+    return Avatar(document, vrm, morphs, rules, at_rest, bones, facing)
+
+
+def _moves_the_mouth(rule: Rule) -> bool:
+    if rule.kind == "viseme":
+        return rule.keys[0] != "sil"
+    if rule.kind == "expressions":
+        return any(k in names.VRM_VOWELS for k in rule.keys)
+    return any(k.startswith(("Jaw", "Mouth")) for k in rule.keys)
 
 
 def _morph_targets(document: GltfDocument) -> tuple[MorphTarget, ...]:

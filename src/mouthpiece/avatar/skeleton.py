@@ -13,8 +13,9 @@ turns the head (or an eye) to the subject's own left, positive pitch lifts the c
 (looks up), positive roll tilts the top of the head to the subject's right. In
 glTF's frame (Y up, the model facing +Z, so its left is +X) that is a rotation of
 ``yaw`` about +Y, of ``-pitch`` about +X and of ``roll`` about +Z, applied pitch
-first, then yaw, then roll (as :func:`mouthpiece.face.rig.head_rotation`). A VRM 0.x
-model faces -Z: its left and forward axes, and so the pitch and roll axes, are -X and -Z.
+first, then yaw, then roll (as :func:`mouthpiece.face.rig.head_rotation`). A model that
+faces -Z (a VRM 0.x one, or others: :mod:`.facing`) has -X and -Z for its left and forward
+axes, and so for the pitch and roll axes.
 
 The turn is made in the model's frame and carried into the bone's own: a bone's new
 local rotation is ``P^-1 * turn * P * rest``, where ``P`` is the rotation of its

@@ -7,7 +7,7 @@ in ``extensions.VRMC_vrm``: ``expressions.preset.<name>`` (``morphTargetBinds[]`
 node index, morph target index and weight 0-1, ``isBinary``) and
 ``humanoid.humanBones.<bone>.node``. Both are read into one form with VRM 1.0's
 names (:func:`~.targets.vrm_expression`); binds that point nowhere are skipped, as a
-VRM runtime would. A VRM 0.x model faces -Z, a VRM 1.0 model (and glTF) +Z.
+VRM runtime would. A VRM 0.x model faces -Z, a VRM 1.0 model (and glTF) +Z (:mod:`.facing`).
 """
 
 from __future__ import annotations
@@ -54,11 +54,6 @@ class VrmInfo:
     version: int | None
     expressions: tuple[Expression, ...] = ()
     bones: tuple[tuple[str, int], ...] = ()
-
-    @property
-    def facing(self) -> float:
-        """+1 when the model faces +Z (glTF, VRM 1.0), -1 when it faces -Z (VRM 0.x)."""
-        return -1.0 if self.version == 0 else 1.0
 
 
 def read_vrm(gltf: pygltflib.GLTF2) -> VrmInfo:
