@@ -11,6 +11,7 @@ import pytest
 from mouthpiece.errors import InputError
 from mouthpiece.neural import FrontEndOutput, FrontEndStream, decode_phones, default_model, load_model, recognize, run
 from mouthpiece.neural.align import refined
+from mouthpiece.neural.closures import heard_closures_only
 from mouthpiece.neural.listen import NeuralListener
 from mouthpiece.neural.model import DEFAULT_MODEL, FRAME_CENTRE_S, FRAME_RATE
 from mouthpiece.phonetics import tts
@@ -238,3 +239,20 @@ def test_where_the_front_end_cannot_tell_two_phones_apart_the_boundary_stays():
     labels = ["sil", "M", "B", "AA"]
     track = PhoneTrack(tuple(Phone(a, b, p) for a, b, p in zip([0.0, *bounds], [*bounds, duration], labels)), duration)
     assert refined(track, heard, VISEMES).phones == track.phones
+
+
+def test_a_bilabial_the_front_end_hears_no_closure_for_is_taken_back():
+    audio, reference = tts("Sixty tired cats sat in the sand, lazily.", voice="en-us")
+    vowels = [p for p in reference.phones if p.label in ("AE", "AY", "IH", "IY", "AH") and p.end - p.start > 0.05]
+    vowel = vowels[len(vowels) // 2]
+    misheard = PhoneTrack(tuple(Phone(p.start, p.end, "M", p.score) if p == vowel else p for p in reference.phones),
+                          reference.duration)  # fmt: skip
+    kept = heard_closures_only(misheard, run(audio), VISEMES)
+    assert [p.label for p in kept.phones if p.start == vowel.start] != ["M"]
+    assert not any(p.label in ("P", "B", "M") for p in kept.phones)
+
+
+def test_bilabials_the_front_end_hears_are_kept(speech):
+    for voice in ("en-us", "de"):
+        audio, reference = speech[voice]
+        assert heard_closures_only(reference, run(audio), VISEMES).phones == reference.phones, voice

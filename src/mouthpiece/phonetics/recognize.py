@@ -1,7 +1,9 @@
 """Phones from speech without a transcript: the recognizers, by name.
 
 - ``words`` (default): recognize words with pocketsphinx's full English language model,
-  then align them (:mod:`.words`); the most accurate mouth shapes.
+  then align them (:mod:`.words`); the most accurate mouth shapes. The bilabials of a
+  misheard word that the learned front end hears no closure for are taken back
+  (:mod:`mouthpiece.neural.closures`).
 - ``words-small``: the same with a 5,000-word model; ~2.5 times faster, fewer closures.
 - ``phones``: pocketsphinx's phone loop (:mod:`.phone_loop`); ~3 times faster still,
   rough.
@@ -26,9 +28,18 @@ def _neural(audio: Audio) -> PhoneTrack:
     return recognize_visemes(audio)[0]
 
 
+def _words(audio: Audio, *, model: str) -> PhoneTrack:
+    from ..neural import default_model, run
+    from ..neural.closures import heard_closures_only
+
+    front_end = default_model()
+    return heard_closures_only(recognize_words(audio, model=model), run(audio, model=front_end),
+                               front_end.config.visemes)  # fmt: skip
+
+
 RECOGNIZERS: dict[str, Callable[[Audio], PhoneTrack]] = {
-    "words": partial(recognize_words, model="full"),
-    "words-small": partial(recognize_words, model="small"),
+    "words": partial(_words, model="full"),
+    "words-small": partial(_words, model="small"),
     "phones": recognize_phones,
     "neural": _neural,
 }
