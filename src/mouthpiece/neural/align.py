@@ -77,7 +77,7 @@ def refined(track: PhoneTrack, heard: FrontEndOutput, visemes: tuple[str, ...]) 
     chosen.reverse()
     bounds = [float(FRAME_CENTRE_S + (candidates[j][c] - 0.5) / FRAME_RATE) for j, c in enumerate(chosen)]
     starts = [0.0, *bounds]
-    ends = [*bounds, track.duration]
-    out = tuple(Phone(max(0.0, a), min(track.duration, b), p.label) for a, b, p in zip(starts, ends, phones))
+    stops = [*bounds, track.duration]
+    out = tuple(Phone(max(0.0, a), min(track.duration, b), p.label) for a, b, p in zip(starts, stops, phones))
     out = tuple(p for p in out if p.end > p.start)
     return PhoneTrack(out, track.duration, track.words)
