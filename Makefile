@@ -13,7 +13,7 @@ VALIDATOR := tools/gltf-validator
 THREEJS := tools/threejs
 MEDIAPIPE := mediapipe==0.10.21
 
-.PHONY: install demo test bench lint train clean
+.PHONY: install demo test bench lint gallery train clean
 
 install: $(STAMP)
 
@@ -51,6 +51,10 @@ bench: install
 train: install
 	$(PY) -m pip install -q -e '.[train]'
 	$(PY) -m training.retrain
+
+# The README's contact sheet of rendered and dubbed frames (only the bundled astronaut).
+gallery: install
+	$(PY) tools/gallery.py docs/gallery.png
 
 lint: install
 	$(VENV)/bin/ruff check src tests benchmarks

@@ -9,7 +9,8 @@
    does not);
 4. the mesh a renderer warps: MediaPipe's face triangles, the mouth's opening (between
    the inner lip contours), each eye's opening (its lids and the iris points inside
-   them), and strips joining the face outline to the two rings.
+   them), and strips joining the face outline to the two rings, ordered so that the
+   right ones cover the others where they overlap.
 
 :func:`pose` gives the landmark positions for one frame: the rest landmarks plus the
 weighted displacements, then the head's rotation about the neck.
@@ -35,6 +36,7 @@ ANCHOR_RING = slice(HEAD_RING.stop, HEAD_RING.stop + RING_SIZE)
 UPPER_TEETH = slice(ANCHOR_RING.stop, ANCHOR_RING.stop + TEETH_SIZE)
 LOWER_TEETH = slice(UPPER_TEETH.stop, UPPER_TEETH.stop + TEETH_SIZE)
 POINT_COUNT = LOWER_TEETH.stop
+UNDER_CHIN = 0.8  # the outline below this share of its height (from the top) is the chin's
 JAW_CHANNELS = ("JawOpen", "JawForward", "JawLeft", "JawRight")
 POSE = ("HeadYaw", "HeadPitch", "HeadRoll")
 
@@ -251,15 +253,23 @@ def _triangles(points: np.ndarray) -> np.ndarray:
     oval = np.array(lm.FACE_OVAL)
     head = np.arange(HEAD_RING.start, HEAD_RING.stop)
     anchors = np.arange(ANCHOR_RING.start, ANCHOR_RING.stop)
+    height = points[oval, 1] - points[oval, 1].min()
+    under_chin = height > UNDER_CHIN * np.ptp(points[oval, 1])  # [RING_SIZE], the outline's lowest part
     for inner, outer in ((oval, head), (head, anchors)):
         for i in range(RING_SIZE):
             j = (i + 1) % RING_SIZE
-            strips += [(inner[i], outer[i], outer[j]), (inner[i], outer[j], inner[j])]
-    # The openings first, so the lips and lids drawn after them cover them where they overlap;
-    # the upper lids' skin last of the face, so a closed lid covers the lower lid's edge.
+            strips += [(inner[i], outer[i], outer[j], under_chin[i]), (inner[i], outer[j], inner[j], under_chin[i])]
+    chin_strips = np.array([s[:3] for s in strips if s[3]])
+    side_strips = np.array([s[:3] for s in strips if not s[3]])
+    # Later triangles cover earlier ones where they overlap. The strips under the chin
+    # first: where a dropping chin passes the head ring, the strip folding under it stays
+    # behind the face (drawn over the chin it copied the neck, a collar or a necklace onto
+    # it). Then the openings, so the lips and lids cover them; the upper lids' skin last of
+    # the face, so a closed lid covers the lower lid's edge; the other strips last, so the
+    # hair the head ring squeezes as the head turns covers the face's edge softly.
     face = lm.mesh_triangles()
     on_upper_lid = np.isin(face, lm.LEFT_UPPER_LID + lm.RIGHT_UPPER_LID).any(axis=1)
-    order = [np.array(mouth), *eyes, face[~on_upper_lid], face[on_upper_lid], np.array(strips)]
+    order = [chin_strips, np.array(mouth), *eyes, face[~on_upper_lid], face[on_upper_lid], side_strips]
     return np.concatenate(order).astype(np.int32)
 
 

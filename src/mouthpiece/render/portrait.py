@@ -6,9 +6,10 @@
    photo still fills the frame), scaled once.
 2. Rig the face (:func:`~mouthpiece.face.rig.build_rig`) on the framed photo.
 3. Per frame: pose the rig's landmarks with the frame's channel values, warp the photo
-   by its mesh (:class:`~.warp.MeshWarp`) and paint the inside of the mouth where the
-   lips have parted (:func:`~.mouth.draw_mouth`) and a lash line where the lids close
-   (:func:`~.eyes.draw_lashes`).
+   by its mesh (:class:`~.warp.MeshWarp`), soften the chin's edge where the jaw brings it
+   down onto the neck (:class:`~.chin.ChinEdge`), paint the inside of the mouth where the
+   lips have parted (:func:`~.mouth.draw_mouth`), and the lid's skin and a lash line
+   where the lids close (:func:`~.eyes.draw_lids`, :func:`~.eyes.draw_lashes`).
 
 Everything outside the rig's anchor ring is the framed photo, untouched.
 """
@@ -28,7 +29,8 @@ import numpy as np
 from ..face import landmarks as lm
 from ..face.rig import Poser, build_rig
 from ..types import Animation, FaceRig
-from .eyes import LashColours, draw_lashes
+from .chin import ChinEdge
+from .eyes import LashColours, LidSkin, draw_lashes, draw_lids
 from .mouth import MouthPalette, clear_photo_mouth, draw_mouth
 from .warp import MeshWarp
 
@@ -125,9 +127,11 @@ class PortraitRenderer:
         self._poser = Poser(self.rig, channels)
         self._palette = MouthPalette.of(image, self.rig.source, unit=self.rig.unit)
         self._lashes = LashColours.of(image, self.rig.source, unit=self.rig.unit)
+        self._lids = LidSkin.of(image, self.rig.source, unit=self.rig.unit)
         if not np.array_equal(self.rig.landmarks, self.rig.source):  # the photo's mouth is open
             image = clear_photo_mouth(image, self.rig.source, unit=self.rig.unit)
         self._warp = MeshWarp(image, self.rig.source, self.rig.triangles)
+        self._chin = ChinEdge(self.rig.landmarks, unit=self.rig.unit)
         self._tongue = channels.index("TongueOut") if "TongueOut" in channels else None
 
     def twin(self) -> PortraitRenderer:
@@ -145,8 +149,10 @@ class PortraitRenderer:
         """One frame for one row of channel values, [H, W, 3] uint8."""
         points = self._poser(values)
         frame = self._warp(points)
+        self._chin(frame, points)
         tongue_out = 0.0 if self._tongue is None else float(values[self._tongue])
         draw_mouth(frame, points, unit=self.rig.unit, palette=self._palette, tongue_out=tongue_out)
+        draw_lids(frame, points, self.rig.landmarks, unit=self.rig.unit, skin=self._lids)
         draw_lashes(frame, points, self.rig.landmarks, unit=self.rig.unit, lashes=self._lashes)
         if self.output_size is not None:
             frame = cv2.resize(frame, self.output_size, interpolation=cv2.INTER_CUBIC)

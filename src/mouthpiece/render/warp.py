@@ -7,7 +7,10 @@ its old ones. Per frame the warp
 1. computes those affine maps for all triangles at once;
 2. draws each triangle's index into an index image (a small C call per triangle) over
    the region the mesh covers, later triangles over earlier ones where they overlap;
-3. turns the index image into a dense source map by looking up each pixel's affine map;
+3. turns the index image into a dense source map by looking up each pixel's affine map
+   (on a coarse grid for a large region, then interpolated, except around triangles
+   that have turned over: where the mesh folds, one triangle covers another and the map
+   jumps, so there it is looked up at every pixel);
 4. resamples the image once with ``cv2.remap``.
 
 Pixels no triangle covers keep their place, so the mesh's outer ring must be fixed
@@ -113,9 +116,51 @@ class MeshWarp:
         if step > 1:
             size = (shape[1] * step, shape[0] * step)
             inside = (slice(pad, pad + y1 - y0), slice(pad, pad + x1 - x0))
+            broken = _folds(corners, self._rest_corners[chosen], first, step, shape)
             both = cv2.resize(np.dstack([map_x, map_y]), size, interpolation=cv2.INTER_LINEAR)[inside]
+            if broken.any():
+                self._map_exactly(both, broken, step, pad, corners, affine, box)
             return both[..., 0], both[..., 1]
         return map_x, map_y
+
+    def _map_exactly(
+        self,
+        both: np.ndarray,
+        broken: np.ndarray,
+        step: int,
+        pad: int,
+        corners: np.ndarray,
+        affine: np.ndarray,
+        box: tuple[int, int, int, int],
+    ) -> None:
+        """Recompute the map ``both`` [h, w, 2] pixel by pixel around the ``broken`` nodes: across
+        an edge where one triangle covers another (a chin over the neck, a lid over the eye)
+        the map jumps, and interpolating it between coarse nodes would sample what lies
+        between (stair steps and a seam of stray pixels)."""
+        x0, y0, x1, y1 = box
+        low, high = corners.min(axis=1), corners.max(axis=1)  # [F, 2] each triangle's bounds
+        count, labels, stats, _ = cv2.connectedComponentsWithStats(broken.astype(np.uint8), connectivity=8)
+        for component, (left, top, width, height, _) in enumerate(stats[1:count], start=1):
+            # the pixels of the box these nodes stand for (node k: pixels k * step - pad onwards)
+            px0, py0 = max(left * step - pad, 0), max(top * step - pad, 0)
+            px1, py1 = min((left + width) * step - pad, x1 - x0), min((top + height) * step - pad, y1 - y0)
+            if px1 <= px0 or py1 <= py0:
+                continue
+            nodes = labels[top : top + height, left : left + width] == component
+            where = np.repeat(np.repeat(nodes, step, axis=0), step, axis=1)
+            where = where[py0 - (top * step - pad) : py1 - (top * step - pad), px0 - (left * step - pad) :]
+            where = where[:, : px1 - px0]
+            start = np.array([x0 + px0, y0 + py0])
+            ids = np.full((py1 - py0, px1 - px0), len(affine) - 1, np.int32)
+            near = np.flatnonzero(((high >= start - 1) & (low <= start + (px1 - px0, py1 - py0))).all(axis=1))
+            fixed = np.round((corners[near] - start) * (1 << SUBPIXEL_BITS)).astype(np.int32)
+            for index, triangle in zip(near, fixed):  # in the mesh's order, so later ones cover earlier
+                cv2.fillConvexPoly(ids, triangle, (int(index),), cv2.LINE_8, SUBPIXEL_BITS)
+            rows, columns = np.nonzero(where)
+            c = affine[ids[rows, columns]]
+            xs, ys = columns + start[0], rows + start[1]
+            both[rows + py0, columns + px0, 0] = c[:, 0] * xs + c[:, 1] * ys + c[:, 2]
+            both[rows + py0, columns + px0, 1] = c[:, 3] * xs + c[:, 4] * ys + c[:, 5]
 
     def __call__(self, points: np.ndarray, out: np.ndarray | None = None, *, moved_only: bool = False) -> np.ndarray:
         """The source image warped so its mesh vertices move from ``rest`` to ``points``.
@@ -161,6 +206,30 @@ class MeshWarp:
         for index, triangle in enumerate(fixed):
             cv2.fillConvexPoly(ids, triangle, (index,), cv2.LINE_8, SUBPIXEL_BITS)
         return ids
+
+
+def _folds(
+    corners: np.ndarray, rest_corners: np.ndarray, first: np.ndarray, step: int, shape: tuple[int, int]
+) -> np.ndarray:
+    """Nodes [h, w] bool near triangles turned over since rest (the mesh has folded there:
+    the chin passing the ring under it, a lid passing the other). Only where the mesh folds
+    do triangles overlap, and only there does the map jump between nodes."""
+    broken = np.zeros(shape, bool)
+    now = _signed_areas(corners)
+    # (one squeezed flat, as closing lips are, overlaps nothing worth a pixel)
+    flipped = np.flatnonzero((now * _signed_areas(rest_corners) < 0) & (np.abs(now) > step * step))
+    for triangle in corners[flipped]:
+        (left, top), (right, bottom) = (triangle.min(axis=0) - first) / step, (triangle.max(axis=0) - first) / step
+        rows = slice(max(int(np.floor(top)) - 1, 0), max(int(np.ceil(bottom)) + 2, 0))
+        columns = slice(max(int(np.floor(left)) - 1, 0), max(int(np.ceil(right)) + 2, 0))
+        broken[rows, columns] = True
+    return broken
+
+
+def _signed_areas(corners: np.ndarray) -> np.ndarray:
+    """Twice the signed area of each triangle [F, 3, 2]."""
+    (a, b, c) = corners[:, 0], corners[:, 1], corners[:, 2]
+    return (b[:, 0] - a[:, 0]) * (c[:, 1] - a[:, 1]) - (c[:, 0] - a[:, 0]) * (b[:, 1] - a[:, 1])
 
 
 def _affines(corners: np.ndarray, rest_corners: np.ndarray) -> np.ndarray:
