@@ -3,10 +3,15 @@ frame by frame with the original footage's.
 
     python benchmarks/self_dub.py                               # all 22 clips (~10 min on two loaded cores)
     python benchmarks/self_dub.py --clips vid01,rd12 --json self_dub.json
+    python benchmarks/self_dub.py --unrestricted                # also score a dub whose bank may use every frame
 
 Every clip of ../shared/fixtures/video and ../shared/fixtures/realdev (``real_footage.list_clips``)
 is dubbed with its own soundtrack (``api.dub_video(clip, its audio, out, fit="cut")``, as
-``benchmarks/dub.py`` does), so the original footage is the truth for the output. Frames
+``benchmarks/dub.py`` does), so the original footage is the truth for the output. The dub's
+mouth bank (``render.mouth_bank``) may not take a mouth from within ``--exclusion`` seconds
+(1 s) of the frame it dubs: a dub of new speech never has the very frame whose mouth shape it
+needs, and self-dub would otherwise copy the truth (``--unrestricted`` also scores a dub
+without that rule, as **ours, unrestricted**). Frames
 are paired by index (``fit="cut"`` keeps the frame count; a mismatch is flagged ``*``) and
 each video's face is tracked unsmoothed (``FaceTracker``); a frame without a face in
 either video is left out. Per clip, against the original:
@@ -52,9 +57,14 @@ from mouthpiece.evaluate.preserve import ssim
 from mouthpiece.face.landmarks import mouth_opening
 from mouthpiece.face.seen import inner_lip_opening
 from mouthpiece.face.track import FaceTracker
+from mouthpiece.phonetics import DEFAULT_LANGUAGE
+from mouthpiece.render.dub_video import dub_video
 from mouthpiece.render.reader import read_frames
+from mouthpiece.types import Audio
 
 VARIANTS = ("ours", "frozen", "source")
+UNRESTRICTED = "ours, unrestricted"  # the variant scored with --unrestricted
+EXCLUSION = 1.0  # seconds either side of a frame whose mouths its dub may not use
 FIGURES = ("r", "ssim", "lmd", "flicker")
 TARGETS = {"r": (">=", 0.5), "ssim": (">=", 0.80), "lmd": ("<=", 0.05), "flicker": ("<=", 2.0)}
 GROW = 0.25  # of the lips' box, added on each side
@@ -149,17 +159,25 @@ class Tally:
         }
 
 
-def score_clip(original: Path, dubbed: Path) -> dict[str, Any]:
-    """Frame counts of both videos and each variant's figures (see the module's docstring)."""
+def score_clip(original: Path, dubbed: Path, unrestricted: Path | None = None) -> dict[str, Any]:
+    """Frame counts of both videos and each variant's figures (see the module's docstring);
+    with ``unrestricted`` (a dub whose bank could use every frame) that one's figures too."""
     tallies = {name: Tally() for name in VARIANTS}
+    if unrestricted is not None:
+        tallies[UNRESTRICTED] = Tally()
     frozen: FrozenMouth | None = None
     counts = [0, 0]
-    with FaceTracker() as track_truth, FaceTracker() as track_ours, FaceTracker() as track_frozen:
-        for k, (source, ours) in enumerate(itertools.zip_longest(read_frames(original), read_frames(dubbed))):
+    other = read_frames(unrestricted) if unrestricted is not None else itertools.repeat(None)
+    with FaceTracker() as track_truth, FaceTracker() as track_ours, FaceTracker() as track_frozen, \
+            FaceTracker() as track_all:  # fmt: skip
+        frames = zip(itertools.zip_longest(read_frames(original), read_frames(dubbed)), other)
+        for k, ((source, ours), all_frames) in enumerate(frames):
             counts[0] += source is not None
             counts[1] += ours is not None
             if source is None or ours is None:
                 continue
+            if all_frames is not None:
+                face_all = track_all(all_frames)
             face = track_truth(source)
             if face is not None and frozen is None:
                 frozen = FrozenMouth(source, face)
@@ -167,6 +185,8 @@ def score_clip(original: Path, dubbed: Path) -> dict[str, Any]:
             tallies["source"].add(k, source, face, source, face)
             tallies["ours"].add(k, source, face, ours, track_ours(ours))
             tallies["frozen"].add(k, source, face, still, track_frozen(still))
+            if all_frames is not None:
+                tallies[UNRESTRICTED].add(k, source, face, all_frames, face_all)
     return {"frames_source": counts[0], "frames_dub": counts[1], **{n: t.figures() for n, t in tallies.items()}}
 
 
@@ -179,15 +199,19 @@ def met(figure: str, value: float) -> str:
 def row_text(name: str, row: dict[str, Any]) -> str:
     mark = " " if row["frames_source"] == row["frames_dub"] else "*"
     cells = " |".join(" ".join(f"{row[v][f]:{w}}" for f, w in zip(FIGURES, ("6.3f", "6.3f", "6.4f", "6.2f")))
-                      for v in VARIANTS)  # fmt: skip
+                      for v in variants(row))  # fmt: skip
     return (f"  {name[:30]:30} {row['frames_source']:4d}/{row['frames_dub']:<4d}{mark} {row['ours']['scored']:5d} |"
             f"{cells} | {row['seconds']:5.0f}")  # fmt: skip
+
+
+def variants(row: dict[str, Any]) -> tuple[str, ...]:
+    return (*VARIANTS, UNRESTRICTED) if UNRESTRICTED in row else VARIANTS
 
 
 def summarise(rows: list[dict[str, Any]]) -> dict[str, Any]:
     """Means over the clips scored (NaN left out), per variant and figure, and the frames scored."""
     means = {v: {f: float(np.nanmean([r[v][f] for r in rows])) if rows else math.nan
-                 for f in (*FIGURES, "r_3pairs")} for v in VARIANTS}  # fmt: skip
+                 for f in (*FIGURES, "r_3pairs")} for v in (variants(rows[0]) if rows else VARIANTS)}  # fmt: skip
     return {"clips_scored": len(rows), "frames_scored": sum(r["ours"]["scored"] for r in rows), "means": means}
 
 
@@ -201,10 +225,24 @@ def _finite(value: Any) -> Any:
     return value
 
 
+def self_dub(video: Path, speech: Audio, out: Path, *, exclusion: float) -> None:
+    """``api.dub_video(video, speech, out, fit="cut")`` with its mouth bank kept ``exclusion``
+    seconds from each frame dubbed (an option of the renderer the API does not offer)."""
+    dub_video(video, speech, out, text=None, face=None, fit="cut", original_audio=0.0, recognizer=None,
+              language=DEFAULT_LANGUAGE, progress=None, bank_exclusion=exclusion)  # fmt: skip
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clips", help="comma list of substrings: only clips whose name holds one")
     parser.add_argument("--json", type=Path, help="write the per-clip figures and the means here")
+    parser.add_argument(
+        "--exclusion",
+        type=float,
+        default=EXCLUSION,
+        help=f"seconds either side of a frame whose mouths its dub may not use (default {EXCLUSION})",
+    )
+    parser.add_argument("--unrestricted", action="store_true", help="also score a dub whose bank may use every frame")
     args = parser.parse_args()
     wanted = [s for s in (args.clips or "").split(",") if s]
     clips: list[Clip] = [c for c in list_clips() if not wanted or any(s in c.name for s in wanted)]
@@ -213,22 +251,33 @@ def main() -> None:
     started = time.perf_counter()
     head = " |".join(f"{v:>6} {'SSIM':>6} {'LMD':>6} {'flick':>6}" for v in ("r", "r", "r"))
     print("self-dub: each clip dubbed with its own audio (fit=cut), scored against the original footage")
-    print(f"  {'':30} {'':10} {'':5} |{'ours':^27} |{'frozen mouth':^27} |{'source (ceiling)':^27} |")
+    print(
+        f"self-dub: the mouth bank kept {args.exclusion:g} s from the frame dubbed"
+        + (f"; {UNRESTRICTED}: no such rule" if args.unrestricted else "")
+    )
+    extra = f"{UNRESTRICTED:^27} |" if args.unrestricted else ""
+    print(f"  {'':30} {'':10} {'':5} |{'ours':^27} |{'frozen mouth':^27} |{'source (ceiling)':^27} |{extra}")
+    head += f" |{head.split(' |')[0]}" if args.unrestricted else ""
     print(f"  {'clip':30} {'src/dub':>10} {'scored':>5} |{head} | {'s':>5}", flush=True)
     rows, failed = [], []
     with tempfile.TemporaryDirectory(prefix="self-dub-") as folder:
         for clip in clips:
             tic = time.perf_counter()
             out = Path(folder) / f"{clip.name}.mp4"
+            out_all = Path(folder) / f"{clip.name}-unrestricted.mp4"
             try:
-                api.dub_video(clip.path, api.load_audio(clip.path), out, fit="cut")
-                row = {"clip": clip.name, **score_clip(clip.path, out)}
+                speech = api.load_audio(clip.path)
+                self_dub(clip.path, speech, out, exclusion=args.exclusion)
+                if args.unrestricted:
+                    self_dub(clip.path, speech, out_all, exclusion=0.0)
+                row = {"clip": clip.name, **score_clip(clip.path, out, out_all if args.unrestricted else None)}
             except Exception as e:  # a benchmark reports a failed clip and goes on to the next
                 print(f"  {clip.name:30} FAILED: {type(e).__name__}: {e}", flush=True)
                 failed.append({"clip": clip.name, "error": f"{type(e).__name__}: {e}"})
                 continue
             finally:
                 out.unlink(missing_ok=True)
+                out_all.unlink(missing_ok=True)
             row["seconds"] = time.perf_counter() - tic
             rows.append(row)
             print(row_text(clip.name, row), flush=True)
@@ -237,7 +286,7 @@ def main() -> None:
           f"{f', {len(failed)} clips failed' if failed else ''}; * frame counts differ):")  # fmt: skip
     print(f"  {'':18}" + "".join(f"{f:>18}" for f in FIGURES))
     print(f"  {'target':18}" + "".join(f"{op + ' ' + str(t):>18}" for op, t in TARGETS.values()))
-    for v in VARIANTS:
+    for v in summary["means"]:
         m = summary["means"][v]
         print(f"  {v:18}" + "".join(f"{m[f]:9.4f} {met(f, m[f]):>8}" for f in FIGURES))
     print(f"  (r with real_mouths' 3-pair inner-lip measure: ours {summary['means']['ours']['r_3pairs']:.3f},"

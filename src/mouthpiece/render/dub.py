@@ -15,7 +15,9 @@ A :class:`MouthDubber` is built on the first frame that shows the face: a rig
    new lips part no wider than this person's own lips do in the video's frames so far, the
    same share of the time (a quantile mapping, made up by the jaw; see OPENING_QUANTILES);
 4. the frame is warped by the rig's mesh, only where it moves, and the inside of the
-   mouth is painted where the new lips part;
+   mouth is taken from the video's own frames whose mouth had the new shape (a
+   :class:`~.mouth_bank.MouthBank`, filled as frames go by and from a first look ahead),
+   painted only where none comes near it;
 5. the change is blended into the frame through a feathered mask around the moved
    region, so that nothing outside it differs from the source and no edge shows.
 """
@@ -36,6 +38,7 @@ from ..face.solve import MouthSolver
 from ..face.track import FaceTracker
 from ..types import Animation, FaceRig
 from .mouth import MouthPalette, draw_mouth
+from .mouth_bank import LIP_POINTS, MouthBank
 from .warp import MeshWarp
 
 # People open their mouths more or less as they speak (a news anchor a third as wide as an
@@ -79,9 +82,11 @@ class MouthDubber:
     frame : np.ndarray [shape=(H, W, 3), dtype=uint8], a frame that shows the face
     landmarks : np.ndarray [shape=(478, 3)], the face's landmarks in it, pixels
     channels : tuple of str, the channels of the values passed per frame (an Animation's)
+    exclude : int, frames either side of the frame dubbed whose mouths the bank may not use
+        (0 in a dub; benchmarks dubbing a video with its own speech set it)
     """
 
-    def __init__(self, frame: np.ndarray, landmarks: np.ndarray, *, channels: tuple[str, ...]):
+    def __init__(self, frame: np.ndarray, landmarks: np.ndarray, *, channels: tuple[str, ...], exclude: int = 0):
         self.rig = _soften_chin(build_rig(landmarks, head_ring=DUB_RINGS[0], anchor_ring=DUB_RINGS[1]))
         self.solver = MouthSolver(self.rig)
         self._poser = Poser(self.rig, channels)
@@ -106,8 +111,13 @@ class MouthDubber:
         self._jaw = None if jaw is None else self.rig.basis[jaw, :, :2]  # [N, 2] the rig's pixels
         self._mapping: tuple[np.ndarray, np.ndarray] | None = None  # (planned, seen) quantiles, as eased
         self._mapping_goal: tuple[np.ndarray, np.ndarray] | None = None
+        self.bank = MouthBank.for_face(self.rig.landmarks, unit=self.rig.unit, exclude=exclude)
+        self._frames = 0  # frames dubbed so far
+        self._looked = 0  # frames before this one were looked at ahead (remember): the bank has them
 
-    def __call__(self, frame: np.ndarray, landmarks: np.ndarray, values: np.ndarray) -> np.ndarray:
+    def __call__(
+        self, frame: np.ndarray, landmarks: np.ndarray, values: np.ndarray, *, index: int | None = None
+    ) -> np.ndarray:
         """``frame`` with the face's mouth posed by ``values`` (one Animation row); a new array.
 
         Parameters
@@ -115,7 +125,10 @@ class MouthDubber:
         frame : np.ndarray [shape=(H, W, 3), dtype=uint8]
         landmarks : np.ndarray [shape=(478, 3)], the face's landmarks in ``frame``, pixels
         values : np.ndarray [shape=(C,)], the new speech's channel values for this frame
+        index : int or None, the frame's index in the video; None: the count of calls so far
         """
+        index = self._frames if index is None else index
+        self._frames += 1
         pose = self.solver.pose_of(landmarks)
         linear, shift = pose[:, :2], pose[:, 2]
         own, nod = self.solver.with_shift(landmarks, pose)
@@ -146,8 +159,24 @@ class MouthDubber:
         own_gap, new_gap = (float(np.hypot(*(p[lower] - p[upper]))) for p in (rest, points))
         widening = new_gap / max(own_gap, 1e-6) - 1
         opacity = float(np.clip(widening / OWN_MOUTH_STRETCH, 0.0, 1.0))
-        draw_mouth(out, points, unit=unit, palette=self._palette, tongue_out=tongue, opacity=opacity)
+        # The video's own mouths of that shape, where it has shown one; painted where not.
+        own_mouth = self.bank.entry(frame, landmarks, linear, index)
+        if own_mouth is not None and index >= self._looked:
+            self.bank.add(own_mouth)
+        lips = points[LIP_POINTS]
+        choice = self.bank.choose(lips, linear, index, own_mouth)
+        if choice.confidence < 0.99:
+            draw_mouth(out, points, unit=unit, palette=self._palette, tongue_out=tongue, opacity=opacity)
+        self.bank.paste(out, lips, linear, choice, unit)
         return _blend(frame, out, points, rest, unit)
+
+    def remember(self, frame: np.ndarray, landmarks: np.ndarray, *, index: int) -> None:
+        """Keep the mouth of the video's frame ``index`` (its ``landmarks``) in the bank, ahead of
+        dubbing it: a first look over the video gives the first frames mouths of every shape."""
+        entry = self.bank.entry(frame, landmarks, self.solver.pose_of(landmarks)[:, :2], index)
+        if entry is not None:
+            self.bank.add(entry)
+        self._looked = max(self._looked, index + 1)
 
     def _steady_residual(self, residual: np.ndarray) -> np.ndarray:
         """Per landmark, the move that replaces the mouth's fast unexplained motion with its slow part.
@@ -272,12 +301,20 @@ def dub_frames(
     count: DubCount,
     *,
     channels: tuple[str, ...],
+    exclude: int = 0,
+    ahead: Iterable[tuple[int, np.ndarray, np.ndarray]] = (),
 ) -> Iterator[np.ndarray]:
     """Each of ``frames`` with the tracked face's mouth speaking the new speech, frame ``k``
     its frame ``k`` (past its end, the mouth at rest); frames where the face is not seen pass
     through as they are. ``parts`` are ``(first frame, Animation)`` pieces of the speech in
-    order, with ``channels``, taken as they are needed; ``count`` is kept up to date."""
+    order, with ``channels``, taken as they are needed; ``count`` is kept up to date; ``exclude``
+    is :class:`MouthDubber`'s. ``ahead`` gives ``(index, frame, landmarks)`` of frames of the
+    video looked at before dubbing starts, whose mouths the dub may use from its first frame on."""
     dubber: MouthDubber | None = None
+    for index, seen, seen_landmarks in ahead:
+        if dubber is None:
+            dubber = MouthDubber(seen, seen_landmarks, channels=channels, exclude=exclude)
+        dubber.remember(seen, seen_landmarks, index=index)
     rows = _rows(parts)
     rest = np.zeros(len(channels), np.float32)
     for frame in frames:
@@ -289,8 +326,8 @@ def dub_frames(
             yield frame
             continue
         if dubber is None:
-            dubber = MouthDubber(frame, landmarks, channels=channels)
-        yield dubber(frame, landmarks, values)
+            dubber = MouthDubber(frame, landmarks, channels=channels, exclude=exclude)
+        yield dubber(frame, landmarks, values, index=count.frames - 1)
 
 
 def _rows(parts: Iterable[tuple[int, Animation]]) -> Iterator[np.ndarray]:

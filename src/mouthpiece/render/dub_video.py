@@ -16,7 +16,7 @@ Imported only when dubbing: :mod:`.dub` brings SciPy's optimizer.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 
 import numpy as np
 
@@ -29,10 +29,15 @@ from ..types import Animation, Audio
 from ..vocabulary import CHANNELS
 from .dub import DubCount, dub_frames
 from .fit import arrange_audio, check_fit, fitted_frames
-from .reader import probe_video
+from .reader import probe_video, read_frames
 from .speech import SpeechInParts
 from .video import VideoWriter
 
+# Before dubbing, every FIRST_LOOK_STEP-th frame of the video's first FIRST_LOOK_SECONDS is
+# tracked and its mouth kept in the dub's mouth bank, so that the first frames have the
+# person's own mouths to draw on, not only those seen so far (a tenth of a 720p dub's time).
+FIRST_LOOK_SECONDS = 5.0
+FIRST_LOOK_STEP = 2
 DUB_CRF = 12  # x264 quality of a dub: what it leaves alone stays over 40 dB from the source's decoded frames
 
 
@@ -48,9 +53,12 @@ def dub_video(
     recognizer: str | None,
     language: str,
     progress: Callable[[float], None] | None,
+    bank_exclusion: float = 0.0,
 ) -> tuple[Animation, DubCount]:
     """``video`` speaking ``audio`` instead, written to ``path``: the options and what is
-    returned and raised are :func:`mouthpiece.api.dub_video`'s."""
+    returned and raised are :func:`mouthpiece.api.dub_video`'s. ``bank_exclusion`` (seconds)
+    keeps the mouth bank from the frames that near the frame dubbed (see
+    :class:`~.mouth_bank.MouthBank`; only benchmarks that dub a video with its own speech set it)."""
     from .. import api  # the speech's Animation comes from the pipeline's own stages
 
     name = os.fspath(video)
@@ -84,6 +92,7 @@ def dub_video(
         sound += original_audio * arrange_audio(own_samples, length, fit=fit)
         sound /= max(1.0, float(np.abs(sound).max()))
     count = DubCount()
+    exclude = int(round(bank_exclusion * info.fps))
     width, height = info.width, info.height
     turn = info.rotation // 90
     with (
@@ -91,8 +100,10 @@ def dub_video(
                     crf=DUB_CRF, matrix=info.matrix, rotation=info.rotation, audio_past_frames=False) as writer,
         FaceTracker(index=face, fps=info.fps) as tracker,
     ):  # fmt: skip
+        ahead = _first_look(name, fps=info.fps, face=face)
         source = prefetch(fitted_frames(name, fps=info.fps, wanted=wanted, fit=fit), name="mouthpiece-decode")
-        for k, frame in enumerate(dub_frames(source, parts, tracker, count, channels=CHANNELS)):
+        dubbed = dub_frames(source, parts, tracker, count, channels=CHANNELS, exclude=exclude, ahead=ahead)
+        for k, frame in enumerate(dubbed):
             writer.write(np.ascontiguousarray(np.rot90(frame, -turn)) if turn else frame)
             if progress and k % 25 == 0:
                 progress(min(k / frames, 1.0))
@@ -101,3 +112,14 @@ def dub_video(
     if progress:
         progress(1.0)
     return (animation if speech is None else speech.animation()), count
+
+
+def _first_look(name: str, *, fps: float, face: int | None) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
+    """``(index, frame, landmarks)`` of every ``FIRST_LOOK_STEP``-th frame of the video's first
+    ``FIRST_LOOK_SECONDS`` that shows the face."""
+    step = FIRST_LOOK_STEP
+    with FaceTracker(index=face, fps=fps / step) as tracker:
+        frames = read_frames(name, fps=fps, stop=int(round(FIRST_LOOK_SECONDS * fps)))
+        for index, frame in enumerate(frames):
+            if index % step == 0 and (landmarks := tracker(frame)) is not None:
+                yield index, frame, landmarks
