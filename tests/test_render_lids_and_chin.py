@@ -3,26 +3,16 @@ first: mascara'd lashes above the lids, a necklace of green beads under the chin
 
 from __future__ import annotations
 
-from importlib import resources
-
 import cv2
 import numpy as np
 import pytest
+from test_render_portrait import ASTRONAUT, values
 
 from mouthpiece.face import landmarks as lm
 from mouthpiece.face.detect import find_face
 from mouthpiece.render.image import load_image
 from mouthpiece.render.portrait import PortraitRenderer
 from mouthpiece.vocabulary import CHANNELS
-
-ASTRONAUT = resources.files("mouthpiece") / "data" / "astronaut.png"
-
-
-def values(**weights: float) -> np.ndarray:
-    row = np.zeros(len(CHANNELS), np.float32)
-    for name, weight in weights.items():
-        row[CHANNELS.index(name)] = weight
-    return row
 
 
 def luma(frame: np.ndarray) -> np.ndarray:
