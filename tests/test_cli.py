@@ -330,7 +330,9 @@ def test_a_signal_mid_video_leaves_no_file_and_exits_non_zero(spoken, talking_vi
     import signal
     import time
 
-    repeats = 6 if command == "render" else 30  # a dub runs fast: long enough to be stopped mid-way
+    # long enough to be stopped mid-way: the encoder holds its first 20 kB back for a while,
+    # and 6 repeats of a render once finished just as the signal came (a fresh clone's CI)
+    repeats = 20 if command == "render" else 30
     long = tmp_path / "long.wav"
     save(Audio(np.tile(spoken.audio.samples, repeats), spoken.audio.sample_rate), long)
     out = tmp_path / "out" / "talk.mp4"
