@@ -247,7 +247,7 @@ def test_a_bilabial_the_front_end_hears_no_closure_for_is_taken_back():
     vowel = vowels[len(vowels) // 2]
     misheard = PhoneTrack(tuple(Phone(p.start, p.end, "M", p.score) if p == vowel else p for p in reference.phones),
                           reference.duration)  # fmt: skip
-    kept = heard_closures_only(misheard, run(audio), VISEMES)
+    kept = heard_closures_only(misheard, run(audio))
     assert [p.label for p in kept.phones if p.start == vowel.start] != ["M"]
     assert not any(p.label in ("P", "B", "M") for p in kept.phones)
 
@@ -255,4 +255,4 @@ def test_a_bilabial_the_front_end_hears_no_closure_for_is_taken_back():
 def test_bilabials_the_front_end_hears_are_kept(speech):
     for voice in ("en-us", "de"):
         audio, reference = speech[voice]
-        assert heard_closures_only(reference, run(audio), VISEMES).phones == reference.phones, voice
+        assert heard_closures_only(reference, run(audio)).phones == reference.phones, voice

@@ -19,7 +19,7 @@ import numpy as np
 
 from ..motion.rules import PHONE_TO_VISEME
 from ..types import Phone, PhoneTrack
-from ..vocabulary import SILENCE
+from ..vocabulary import SILENCE, VISEMES
 from .decode import REPRESENTATIVE_PHONE
 from .model import FRAME_CENTRE_S, FRAME_RATE, FrontEndOutput
 
@@ -27,22 +27,21 @@ MIN_CLOSURE = 0.1  # the closure head's value a bilabial needs somewhere near it
 MARGIN_S = 0.015  # s, looked at on either side of a run of bilabials (0.03: 0.81 at a bilabial, 0.05: 0.80)
 
 
-def heard_closures_only(track: PhoneTrack, heard: FrontEndOutput, visemes: tuple[str, ...]) -> PhoneTrack:
+def heard_closures_only(track: PhoneTrack, heard: FrontEndOutput) -> PhoneTrack:
     """``track`` with each run of P/B/M phones near which ``heard`` (the front end's output
-    for the same audio, ``visemes`` its posteriors' order) hears no closure relabelled as
-    the most likely other viseme there (its representative phone).
+    for the same audio) hears no closure relabelled as the most likely other viseme there
+    (its representative phone).
 
-    >>> from mouthpiece.vocabulary import VISEMES
     >>> open_vowel = np.eye(15, dtype=np.float32)[[VISEMES.index("aa")] * 50]
     >>> quiet = FrontEndOutput(open_vowel, np.zeros((50, 3), np.float32))
     >>> track = PhoneTrack((Phone(0, .2, "AA"), Phone(.2, .3, "M"), Phone(.3, .5, "AA")), .5)
-    >>> [p.label for p in heard_closures_only(track, quiet, VISEMES).phones]
+    >>> [p.label for p in heard_closures_only(track, quiet).phones]
     ['AA', 'AA', 'AA']
     """
     frames = len(heard.closure)
     if not frames:
         return track
-    ignored = [visemes.index("PP"), visemes.index(SILENCE)]
+    ignored = [VISEMES.index("PP"), VISEMES.index(SILENCE)]
 
     def rows(start: float, end: float) -> slice:
         first = int(np.floor((start - FRAME_CENTRE_S) * FRAME_RATE)) - heard.first
@@ -63,7 +62,7 @@ def heard_closures_only(track: PhoneTrack, heard: FrontEndOutput, visemes: tuple
             inside = rows(phones[i].start, phones[j].end)
             mean = heard.posteriors[inside if inside.stop > inside.start else near].mean(0)
             mean[ignored] = -1.0
-            label = REPRESENTATIVE_PHONE[visemes[int(mean.argmax())]]
+            label = REPRESENTATIVE_PHONE[VISEMES[int(mean.argmax())]]
             phones[i : j + 1] = [Phone(p.start, p.end, label, p.score) for p in phones[i : j + 1]]
         i = j + 1
     return PhoneTrack(tuple(phones), track.duration, track.words)

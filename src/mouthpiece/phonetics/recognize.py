@@ -29,12 +29,10 @@ def _neural(audio: Audio) -> PhoneTrack:
 
 
 def _words(audio: Audio, *, model: str) -> PhoneTrack:
-    from ..neural import default_model, run
+    from ..neural import run
     from ..neural.closures import heard_closures_only
 
-    front_end = default_model()
-    return heard_closures_only(recognize_words(audio, model=model), run(audio, model=front_end),
-                               front_end.config.visemes)  # fmt: skip
+    return heard_closures_only(recognize_words(audio, model=model), run(audio))
 
 
 RECOGNIZERS: dict[str, Callable[[Audio], PhoneTrack]] = {
