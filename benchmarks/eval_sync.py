@@ -142,19 +142,36 @@ def real() -> None:
     _offsets("real footage", [c.path for c in list_clips()])
 
 
+LANGUAGE_CODES = {"English": "en-us", "German": "de", "French": "fr"}  # the manifest's words -> --language
+
+
+def fixture_language(path: Path) -> str:
+    """The ``--language`` a user would give for a fixture: its manifest's language column
+    (English when unknown), as our renders and dubs should be made the way a user makes them."""
+    import csv
+
+    with open(FIXTURES.parent / "MANIFEST.csv", newline="") as f:
+        for row in csv.DictReader(f):
+            if Path(row["file"]).name == path.name:
+                words = (row.get("language") or "").split()
+                return LANGUAGE_CODES.get(words[0].strip(",") if words else "", "en-us")
+    return "en-us"
+
+
 def ours(folder: str) -> None:
-    print("our videos: renders of the fixture audio, dubs of the fixture videos with other speech (target 0 +- 1)")
+    print("our videos: renders of the fixture audio, dubs of the fixture videos with other speech (target 0 +- 1),")
+    print("each speech in its language (the fixtures' manifest)")
     portrait = api.load_portrait(api.SAMPLE_PORTRAIT, size=(256, 256))
     made = []
     speeches = sorted(AUDIO.glob("*_16k.wav"))
     for wav in speeches:
         out = Path(folder) / f"render-{wav.stem}.mp4"
-        api.render_speech(portrait, api.load_audio(wav), out, fps=25)
+        api.render_speech(portrait, api.load_audio(wav), out, fps=25, language=fixture_language(wav))
         made.append(out)
     videos = sorted(FIXTURES.glob("*.mp4"))
     for video, wav in zip(videos, speeches[1:] + speeches):
         out = Path(folder) / f"dub-{video.stem}-{wav.stem[:5]}.mp4"
-        api.dub_video(video, api.load_audio(wav), out, fit="cut")
+        api.dub_video(video, api.load_audio(wav), out, fit="cut", language=fixture_language(wav))
         made.append(out)
     _offsets("ours", made)
 
