@@ -168,6 +168,23 @@ def test_recognition_ahead_in_another_process_hears_what_this_one_does(spoken):
     assert starts[-1] + len(chunks[-1][1].samples) == len(audio.samples)  # the chunks cover it all
 
 
+def test_recognition_in_the_background_hears_what_this_process_does_and_reports_errors(spoken):
+    from mouthpiece.phonetics.ahead import Recognition
+
+    with Recognition(spoken.audio, recognizer="phones") as recognition:
+        elsewhere = recognition.phones()
+    here = recognize(spoken.audio, recognizer="phones")  # (a decoder that has run before has adapted: not identical)
+    assert elsewhere.duration == here.duration
+    labels = [p.label for p in elsewhere.phones], [p.label for p in here.phones]
+    assert difflib.SequenceMatcher(None, *labels).ratio() >= 0.9
+    failing = Recognition(spoken.audio, recognizer="no-such-recognizer")
+    with pytest.raises(InputError, match="no-such-recognizer"):
+        failing.phones()
+    with Recognition(spoken.audio, recognizer="phones") as abandoned:
+        child = abandoned._child
+    assert child.poll() is not None  # leaving early stopped it
+
+
 def test_recognition_ahead_works_from_a_script_without_a_main_guard(spoken, tmp_path):
     """multiprocessing's spawn would run such a script again in the child; ours must not."""
     import subprocess

@@ -144,13 +144,16 @@ def fit_style(
     from .motion.opening import FEATURE_RATE, model
     from .motion.style import fit_style as fit
     from .motion.style import footage_example
+    from .phonetics.ahead import Recognition
 
     base, examples = model(), []
     names = [os.fspath(v) for v in videos]
+    heard_by = hearing(recognizer, language)
     for i, name in enumerate(names):
         speech = load_audio(name)
-        seen = seen_mouth(name)
-        phones = to_phones(speech, recognizer=recognizer, language=language)
+        with Recognition(speech, recognizer=heard_by) as recognition:  # heard while the face is followed
+            seen = seen_mouth(name)
+            phones = recognition.phones()
         loudness = audio_stage.loudness(speech, fps=ANALYSIS_FPS)
         unfiltered = to_animation(phones, fps=FEATURE_RATE, loudness_db=loudness)  # no heard frames: no filter
         examples.append(footage_example(name, speech, unfiltered, seen.times, seen.opening, base))

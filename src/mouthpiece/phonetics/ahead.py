@@ -19,7 +19,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, BinaryIO, cast
+from typing import BinaryIO, cast
 
 import numpy as np
 
@@ -42,24 +42,60 @@ def recognized_ahead(
     if audio.duration <= chunk_seconds:
         yield 0.0, audio, recognize(audio, recognizer=recognizer)
         return
+    child = _started(audio, recognizer, chunk_seconds)
+    try:
+        while (item := _receive(child)) is not None:
+            offset, start, count, phones = item
+            yield offset, Audio(audio.samples[start : start + count], audio.sample_rate), phones
+    finally:
+        _stop(child)
+
+
+class Recognition:
+    """The phones of the whole of ``audio``, heard in a child process from the moment this is
+    made, so the caller can do other work meanwhile (a video's face is followed while its
+    speech is recognized). :meth:`phones` waits for them: the same as ``recognize(audio)``.
+    A context manager: leaving it stops the child if it is still working."""
+
+    def __init__(self, audio: Audio, *, recognizer: str) -> None:
+        self._child = _started(audio, recognizer, chunk_seconds=audio.duration + 1.0)  # one chunk: the whole
+
+    def phones(self) -> PhoneTrack:
+        try:
+            item = _receive(self._child)
+            if item is None:
+                raise RuntimeError("the speech recognizer process gave no phones")
+            return cast(PhoneTrack, item[3])
+        finally:
+            _stop(self._child)
+
+    def __enter__(self) -> Recognition:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        _stop(self._child)
+
+
+def _started(audio: Audio, recognizer: str, chunk_seconds: float) -> subprocess.Popen[bytes]:
     child = subprocess.Popen(
         [sys.executable, "-c", _CHILD], stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=child_environment()
     )
+    assert child.stdin is not None
     try:
-        assert child.stdin is not None and child.stdout is not None
         pickle.dump((audio.samples, audio.sample_rate, recognizer, chunk_seconds), child.stdin)
         child.stdin.close()
-        while (item := _receive(child)) is not None:
-            if isinstance(item, BaseException):
-                raise item
-            offset, start, count, phones = cast(tuple[float, int, int, PhoneTrack], item)
-            yield offset, Audio(audio.samples[start : start + count], audio.sample_rate), phones
-    finally:
-        if child.poll() is None:
-            child.kill()
-        child.wait()
-        if child.stdout is not None:
-            child.stdout.close()
+    except BaseException:
+        _stop(child)
+        raise
+    return child
+
+
+def _stop(child: subprocess.Popen[bytes]) -> None:
+    if child.poll() is None:
+        child.kill()
+    child.wait()
+    if child.stdout is not None:
+        child.stdout.close()
 
 
 # A child does small matrix products, many of them; BLAS threads would only spin on the
@@ -75,12 +111,16 @@ def child_environment() -> dict[str, str]:
     return {**SINGLE_THREADED, **os.environ, "PYTHONPATH": path}
 
 
-def _receive(child: subprocess.Popen[bytes]) -> Any:
+def _receive(child: subprocess.Popen[bytes]) -> tuple[float, int, int, PhoneTrack] | None:
+    """The child's next chunk, None at the end; the recognizer's own error is raised here."""
     try:
-        return pickle.load(cast(BinaryIO, child.stdout))
+        item = pickle.load(cast(BinaryIO, child.stdout))
     except (EOFError, pickle.UnpicklingError):
         code = child.wait()
         raise RuntimeError(f"the speech recognizer process ended unexpectedly (exit code {code})") from None
+    if isinstance(item, BaseException):
+        raise item
+    return cast(tuple[float, int, int, PhoneTrack], item)
 
 
 def serve() -> None:
