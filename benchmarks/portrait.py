@@ -1,7 +1,7 @@
 """Talking-portrait figures: lip sync seen in the pixels, identity kept, and speed.
 
     python benchmarks/portrait.py                 # all figures
-    python benchmarks/portrait.py --only sync     # or identity, speed
+    python benchmarks/portrait.py --only sync     # or identity, motion, speed
 
 - **sync**: render 3 fixture photos x 3 fixture speech files, find the face again in
   every decoded frame of the MP4, and correlate the mouth opening measured there
@@ -10,6 +10,11 @@
 - **identity**: with no idle motion, in frames where the mouth is closed, how far
   landmarks outside the mouth and jaw move from the photo's (target <= 1 px), and the
   PSNR of pixels outside the face's bounding box against the framed photo (>= 45 dB).
+- **motion**: with idle motion on (head turns, nods, blinks) over 10 s of speech, the
+  pixels outside the head and neck whose grey level changes by more than 8 from the photo
+  (target: none). The head and neck: MediaPipe's person segmentation (probability > 0.2,
+  so loose hair counts) above half a face height below the chin, widened by how far the
+  face's landmarks moved in that frame and by 2 % of the face's height.
 - **speed**: rendering frames/s at 512x512 on one core without encoding (>= 100), the
   whole `mouthpiece render` process for 60 s of speech (<= 30 s wall on 2 cores), and
   1080p whole-process frames/s (>= 25).
@@ -117,6 +122,46 @@ def identity() -> None:
               f" PSNR outside the face box {np.min(psnrs):.1f} dB (min)")  # fmt: skip
 
 
+def head_and_neck(image: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
+    """[H, W] bool: the person's pixels (MediaPipe selfie segmentation) down to half a face height below the chin."""
+    import mediapipe as mp
+
+    with mp.solutions.selfie_segmentation.SelfieSegmentation(model_selection=0) as segmenter:
+        person = segmenter.process(image).segmentation_mask > 0.2
+    face_height = landmarks[152, 1] - landmarks[10, 1]
+    person[max(0, int(landmarks[152, 1] + 0.5 * face_height)) :] = False
+    return person
+
+
+def motion() -> None:
+    print("head motion: pixels outside the head and neck changed by > 8 grey levels (target 0)")
+    speech, animation = api.say(
+        "Well, I think we should go there now, and then we will see what happens next. "
+        "Nobody told me it would take this long, but here we are.",
+        fps=25,
+    )
+    animation = api.add_life(animation, speech, seed=3)
+    pose = animation.values[:, [animation.channels.index(c) for c in ("HeadYaw", "HeadPitch", "HeadRoll")]]
+    for photo in PHOTOS:
+        portrait = api.load_portrait(FIXTURES / "image" / photo)
+        renderer = PortraitRenderer(portrait.image, portrait.landmarks, channels=animation.channels)
+        head = head_and_neck(portrait.image, portrait.landmarks).astype(np.uint8)
+        margin = 0.02 * (portrait.landmarks[152, 1] - portrait.landmarks[10, 1])
+        grey = cv2.cvtColor(portrait.image, cv2.COLOR_RGB2GRAY).astype(np.int16)
+        counts, largest = [], 0
+        for values in animation.values:
+            frame = renderer.render(values)
+            moved = np.hypot(*(renderer.pose(values)[:478, :2] - portrait.landmarks[:478, :2]).T).max()
+            r = int(np.ceil(moved + margin))
+            swept = cv2.dilate(head, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1))) > 0
+            change = np.abs(cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY).astype(np.int16) - grey)[~swept]
+            counts.append(int((change > 8).sum()))
+            largest = max(largest, int(change.max(initial=0)))
+        print(f"  {photo[:36]:<36} {len(counts)} frames, head up to {np.degrees(np.abs(pose).max()):.1f} deg: "
+              f"pixels > 8 outside the head and neck: {max(counts)} in the worst frame, {sum(counts)} in all; "
+              f"largest change {largest}")  # fmt: skip
+
+
 def speed(out: Path) -> None:
     print("speed")
     portrait = api.load_portrait(FIXTURES / "image" / PHOTOS[1], size=(512, 512))
@@ -173,7 +218,7 @@ def _mouth_and_jaw(rig_channels=("JawOpen", "MouthFunnel", "MouthPucker", "Mouth
 def main() -> None:
     global MOUTH_AND_JAW_POINTS
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--only", choices=("sync", "identity", "speed"))
+    parser.add_argument("--only", choices=("sync", "identity", "motion", "speed"))
     args = parser.parse_args()
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     with tempfile.TemporaryDirectory() as folder:
@@ -181,6 +226,8 @@ def main() -> None:
         if args.only in (None, "identity"):
             MOUTH_AND_JAW_POINTS = _mouth_and_jaw()
             identity()
+        if args.only in (None, "motion"):
+            motion()
         if args.only in (None, "sync"):
             sync(out)
         if args.only in (None, "speed"):

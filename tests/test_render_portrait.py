@@ -9,6 +9,7 @@ import sys
 from importlib import resources
 
 import av
+import cv2
 import numpy as np
 import pytest
 from PIL import Image
@@ -135,6 +136,33 @@ def test_a_head_turn_is_seen_in_the_frame(renderer):
     assert turned[1, 0] - ahead[1, 0] > 2  # the nose towards the image's right
     corner = (slice(0, 20), slice(0, 20))
     np.testing.assert_array_equal(renderer.render(values(HeadYaw=0.1))[corner], renderer.image[corner])
+
+
+def test_a_turned_head_leaves_the_background_behind_it_as_it_was(renderer):
+    """The astronaut's flag and shuttle do not stretch with her head: every pixel the
+    head's silhouette does not cover, before or after the turn, stays the photo's."""
+    backdrop = renderer._backdrop
+    assert backdrop is not None
+    nose, corner = renderer.rig.source[4, :2].astype(int), (5, 5)
+    assert backdrop.silhouette[nose[1], nose[0]] > 0.99 and backdrop.silhouette[corner] == 0.0
+    for pose, tilted in ((values(HeadRoll=0.09), True), (values(HeadYaw=-0.09, HeadPitch=0.05), False)):
+        frame = renderer.render(pose)
+        turned = renderer._warp.last_map
+        assert turned is not None
+        (x0, y0, x1, y1), map_x, map_y = turned
+        moved = backdrop.silhouette.copy()  # outside the warped box nothing moves
+        moved[y0:y1, x0:x1] = cv2.remap(backdrop.silhouette, map_x, map_y, cv2.INTER_LINEAR)
+        background = (backdrop.silhouette == 0) & (moved == 0)
+        assert background.sum() > 0.3 * background.size
+        np.testing.assert_array_equal(frame[background], renderer.image[background])
+        # where the head has moved away, what it uncovered is filled in, not its old edge
+        uncovered = (backdrop.silhouette > 0.99) & (moved < 0.05)
+        if not tilted:  # (a turn about the neck moves the outline little)
+            continue
+        assert uncovered.sum() > 100
+        shown = frame[uncovered].astype(int)
+        assert np.abs(shown - backdrop.plate[uncovered]).max() <= 0.05 * 255
+        assert np.abs(shown - renderer.image[uncovered]).mean() > 10  # the old edge of her head is gone
 
 
 # --- the commands ----------------------------------------------------------------------

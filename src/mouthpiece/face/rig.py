@@ -46,6 +46,7 @@ def build_rig(
     *,
     head_ring: tuple[float, float] = rules.HEAD_RING_SCALE,
     anchor_ring: tuple[float, float] = rules.ANCHOR_RING_SCALE,
+    head_reach: np.ndarray | None = None,
 ) -> FaceRig:
     """The rig of a face.
 
@@ -54,6 +55,11 @@ def build_rig(
     landmarks : np.ndarray [shape=(478, 3)], MediaPipe face-mesh landmarks in pixels
     head_ring, anchor_ring : (at the top of the head, at the chin), how far out the rings
         lie, as multiples of the face outline's distance from its centre
+    head_reach : np.ndarray [shape=(36,)] or None, per point of the face outline how far
+        the head (hair included) reaches in that direction, in the same multiples (a
+        portrait's silhouette: :func:`mouthpiece.render.backdrop.head_reach`): the head
+        ring reaches out that far above the ears, so the whole head turns, and the
+        anchor ring lies beyond it
 
     Returns
     -------
@@ -74,7 +80,7 @@ def build_rig(
         if channel in JAW_CHANNELS:
             name, amount = rules.RIG_MOVES[channel][0]  # the jaw's own move, at full weight
             basis[k, LOWER_TEETH] = frame.to_pixels(np.asarray(amount, np.float64))
-    head, anchors, head_weight = _rings(landmarks, frame, head_ring, anchor_ring)
+    head, anchors, head_weight = _rings(landmarks, frame, head_ring, anchor_ring, head_reach)
     lips_meet = landmarks[list(lm.UPPER_LIP_INNER)]
     upper_teeth = lips_meet + frame.to_pixels(np.array([0.0, rules.UPPER_TEETH_SHOW, 0.0]))
     lower_teeth = lips_meet + frame.to_pixels(np.array([0.0, rules.LOWER_TEETH_SHOW, 0.0]))
@@ -209,12 +215,16 @@ def rings(
     landmarks: np.ndarray, head_scales: tuple[float, float], anchor_scales: tuple[float, float]
 ) -> tuple[np.ndarray, np.ndarray]:
     """The head ring and the anchor ring ``[RING_SIZE, 3]`` pixels around a face's 478 landmarks."""
-    head, anchors, _ = _rings(landmarks, FaceFrame.of(landmarks), head_scales, anchor_scales)
+    head, anchors, _ = _rings(landmarks, FaceFrame.of(landmarks), head_scales, anchor_scales, None)
     return head, anchors
 
 
 def _rings(
-    landmarks: np.ndarray, frame: FaceFrame, head_scales: tuple[float, float], anchor_scales: tuple[float, float]
+    landmarks: np.ndarray,
+    frame: FaceFrame,
+    head_scales: tuple[float, float],
+    anchor_scales: tuple[float, float],
+    head_reach: np.ndarray | None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The head ring, the anchor ring and how much of a head turn the head ring follows."""
     oval = landmarks[list(lm.FACE_OVAL)]
@@ -223,14 +233,19 @@ def _rings(
     # 0 at the top of the outline, 1 at the chin
     height = np.clip((face[:, 1] - face[:, 1].min()) / np.ptp(face[:, 1]), 0, 1)
 
-    def ring(scales: tuple[float, float]) -> np.ndarray:
-        scale = scales[0] + (scales[1] - scales[0]) * height
+    def ring(scale: np.ndarray) -> np.ndarray:
         xy = centre + (face[:, :2] - centre) * scale[:, None]
         pixels = frame.origin + xy @ frame.axes * frame.unit
         return np.column_stack([pixels, oval[:, 2]])
 
+    head = head_scales[0] + (head_scales[1] - head_scales[0]) * height
+    anchor = anchor_scales[0] + (anchor_scales[1] - anchor_scales[0]) * height
+    if head_reach is not None:
+        above_ears = np.clip((rules.REACH_UNTIL - height) / (rules.REACH_UNTIL - rules.REACH_FULL), 0, 1)
+        head = np.maximum(head, 1.0 + above_ears * (np.asarray(head_reach, np.float64) - 1.0))
+        anchor = np.maximum(anchor, head + (anchor_scales[0] - head_scales[0]))
     head_weight = 1 - (1 - rules.NECK_HEAD_WEIGHT) * np.clip((height - 0.5) * 2, 0, 1)
-    return ring(head_scales), ring(anchor_scales), head_weight
+    return ring(head), ring(anchor), head_weight
 
 
 def _triangles(points: np.ndarray) -> np.ndarray:

@@ -101,6 +101,10 @@ CLOSED_GAP = 0.01  # face units; lips parted less than this in a photo count as 
 # further out that holds the background still.
 HEAD_RING_SCALE = (1.25, 1.10)  # (at the top of the head, at the chin)
 ANCHOR_RING_SCALE = (1.70, 1.50)
+# A portrait's head ring reaches as far as its hair does (head_reach) down to the ears,
+# less and less from REACH_FULL to REACH_UNTIL of the outline's height (below: long hair
+# and shoulders, which stay).
+REACH_FULL, REACH_UNTIL = 0.45, 0.7
 HEAD_RING_FOLLOWS_JAW = 0.6  # the share of the face outline's expression moves the head ring takes
 NECK_HEAD_WEIGHT = 0.4  # the share of a head turn the ring under the chin follows
 # The head turns about a point on the neck: below the chin and behind the face, in face units.

@@ -6,12 +6,14 @@
    photo still fills the frame), scaled once.
 2. Rig the face (:func:`~mouthpiece.face.rig.build_rig`) on the framed photo.
 3. Per frame: pose the rig's landmarks with the frame's channel values, warp the photo
-   by its mesh (:class:`~.warp.MeshWarp`), soften the chin's edge where the jaw brings it
+   by its mesh (:class:`~.warp.MeshWarp`), keep the background behind a turned head
+   still (:class:`~.backdrop.Backdrop`), soften the chin's edge where the jaw brings it
    down onto the neck (:class:`~.chin.ChinEdge`), paint the inside of the mouth where the
    lips have parted (:func:`~.mouth.draw_mouth`), and the lid's skin and a lash line
    where the lids close (:func:`~.eyes.draw_lids`, :func:`~.eyes.draw_lashes`).
 
-Everything outside the rig's anchor ring is the framed photo, untouched.
+Everything outside the rig's anchor ring is the framed photo, untouched, and so is the
+background inside it.
 """
 
 from __future__ import annotations
@@ -27,8 +29,9 @@ import cv2
 import numpy as np
 
 from ..face import landmarks as lm
-from ..face.rig import Poser, build_rig
+from ..face.rig import POSE, Poser, build_rig
 from ..types import Animation, FaceRig
+from .backdrop import Backdrop, head_reach
 from .chin import ChinEdge
 from .eyes import LashColours, LidSkin, draw_lashes, draw_lids
 from .mouth import MouthPalette, clear_photo_mouth, draw_mouth
@@ -123,7 +126,11 @@ class PortraitRenderer:
     ):
         self.image = image
         self.output_size = None if output_size == (image.shape[1], image.shape[0]) else output_size
-        self.rig: FaceRig = build_rig(landmarks)
+        self._pose = [channels.index(name) for name in POSE if name in channels]
+        # a head that turns needs what lies behind it, and its rig reaches to its hair's edge
+        self._backdrop = Backdrop.of(image, landmarks) if self._pose else None
+        reach = None if self._backdrop is None else head_reach(self._backdrop.silhouette, landmarks)
+        self.rig: FaceRig = build_rig(landmarks, head_reach=reach)
         self._poser = Poser(self.rig, channels)
         self._palette = MouthPalette.of(image, self.rig.source, unit=self.rig.unit)
         self._lashes = LashColours.of(image, self.rig.source, unit=self.rig.unit)
@@ -149,6 +156,8 @@ class PortraitRenderer:
         """One frame for one row of channel values, [H, W, 3] uint8."""
         points = self._poser(values)
         frame = self._warp(points)
+        if self._backdrop is not None and self._warp.last_map is not None and np.any(values[self._pose] != 0):
+            self._backdrop.composite(frame, *self._warp.last_map)
         self._chin(frame, points)
         tongue_out = 0.0 if self._tongue is None else float(values[self._tongue])
         draw_mouth(frame, points, unit=self.rig.unit, palette=self._palette, tongue_out=tongue_out)

@@ -46,6 +46,9 @@ class MeshWarp:
         self._vertices = np.unique(self.triangles)  # the points the mesh uses
         self.set_source(image, rest)
         self.reset_buffers()
+        # The box and source map of the last call, for warping something else the same way
+        # (None when it moved nothing).
+        self.last_map: tuple[tuple[int, int, int, int], np.ndarray, np.ndarray] | None = None
 
     def set_source(self, image: np.ndarray, rest: np.ndarray) -> None:
         """Warp ``image`` from now on, its mesh vertices at ``rest`` (a video's next frame)."""
@@ -179,6 +182,7 @@ class MeshWarp:
         np.ndarray [shape=(H, W, 3), dtype=uint8]
         """
         frame = self.image.copy() if out is None else out
+        self.last_map = None
         triangles = None
         if moved_only:
             away = np.abs(np.asarray(points, np.float64)[:, :2] - self.rest).max(axis=1) > MIN_MOVE
@@ -189,6 +193,7 @@ class MeshWarp:
         map_x, map_y = self.source_map(points, box, triangles)
         x0, y0, x1, y1 = box
         frame[y0:y1, x0:x1] = cv2.remap(self.image, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        self.last_map = (box, map_x, map_y)
         return frame
 
     def _node_grid(self, shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
