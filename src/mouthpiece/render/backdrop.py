@@ -5,12 +5,12 @@ outside the head: the background between the head's outline and that ring is str
 along with the head. On a plain wall that passes unseen; on a textured one it smears.
 Instead, after the warp:
 
-1. the head's silhouette (MediaPipe's person segmentation, down the neck to where the
-   mesh no longer moves) is warped with the same map as the photo; the rig's head ring
+1. the person's silhouette (MediaPipe's person segmentation) is warped with the same map
+   as the photo; the rig's head ring
    is pushed out to the silhouette's edge (:func:`head_reach`), so hair and outline turn
    with the face instead of stretching;
-2. each pixel is the warped frame where the warped silhouette covers it, else the
-   backdrop: the photo itself, with the background continued over where the head was
+2. each pixel above the mouth is the warped frame where the warped silhouette covers it,
+   else the backdrop: the photo itself, with the background continued over where the head was
    (OpenCV's inpainting) for what a turned head uncovers.
 
 With the head at rest the silhouette and the frame are the photo's, and so is every pixel.
@@ -25,10 +25,14 @@ import numpy as np
 
 from ..face import landmarks as lm
 
-NECK_MOVES, NECK_STILL = 0.3, 0.5  # face heights below the chin: the silhouette fades out between these
 # The segmenter's soft edge is blurred over several pixels: cut hard, and rather outside the
 # head than inside, or a turned head leaves a ghost of its edge behind.
 PERSON = 0.3  # probability from which a pixel is the person's
+# Below the mouth the silhouette is not trusted: a collar as pale as the wall (the
+# astronaut's, up to her mouth) is taken for wall, and cutting the warped body along it
+# splits the collar in two. From these face heights from the chin (negative: above it,
+# fading in) the warped frame is shown as it is.
+BODY_FROM = (-0.45, -0.2)
 MAX_REACH = 2.2  # outline distances from the face's centre: hair reaching further is not followed
 REACH_MARGIN = 0.04  # outline distances the head ring lies beyond the silhouette's edge
 SEGMENTATION_INPUT = 256  # px, the segmenter's input side: a larger photo is scaled down for it
@@ -40,20 +44,18 @@ FILL_SCALE = 4
 class Backdrop:
     silhouette: np.ndarray  # [H, W] float32 in [0, 1]: how much each pixel is head or neck
     plate: np.ndarray  # [H, W, 3] uint8: the photo, with the background continued where the head hides it
+    body: np.ndarray  # [H] float32 in [0, 1]: per row, how much the warped frame shows whatever the silhouette
 
     @classmethod
     def of(cls, image: np.ndarray, landmarks: np.ndarray) -> Backdrop:
         """The backdrop of a framed photo [H, W, 3] uint8 RGB with a face at ``landmarks`` (pixels)."""
-        height, width = image.shape[:2]
-        face_height = float(np.ptp(landmarks[list(lm.FACE_OVAL), 1]))
-        chin = float(landmarks[lm.CHIN, 1])
-        rows = (np.arange(height, dtype=np.float32) - chin) / face_height
-        fade = np.clip((NECK_STILL - rows) / (NECK_STILL - NECK_MOVES), 0.0, 1.0)
         head = (person(image) >= PERSON).astype(np.uint8)
-        head[rows >= NECK_STILL] = 0
-        silhouette = cv2.GaussianBlur(head.astype(np.float32), (3, 3), 0) * fade[:, None]  # a pixel's feather
+        silhouette = cv2.GaussianBlur(head.astype(np.float32), (3, 3), 0)  # a pixel's feather
         plate = np.where(silhouette[..., None] > 0, behind(image, head), image)  # the photo wherever it shows
-        return cls(silhouette.astype(np.float32), plate)
+        face_height = float(np.ptp(landmarks[list(lm.FACE_OVAL), 1]))
+        rows = (np.arange(image.shape[0], dtype=np.float32) - float(landmarks[lm.CHIN, 1])) / face_height
+        warped = np.clip((rows - BODY_FROM[0]) / (BODY_FROM[1] - BODY_FROM[0]), 0.0, 1.0)
+        return cls(silhouette.astype(np.float32), plate, warped.astype(np.float32))
 
     def composite(self, frame: np.ndarray, box: tuple[int, int, int, int], map_x: np.ndarray, map_y: np.ndarray):
         """Lay the backdrop under the pixels of ``frame`` in ``box`` that the silhouette,
@@ -62,6 +64,7 @@ class Backdrop:
         if x1 <= x0 or y1 <= y0:
             return
         alpha = cv2.remap(self.silhouette, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        alpha = np.maximum(alpha, self.body[y0:y1, None])
         region = frame[y0:y1, x0:x1]
         region[:] = cv2.blendLinear(region, self.plate[y0:y1, x0:x1], alpha, 1.0 - alpha)
 
