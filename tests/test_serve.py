@@ -813,6 +813,28 @@ def test_a_stream_whose_worker_dies_is_told_and_the_next_stream_gets_a_new_worke
     assert end["frames"] == len(frames) > 0 and worker_pids() and pid not in worker_pids()
 
 
+def test_a_stream_worker_whose_replies_stopped_is_not_given_streams_before_it_is_reaped():
+    """Killed, a worker's pipe closes before the event loop learns its exit code (on a busy
+    core, well after): a stream given to it then would wait for "ready" forever."""
+    import asyncio
+    import sys
+
+    from mouthpiece.serve.streams import _Worker
+
+    async def check() -> None:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-c", "import sys; sys.stdin.read()", stdin=asyncio.subprocess.PIPE
+        )
+        worker = _Worker(process)
+        worker.reader = asyncio.create_task(asyncio.sleep(0))  # a reader that has seen the pipe close
+        await worker.reader
+        assert process.returncode is None and worker.alive is False
+        await worker.retire()
+        assert process.returncode is not None
+
+    asyncio.run(check())
+
+
 def test_a_client_that_goes_away_mid_stream_frees_its_slot(server):
     from websockets.sync.client import connect
 

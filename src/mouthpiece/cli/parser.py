@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import os
 
 from .. import __version__, api
+from ..cpus import usable_cpus
 from ..export import EXPORTERS
 from ..motion import EMOTIONS
 from ..motion.style import SUFFIX as STYLE_SUFFIX
@@ -97,7 +97,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--idle", action="store_true", help="add blinks, gaze, head motion and brow raises to the curves (see --seed)"
     )
     animate.add_argument(
-        "--jobs", type=int, default=os.cpu_count() or 1,
+        "--jobs", type=int, default=usable_cpus(),
         help="files animated at once, each in a worker process (default: the cores)",
     )  # fmt: skip
     animate.add_argument(
@@ -241,7 +241,7 @@ def build_parser() -> argparse.ArgumentParser:
             "--manifest", metavar="CSV",
             help="many videos: a row per video (see the README); --jobs, --skip-existing and --report as for animate",
         )  # fmt: skip
-        sub.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="with --manifest: videos at once")
+        sub.add_argument("--jobs", type=int, default=usable_cpus(), help="with --manifest: videos at once")
         sub.add_argument("--skip-existing", action="store_true", help="with --manifest: leave videos that exist")
         sub.add_argument("--report", help="with --manifest: a row per video to this CSV or JSON file")
     for sub in (render, say_):

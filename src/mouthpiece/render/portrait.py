@@ -19,7 +19,6 @@ background inside it.
 from __future__ import annotations
 
 import copy
-import os
 from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -28,6 +27,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from ..cpus import usable_cpus
 from ..face import landmarks as lm
 from ..face.rig import POSE, Poser, build_rig
 from ..types import Animation, FaceRig
@@ -37,7 +37,7 @@ from .eyes import LashColours, LidSkin, draw_lashes, draw_lids
 from .mouth import MouthPalette, clear_photo_mouth, draw_mouth
 from .warp import MeshWarp
 
-RENDER_THREADS = min(2, os.cpu_count() or 1)  # more add little: the encoder and recognizer need cores too
+RENDER_THREADS = min(2, usable_cpus())  # more add little: the encoder and recognizer need cores too
 NATIVE_UPSCALE = 1.5  # a photo enlarged more than this is rendered at its own size, then scaled
 MAX_FACE_HEIGHTS = 6.0  # the tallest crop, in face heights (forehead to chin)
 FACE_CENTRE_HEIGHT = 0.45  # where the face's centre sits in the crop, from its top

@@ -23,6 +23,7 @@ import numpy as np
 
 from ..atomic import atomic_output
 from ..audio.resample import resample
+from ..cpus import usable_cpus
 from ..errors import InputError
 from ..types import Audio
 from .colour import MATRICES, rgb_to_i420
@@ -38,13 +39,6 @@ MAX_FPS_DENOMINATOR = 1001  # fps is taken as the nearest fraction with this den
 BT709 = 1  # AVCOL_SPC / AVCOL_PRI / AVCOL_TRC value of ITU-R BT.709, the HD video colours
 MPEG_RANGE = 1  # AVCOL_RANGE_MPEG: luma 16-235, what players expect of H.264
 MAX_THREADS = 16  # x264 frame threads; more add delay and frames held in memory at portrait sizes
-
-
-def _cpu_count() -> int:
-    """CPUs this process may run on (the affinity mask, not the machine's count)."""
-    if hasattr(os, "sched_getaffinity"):
-        return max(1, len(os.sched_getaffinity(0)))
-    return os.cpu_count() or 1
 
 
 class VideoWriter:
@@ -177,7 +171,7 @@ class VideoWriter:
         # Frame threads, one per CPU: on 2 cores, 2 gave 230 frames/s at 512x512 where
         # x264's auto (1.5 per CPU: 3) gave 200 and FFmpeg's default, sliced threads, 170.
         context.thread_type = "FRAME"
-        context.thread_count = min(_cpu_count(), MAX_THREADS)
+        context.thread_count = min(usable_cpus(), MAX_THREADS)
         if self.rotation:
             stream.set_display_rotation(self.rotation)
         return stream

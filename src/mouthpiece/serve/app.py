@@ -57,6 +57,7 @@ from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, PlainTex
 from pydantic import BaseModel, Field
 
 from .. import __version__, api
+from ..cpus import usable_cpus
 from ..errors import InputError
 from ..export import EXPORTERS
 from ..motion import EMOTIONS
@@ -152,7 +153,7 @@ def create_app(
 
     jobs = JobStore(folder / "jobs", workers=render_workers, ttl=result_ttl, max_pending=max_jobs)
     (folder / "jobs").mkdir()
-    cores = os.cpu_count() or 1
+    cores = usable_cpus()
     work = Pool(request_workers or cores, environment=private)
     renders = Pool(render_workers, environment=private)
     streams = StreamWorkers(stream_workers or cores, max_streams=max_streams)  # one per core

@@ -100,6 +100,19 @@ class _Worker:
     streams: dict[str, asyncio.Queue[tuple[str, Any]]] = field(default_factory=dict)
     reader: asyncio.Task[None] | None = None
 
+    @property
+    def alive(self) -> bool:
+        """Whether it can take a stream: its replies still come. (A killed process's return
+        code is known only once the event loop has reaped it, which on a busy core comes
+        after its reader has seen the pipe close; a stream given to it then waited forever.)"""
+        return self.process.returncode is None and (self.reader is None or not self.reader.done())
+
+    async def retire(self) -> None:
+        """Stop the process if it still runs, and reap it."""
+        with suppress(ProcessLookupError):
+            self.process.kill()
+        await self.process.wait()
+
 
 class StreamWorkers:
     """The worker processes of a server's live streams (start them in the server's lifespan)."""
@@ -141,7 +154,8 @@ class StreamWorkers:
                 f"The server is animating its limit of {self.max_streams} streams; try again later.", 1013
             )
         index = min(range(len(self._workers)), key=lambda i: len(self._workers[i].streams))
-        if self._workers[index].process.returncode is not None:  # it died: replace it
+        if not self._workers[index].alive:  # it died: replace it
+            await self._workers[index].retire()
             self._workers[index] = await self._spawn()
         worker = self._workers[index]
         stream = LiveStream(worker, secrets.token_hex(8))
