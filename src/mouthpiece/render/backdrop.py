@@ -6,12 +6,11 @@ along with the head. On a plain wall that passes unseen; on a textured one it sm
 Instead, after the warp:
 
 1. the person's silhouette (MediaPipe's person segmentation) is warped with the same map
-   as the photo; the rig's head ring
-   is pushed out to the silhouette's edge (:func:`head_reach`), so hair and outline turn
-   with the face instead of stretching;
+   as the photo; the rig's head ring is pushed out to the silhouette's edge
+   (:func:`head_reach`), so hair and outline turn with the face instead of stretching;
 2. each pixel above the mouth is the warped frame where the warped silhouette covers it,
-   else the backdrop: the photo itself, with the background continued over where the head was
-   (OpenCV's inpainting) for what a turned head uncovers.
+   else the backdrop: the photo itself, with the background continued over where the
+   head was (OpenCV's inpainting) for what a turned head uncovers.
 
 With the head at rest the silhouette and the frame are the photo's, and so is every pixel.
 """
@@ -42,7 +41,7 @@ FILL_SCALE = 4
 
 @dataclass(frozen=True)
 class Backdrop:
-    silhouette: np.ndarray  # [H, W] float32 in [0, 1]: how much each pixel is head or neck
+    silhouette: np.ndarray  # [H, W] float32 in [0, 1]: how much each pixel is the person's
     plate: np.ndarray  # [H, W, 3] uint8: the photo, with the background continued where the head hides it
     body: np.ndarray  # [H] float32 in [0, 1]: per row, how much the warped frame shows whatever the silhouette
 
