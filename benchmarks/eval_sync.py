@@ -21,6 +21,7 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import sys
 import tempfile
@@ -148,14 +149,22 @@ LANGUAGE_CODES = {"English": "en-us", "German": "de", "French": "fr"}  # the man
 def fixture_language(path: Path) -> str:
     """The ``--language`` a user would give for a fixture: its manifest's language column
     (English when unknown), as our renders and dubs should be made the way a user makes them."""
+    return _manifest_languages().get(path.name, "en-us")
+
+
+@functools.cache
+def _manifest_languages() -> dict[str, str]:
+    """File name -> ``--language`` of every fixture the manifest names a known language for."""
     import csv
 
     with open(FIXTURES.parent / "MANIFEST.csv", newline="") as f:
-        for row in csv.DictReader(f):
-            if Path(row["file"]).name == path.name:
-                words = (row.get("language") or "").split()
-                return LANGUAGE_CODES.get(words[0].strip(",") if words else "", "en-us")
-    return "en-us"
+        rows = list(csv.DictReader(f))
+    languages = {}
+    for row in rows:
+        words = (row.get("language") or "").split()
+        if words and words[0].strip(",") in LANGUAGE_CODES:
+            languages[Path(row["file"]).name] = LANGUAGE_CODES[words[0].strip(",")]
+    return languages
 
 
 def ours(folder: str) -> None:

@@ -123,11 +123,10 @@ def identity() -> None:
 
 
 def head_and_neck(image: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
-    """[H, W] bool: the person's pixels (MediaPipe selfie segmentation) down to half a face height below the chin."""
-    import mediapipe as mp
+    """[H, W] bool: the person's pixels (the renderer's segmentation) down to half a face height below the chin."""
+    from mouthpiece.render.backdrop import person as person_probability
 
-    with mp.solutions.selfie_segmentation.SelfieSegmentation(model_selection=0) as segmenter:
-        person = segmenter.process(image).segmentation_mask > 0.2
+    person = person_probability(image) > 0.2
     face_height = landmarks[152, 1] - landmarks[10, 1]
     person[max(0, int(landmarks[152, 1] + 0.5 * face_height)) :] = False
     return person

@@ -139,9 +139,7 @@ class StreamWorkers:
                 queue.put_nowait(("error", "The server is shutting down."))
             if worker.process.stdin is not None:
                 worker.process.stdin.close()
-            with suppress(ProcessLookupError):
-                worker.process.kill()
-            await worker.process.wait()
+            await worker.retire()
             if worker.reader is not None:
                 worker.reader.cancel()
         self._workers = []
