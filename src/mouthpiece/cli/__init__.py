@@ -15,6 +15,7 @@ import signal
 import sys
 from collections.abc import Sequence
 
+from ..cpus import single_threaded_math
 from ..errors import MouthpieceError
 from ..motion import opening
 from .common import ANIMATION_FPS, VIDEO_FPS, ProgressBar, _style_for
@@ -56,6 +57,7 @@ class _Terminated(BaseException):
 
 def main(argv: Sequence[str] | None = None) -> int:
     _reuse_freed_memory()
+    single_threaded_math()
     _stop_on_signals()
     args = build_parser().parse_args(argv)
     if args.fps is None:

@@ -23,6 +23,7 @@ from typing import BinaryIO, cast
 
 import numpy as np
 
+from ..cpus import SINGLE_THREADED
 from ..types import Audio, PhoneTrack
 from .chunks import split_at_pauses
 from .recognize import recognize
@@ -98,14 +99,10 @@ def _stop(child: subprocess.Popen[bytes]) -> None:
         child.stdout.close()
 
 
-# A child does small matrix products, many of them; BLAS threads would only spin on the
-# other cores between them (a stream worker following text burned 1.9 cores instead of 0.2).
-SINGLE_THREADED = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
-
-
 def child_environment() -> dict[str, str]:
     """The environment for a ``python -c`` child that must import this very mouthpiece
-    (single-threaded BLAS, unless the caller's environment says otherwise)."""
+    (single-threaded BLAS, unless the caller's environment says otherwise: a stream worker
+    following text with BLAS threads burned 1.9 cores instead of 0.2; see :mod:`mouthpiece.cpus`)."""
     package_root = str(Path(__file__).resolve().parents[2])
     path = os.pathsep.join(p for p in (package_root, os.environ.get("PYTHONPATH")) if p)
     return {**SINGLE_THREADED, **os.environ, "PYTHONPATH": path}
