@@ -27,7 +27,7 @@ from mouthpiece.face.solve import MouthSolver, fit_affine
 from mouthpiece.face.track import FaceTracker, OneEuroFilter, track_face
 from mouthpiece.render import dub as dub_module
 from mouthpiece.render.dub import OPENING_MIN_SHARE, DubCount, MouthDubber, dub_frames
-from mouthpiece.render.fit import FITS, arrange_audio, fitted_frames
+from mouthpiece.render.fit import FITS, arrange_audio, fitted_frames, fitted_order
 from mouthpiece.render.image import load_image
 from mouthpiece.render.portrait import render_frames
 from mouthpiece.render.reader import probe_video, read_frames
@@ -81,6 +81,7 @@ def five(tmp_path_factory) -> Path:
 )
 def test_fitted_frames_play_in_the_fits_order(five, fit, wanted, order):
     assert [index_of(f) for f in fitted_frames(five, fps=FPS, wanted=wanted, fit=fit)] == order
+    assert fitted_order(5, wanted=wanted, fit=fit).tolist() == order  # what a replayed face track follows
 
 
 @pytest.mark.parametrize("fit, wanted", [("pingpong", 13), ("loop", 13), ("cut", 3), ("cut", 8)])

@@ -136,10 +136,12 @@ def fit_style(
     *,
     language: str = DEFAULT_LANGUAGE,
     recognizer: str | None = None,
+    face: int | None = None,
     progress: Progress | None = None,
 ) -> OpeningModel:
     """A person's style (:mod:`mouthpiece.motion.style`) from ``videos`` of them speaking
-    in ``language``: per video its speech is recognized and its mouth followed in every frame."""
+    in ``language``: per video its speech is recognized and its mouth followed in every frame
+    (the largest face's, or the ``face``-th from the left)."""
     from .face.seen import seen_mouth
     from .motion.opening import FEATURE_RATE, model
     from .motion.style import fit_style as fit
@@ -152,7 +154,7 @@ def fit_style(
     for i, name in enumerate(names):
         speech = load_audio(name)
         with Recognition(speech, recognizer=heard_by) as recognition:  # heard while the face is followed
-            seen = seen_mouth(name)
+            seen = seen_mouth(name, face=face)
             phones = recognition.phones()
         loudness = audio_stage.loudness(speech, fps=ANALYSIS_FPS)
         unfiltered = to_animation(phones, fps=FEATURE_RATE, loudness_db=loudness)  # no heard frames: no filter
@@ -168,11 +170,14 @@ def dub_style(
     *,
     language: str = DEFAULT_LANGUAGE,
     recognizer: str | None = None,
+    face: int | None = None,
 ) -> tuple[OpeningModel | None, str | None]:
     """The style a dub of ``video`` runs in, and a note when it is not the one chosen.
 
     ``chosen``: None or ``"own"`` the person's own, fitted on ``video`` (the default of
-    ``dub``); ``"generic"`` none (the filter fitted on many speakers: returns None); else a
+    ``dub``) to the face the dub takes (``face``, as :func:`dub_video`'s; fitting follows it
+    through every frame, and a dub of the same video that follows comes back to that track
+    instead of following the face again); ``"generic"`` none (the filter fitted on many speakers: returns None); else a
     style file. The own style falls back to the generic one, with the reason as the note,
     when it cannot be fitted: no soundtrack, no face, too little of it. Raises InputError
     for a video or style file that cannot be read."""
@@ -186,7 +191,7 @@ def dub_style(
     if not probe_video(video).has_audio:
         return None, "the video has no soundtrack to fit its own style to; the generic style was used"
     try:
-        return fit_style([video], language=language, recognizer=recognizer), None
+        return fit_style([video], language=language, recognizer=recognizer, face=face), None
     except InputError as e:  # no face, or too little of it: the dub says so if it cannot go on either
         return None, f"the video's own style could not be fitted ({e}); the generic style was used"
 

@@ -172,7 +172,7 @@ def dub_one(source: str, target: str, options: dict[str, Any]) -> dict[str, Any]
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         style, why = api.dub_style(video, options.get("style"), language=options["language"],
-                                   recognizer=options.get("recognizer"))  # fmt: skip
+                                   recognizer=options.get("recognizer"), face=options.get("face"))  # fmt: skip
         if why:
             warnings.warn(why, stacklevel=1)
         speech = api.load_audio(source, max_seconds=options.get("max_seconds"))

@@ -112,6 +112,8 @@ def _style_for(args: argparse.Namespace) -> OpeningModel | None:
     if getattr(args, "manifest", None) is not None:  # a manifest's rows choose their own
         return None
     if args.command == "dub":
-        style, args.style_note = api.dub_style(args.video, chosen, language=args.language, recognizer=args.recognizer)
+        style, args.style_note = api.dub_style(
+            args.video, chosen, language=args.language, recognizer=args.recognizer, face=args.face
+        )
         return style
     return None if chosen in (None, GENERIC_STYLE) else load_style(chosen)

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..render.reader import probe_video, read_frames
+from .recorded import recording
 from .track import FaceTracker
 
 INNER_LIP_PAIRS = ((13, 14), (82, 87), (312, 317))  # upper, lower inner-lip points: middle, right, left
@@ -50,10 +51,13 @@ def inner_lip_opening(landmarks: np.ndarray) -> float:
     return float(gap / max(eyes, 1e-6))
 
 
-def seen_mouth(path: str | os.PathLike[str]) -> SeenMouth:
-    """The mouth opening in every frame of the video at ``path`` (InputError if it is not one)."""
+def seen_mouth(path: str | os.PathLike[str], *, face: int | None = None) -> SeenMouth:
+    """The mouth opening in every frame of the video at ``path`` (InputError if it is not one),
+    of its largest face or the ``face``-th from the left. The face's track is remembered for
+    a dub of the same video to replay (:mod:`.recorded`)."""
     info = probe_video(path)
-    with FaceTracker() as tracker:
-        opening = [np.nan if (face := tracker(frame)) is None else inner_lip_opening(face)
-                   for frame in read_frames(path, fps=info.fps)]  # fmt: skip
+    with FaceTracker(index=face) as tracker:
+        frames = read_frames(path, fps=info.fps)
+        opening = [np.nan if landmarks is None else inner_lip_opening(landmarks)
+                   for landmarks in recording(path, frames, tracker, expected=info.frame_count)]  # fmt: skip
     return SeenMouth(fps=info.fps, opening=np.array(opening, np.float64))

@@ -95,6 +95,11 @@ class FaceTracker:
         self._crop: tuple[int, int, int, int] | None = None  # (x0, y0, x1, y1) MediaPipe looks at
         self._lost = 0  # frames since the face was last seen
 
+    @property
+    def smooths(self) -> bool:
+        """Whether the landmarks given are smoothed (an ``fps`` was given)."""
+        return self._filter is not None
+
     def __call__(self, frame: np.ndarray) -> np.ndarray | None:
         """The followed face's landmarks in ``frame`` ``[478, 3]`` pixels, or None where it is not seen.
 
@@ -102,9 +107,7 @@ class FaceTracker:
         ----------
         frame : np.ndarray [shape=(H, W, 3), dtype=uint8], RGB, the video's next frame
         """
-        face = self._follow(frame) if self._mesh is not None else None
-        if face is None and (self._mesh is None or self._lost % REACQUIRE_FRAMES == REACQUIRE_FRAMES - 1):
-            face = self._choose(frame)
+        face = self._find(frame)
         if face is None:
             self._lost += 1
             if self._filter is not None:
@@ -119,6 +122,13 @@ class FaceTracker:
         if self._filter is None:
             return face
         return self._filter(face, self._scale).astype(np.float32)
+
+    def _find(self, frame: np.ndarray) -> np.ndarray | None:
+        """The followed face's raw landmarks in ``frame``, or None."""
+        face = self._follow(frame) if self._mesh is not None else None
+        if face is None and (self._mesh is None or self._lost % REACQUIRE_FRAMES == REACQUIRE_FRAMES - 1):
+            face = self._choose(frame)
+        return face
 
     def _choose(self, frame: np.ndarray) -> np.ndarray | None:
         """The face to follow among those detected in the whole frame (the nearest to the last

@@ -22,13 +22,14 @@ import numpy as np
 
 from ..audio.resample import resample
 from ..errors import InputError
+from ..face.recorded import ReplayedTracker, recall
 from ..face.track import FaceTracker
 from ..prefetch import prefetch
 from ..timebase import frame_count
 from ..types import Animation, Audio
 from ..vocabulary import CHANNELS
 from .dub import DubCount, dub_frames
-from .fit import arrange_audio, check_fit, fitted_frames
+from .fit import arrange_audio, check_fit, fitted_frames, fitted_order
 from .reader import probe_video, read_frames
 from .speech import SpeechInParts
 from .video import VideoWriter
@@ -98,7 +99,7 @@ def dub_video(
     with (
         VideoWriter(path, width=width, height=height, fps=info.fps, audio=Audio(sound, audio.sample_rate),
                     crf=DUB_CRF, matrix=info.matrix, rotation=info.rotation, audio_past_frames=False) as writer,
-        FaceTracker(index=face, fps=info.fps) as tracker,
+        _tracker(name, face=face, fps=info.fps, wanted=wanted, fit=fit) as tracker,
     ):  # fmt: skip
         ahead = _first_look(name, fps=info.fps, face=face)
         source = prefetch(fitted_frames(name, fps=info.fps, wanted=wanted, fit=fit), name="mouthpiece-decode")
@@ -114,12 +115,25 @@ def dub_video(
     return (animation if speech is None else speech.animation()), count
 
 
+def _tracker(name: str, *, face: int | None, fps: float, wanted: int, fit: str) -> FaceTracker:
+    """The dub's face tracker: replaying the track the style fit recorded of this video, if it
+    did (:mod:`~mouthpiece.face.recorded`), in the order the fit plays the frames."""
+    track = recall(name, face)
+    if track is None:
+        return FaceTracker(index=face, fps=fps)
+    return ReplayedTracker(track, fitted_order(len(track.landmarks), wanted=wanted, fit=fit), fps=fps)
+
+
 def _first_look(name: str, *, fps: float, face: int | None) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
     """``(index, frame, landmarks)`` of every ``FIRST_LOOK_STEP``-th frame of the video's first
     ``FIRST_LOOK_SECONDS`` that shows the face."""
     step = FIRST_LOOK_STEP
-    with FaceTracker(index=face, fps=fps / step) as tracker:
-        frames = read_frames(name, fps=fps, stop=int(round(FIRST_LOOK_SECONDS * fps)))
-        for index, frame in enumerate(frames):
+    stop = int(round(FIRST_LOOK_SECONDS * fps))
+    track = recall(name, face)
+    with (
+        FaceTracker(index=face, fps=fps / step) if track is None
+        else ReplayedTracker(track, range(0, stop, step), fps=fps / step) as tracker,
+    ):  # fmt: skip
+        for index, frame in enumerate(read_frames(name, fps=fps, stop=stop)):
             if index % step == 0 and (landmarks := tracker(frame)) is not None:
                 yield index, frame, landmarks

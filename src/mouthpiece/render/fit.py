@@ -68,6 +68,20 @@ def fitted_frames(
                 given += 1
 
 
+def fitted_order(count: int, *, wanted: int, fit: str = "pingpong") -> np.ndarray:
+    """The source frame (0 to ``count - 1``) each frame :func:`fitted_frames` gives stands for,
+    for a video of ``count`` frames.
+
+    >>> fitted_order(4, wanted=9, fit="pingpong").tolist()
+    [0, 1, 2, 3, 2, 1, 0, 1, 2]
+    >>> fitted_order(4, wanted=2, fit="loop").tolist()
+    [0, 1, 2, 3]
+    """
+    check_fit(fit)
+    frames = min(wanted, count) if fit == "cut" else max(wanted, count)
+    return arrange_audio(np.arange(count), frames, fit=fit)
+
+
 def arrange_audio(samples: np.ndarray, length: int, *, fit: str) -> np.ndarray:
     """``samples`` laid out over ``length`` samples in the order :func:`fitted_frames` plays the
     picture (silence after the end with ``cut``, or after a source longer than needed).

@@ -211,7 +211,8 @@ def dub(
     """Dub ``video`` with the speech in ``audio`` into ``out``, in the person's own style (unless ``own_style``
     is off)."""
     speech = api.load_audio(audio, max_seconds=max_seconds)
-    style, _ = api.dub_style(video, "own" if own_style else "generic", language=language, recognizer=recognizer)
+    style, _ = api.dub_style(video, "own" if own_style else "generic", language=language,
+                             recognizer=recognizer, face=face)  # fmt: skip
     with opening.using(style) if style is not None else contextlib.nullcontext():
         api.dub_video(video, speech, out, text=text, face=face, fit=fit, original_audio=original_audio,
                       recognizer=recognizer, language=language, progress=progress)  # fmt: skip
