@@ -41,21 +41,28 @@ def opening(points: np.ndarray) -> np.ndarray:
     return points[list(lm.UPPER_LIP_INNER + lm.LOWER_LIP_INNER[-2:0:-1]), :2]
 
 
-@pytest.fixture(scope="module")
-def open_frame(face) -> tuple[np.ndarray, np.ndarray]:
-    """The same face with its mouth as a dub opens it at JawOpen JAW, the inside of the mouth
-    green, and its landmarks."""
+def posed_by_the_dub(face, jaw: float) -> tuple[np.ndarray, np.ndarray]:
+    """The face with its mouth as a dub poses it at JawOpen ``jaw`` (warped only, nothing painted),
+    and its landmarks there."""
     frame, marks = face
     dubber = MouthDubber(frame, marks, channels=CHANNELS)
     posed = []
     with pytest.MonkeyPatch.context() as patch:
         blend = dub_module._blend
         patch.setattr(dub_module, "_blend", lambda f, o, points, *a: posed.append(points) or blend(f, o, points, *a))
-        dubber(frame, marks, speech(JAW))
+        dubber(frame, marks, speech(jaw))
     rig = dubber.rig
-    opened = MeshWarp(frame, rig.source, rig.triangles)(posed[0])
-    cv2.fillPoly(opened, [np.round(opening(posed[0])).astype(np.int32)], tuple(int(v) for v in INSIDE))
-    return opened, np.column_stack([posed[0][: lm.LANDMARK_COUNT], marks[:, 2]]).astype(np.float32)
+    moved = MeshWarp(frame, rig.source, rig.triangles)(posed[0])
+    return moved, np.column_stack([posed[0][: lm.LANDMARK_COUNT], marks[:, 2]]).astype(np.float32)
+
+
+@pytest.fixture(scope="module")
+def open_frame(face) -> tuple[np.ndarray, np.ndarray]:
+    """The same face with its mouth as a dub opens it at JawOpen JAW, the inside of the mouth
+    green, and its landmarks."""
+    opened, marks = posed_by_the_dub(face, JAW)
+    cv2.fillPoly(opened, [np.round(opening(marks)).astype(np.int32)], tuple(int(v) for v in INSIDE))
+    return opened, marks
 
 
 def inside_mask(points: np.ndarray, shape: tuple[int, ...], shrink: int = 2) -> np.ndarray:
@@ -160,3 +167,41 @@ def test_the_bank_stays_bounded_and_covers_the_shapes_seen():
     assert max(np.diff(kept)) < 0.1  # and what lies between
     choice = bank.choose(shape_entry(0, 0.0).shape * 60.0, np.eye(2), index=200)  # a closed mouth, in pixels
     assert choice.entries and all(e.shape[35, 1] < 0.05 for e in choice.entries)
+
+
+def test_closing_a_wide_mouth_takes_the_lips_themselves_from_the_bank(face, open_frame, monkeypatch):
+    """A tracker reading a wide-open mouth often puts the inner lips on the teeth, so what the
+    video calls lip holds part of the inside, which a mouth closed by the warp alone would show
+    on its lips. Closing a mouth, the dub lays the bank's closed lips (here painted green) over
+    the lips' inner part too, not only over their inner edges."""
+    opened, open_marks = open_frame
+    closed, closed_marks = posed_by_the_dub(face, 0.0)  # the astronaut's parted lips closed
+    outer = closed_marks[list(lm.UPPER_LIP_OUTER) + list(lm.LOWER_LIP_OUTER)[::-1], :2]
+    lips = np.zeros(closed.shape[:2], np.uint8)
+    cv2.fillPoly(lips, [np.round(outer).astype(np.int32)], (1,))
+    green = closed.copy()
+    green[lips > 0] = INSIDE
+    frame, marks = face
+    # the lips' middle band, half way between their inner and outer edges
+    inner = closed_marks[list(lm.UPPER_LIP_INNER) + list(lm.LOWER_LIP_INNER)[::-1], :2]
+    band = cv2.erode(lips, np.ones((3, 3), np.uint8)).astype(bool)
+    band &= ~cv2.dilate(_filled(inner, lips.shape), np.ones((5, 5), np.uint8)).astype(bool)
+
+    def green_on_the_lips() -> float:
+        dubber = MouthDubber(frame, marks, channels=CHANNELS)
+        dubber.remember(green, closed_marks, index=0)
+        out = [dubber(opened, open_marks, speech(0.0), index=100 + k) for k in range(10)][-1]
+        return greenness(out, band)
+
+    covered = green_on_the_lips()
+    monkeypatch.setattr(dub_module, "COVER_FROM", 10.0)  # never cover
+    monkeypatch.setattr(dub_module, "COVER_FULL", 11.0)
+    uncovered = green_on_the_lips()
+    assert band.sum() > 30, (band.sum(), lips.sum())
+    assert covered > 0.25 > 0.05 > uncovered, (covered, uncovered)  # thin lips: the feather takes some
+
+
+def _filled(points: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    mask = np.zeros(shape[:2], np.uint8)
+    cv2.fillPoly(mask, [np.round(points).astype(np.int32)], (1,))
+    return mask

@@ -68,6 +68,7 @@ CHIN_SHARE = 0.4
 RESIDUAL_FRAMES = 6  # frames over which the mouth's unexplained motion is averaged
 FULL_SPEECH_MOVE = 0.1  # face units: points speech moves this far at weight 1 take the whole average
 OWN_MOUTH_STRETCH = 0.5  # a new mouth this much wider than the video's is painted inside in full
+COVER_FROM, COVER_FULL = 0.02, 0.06  # face units a new mouth is narrower than the video's: bank lips from, in full
 MASK_MIN_MOVE = 0.3  # pixels a rig point must move to be inside the changed region
 MASK_MARGIN = 0.06  # face units the mask reaches beyond the moved points
 MASK_FEATHER = 0.04  # face units over which the mask fades out
@@ -167,7 +168,9 @@ class MouthDubber:
         choice = self.bank.choose(lips, linear, index, own_mouth)
         if choice.confidence < 0.99:
             draw_mouth(out, points, unit=unit, palette=self._palette, tongue_out=tongue, opacity=opacity)
-        self.bank.paste(out, lips, linear, choice, unit)
+        narrowing = (own_gap - new_gap) / unit  # face units
+        cover = float(np.clip((narrowing - COVER_FROM) / (COVER_FULL - COVER_FROM), 0.0, 1.0))
+        self.bank.paste(out, lips, linear, choice, unit, cover=cover)
         return _blend(frame, out, points, rest, unit)
 
     def remember(self, frame: np.ndarray, landmarks: np.ndarray, *, index: int) -> None:

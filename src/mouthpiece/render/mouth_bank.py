@@ -24,7 +24,10 @@ of its new mouth from the video's own frames whose mouth had that shape:
    lips, opening and ring) from its lips onto the new lips, blends them by weight, evens
    their brightness to the frame's on the lips around the opening, and lays the result over
    the opening and the lips' inner edges through a feathered mask (the rest of the lips
-   stays the frame's own, moved by the dub's warp).
+   stays the frame's own, moved by the dub's warp). Where the dub closes a mouth the video
+   shows open, the mask also covers the lips' inner part (``cover``): a tracker reading a
+   wide-open mouth often puts the inner lips on the teeth, so what the video calls lip
+   holds part of the inside, which closed lips would show.
 
 The bank holds the frames seen so far; the dub also fills it ahead from a first look over
 the video's first seconds (:mod:`.dub_video`), so that its first frames have mouths too.
@@ -58,6 +61,7 @@ EASE = 0.6  # of the way to a frame's new weights taken each frame
 MIN_WEIGHT = 0.03  # eased weights below this are dropped
 MASK_GROW = 0.04  # face units the pasted region reaches beyond the inner lips, over the lips
 MASK_FEATHER = 0.025  # face units over which it fades out
+COVER_DEPTH = 0.7  # of the way from the inner to the outer lips that a full cover reaches
 GAIN_LIMITS = (0.7, 1.4)  # the most a crop's brightness is changed to match the frame's
 OWN = -1  # the id of the frame being dubbed, a candidate when nothing is excluded
 
@@ -236,9 +240,19 @@ class MouthBank:
         total = sum(w for w, _ in kept)
         return MouthChoice(tuple(available[k] for _, k in kept), tuple(w / total for w, _ in kept), self._confidence)
 
-    def paste(self, out: np.ndarray, lips: np.ndarray, linear: np.ndarray, choice: MouthChoice, unit: float) -> None:
+    def paste(
+        self,
+        out: np.ndarray,
+        lips: np.ndarray,
+        linear: np.ndarray,
+        choice: MouthChoice,
+        unit: float,
+        cover: float = 0.0,
+    ) -> None:
         """Lay the chosen mouths, warped onto lips at ``lips`` [40, 2], over ``out`` (changed in
-        place) at the choice's confidence; ``unit`` is this frame's pixels per face unit."""
+        place) at the choice's confidence; ``unit`` is this frame's pixels per face unit.
+        ``cover`` (0-1): how far over the lips themselves, not only their inner edges, the
+        chosen mouths are laid (the caller's lips are not to be trusted there)."""
         if not choice.entries or choice.confidence <= 0.01:
             return
         target = self.vertices(lips, linear)
@@ -262,11 +276,15 @@ class MouthBank:
         opening = _polygon_mask(size, local[INNER_LOOP])
         grow = max(1, int(round(MASK_GROW * unit)))
         grown = cv2.dilate(opening, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * grow + 1,) * 2))
-        ring = (_polygon_mask(size, local[OUTER_LOOP]) > 0) & (grown == 0)  # the lips around it
+        outer = _polygon_mask(size, local[OUTER_LOOP])
+        ring = (outer > 0) & (grown == 0)  # the lips around it
         region = out[y0:y1, x0:x1]
         if ring.sum() >= 8:  # one gain for all channels: per channel, matching red lips would tint the teeth
             gain = float(region[ring].mean()) / max(float(made[ring].mean()), 1.0)
             made *= np.float32(np.clip(gain, *GAIN_LIMITS))
+        if cover > 0:  # the lips' inner part too: their outer edges, well tracked, stay the frame's
+            inner, outer_edge = local[INNER_LOOP], local[OUTER_LOOP]
+            grown = np.maximum(grown, _polygon_mask(size, inner + cover * COVER_DEPTH * (outer_edge - inner)))
         mask = cv2.GaussianBlur(grown.astype(np.float32) / 255, (0, 0), max(MASK_FEATHER * unit, 0.7))
         alpha = (mask * choice.confidence)[..., None]
         region[:] = np.clip(region + alpha * (made - region) + 0.5, 0, 255).astype(np.uint8)
