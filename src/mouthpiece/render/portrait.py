@@ -30,6 +30,7 @@ import numpy as np
 from ..cpus import usable_cpus
 from ..face import landmarks as lm
 from ..face.rig import POSE, Poser, build_rig
+from ..face.teeth import lips_past_the_teeth
 from ..types import Animation, FaceRig
 from .backdrop import Backdrop, head_reach
 from .chin import ChinEdge
@@ -130,6 +131,7 @@ class PortraitRenderer:
         # a head that turns needs what lies behind it, and its rig reaches to its hair's edge
         self._backdrop = Backdrop.of(image, landmarks) if self._pose else None
         reach = None if self._backdrop is None else head_reach(self._backdrop.silhouette, landmarks)
+        landmarks = lips_past_the_teeth(image, landmarks)  # teeth between lips the mesh reads as shut: parted
         self.rig: FaceRig = build_rig(landmarks, head_reach=reach)
         self._poser = Poser(self.rig, channels)
         self._palette = MouthPalette.of(image, self.rig.source, unit=self.rig.unit)
