@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -10,6 +12,7 @@ from mouthpiece.audio import log_mel
 from mouthpiece.errors import InputError
 from mouthpiece.motion import opening, rules
 from mouthpiece.phonetics import tts
+from mouthpiece.neural.model import default_model, run
 from mouthpiece.vocabulary import CHANNEL_INDEX
 
 JAW = CHANNEL_INDEX["JawOpen"]
@@ -39,11 +42,49 @@ def test_a_missing_or_corrupt_model_gets_one_sentence(tmp_path, content):
 def test_hearing_in_blocks_gives_the_frames_of_hearing_at_once(speech):
     audio, _ = speech
     spectra = log_mel(audio.samples)
-    whole = opening.Hearing()(spectra)
     hearing = opening.Hearing()
-    parts = np.concatenate([hearing(spectra[a : a + 37]) for a in range(0, len(spectra), 37)])
-    np.testing.assert_allclose(parts, whole, atol=1e-5)
+    whole = np.concatenate([hearing(spectra), hearing.finish()])
+    hearing = opening.Hearing()
+    parts = [hearing(spectra[a : a + 37]) for a in range(0, len(spectra), 37)] + [hearing.finish()]
+    np.testing.assert_allclose(np.concatenate(parts), whole, atol=1e-5)
+    hearing = opening.Hearing()
+    blocks = [hearing.samples(audio.samples[a : a + 1234]) for a in range(0, len(audio.samples), 1234)]
+    np.testing.assert_allclose(np.concatenate(blocks + [hearing.finish()]), whole, atol=1e-5)
     np.testing.assert_allclose(whole, motion.heard(audio.samples), atol=1e-5)
+    assert len(whole) == len(spectra)
+
+
+def test_the_filter_listens_to_the_bands_and_to_the_front_ends_hidden_layer(speech):
+    audio, _ = speech
+    shipped = opening.model()
+    assert shipped.hidden == default_model().config.channels == 96
+    assert shipped.front_end == default_model().fingerprint  # fitted to the front end shipped beside it
+    spectra = log_mel(audio.samples)
+    heard = motion.heard(audio.samples)
+    assert heard.shape == (len(spectra), 40 + 96)
+    np.testing.assert_allclose(heard[:, 40:], run(audio).hidden, atol=1e-4)  # the front end's own layer
+    hearing = opening.Hearing()
+    lookahead = default_model().config.lookahead
+    assert len(hearing(spectra[:50])) == 50 - lookahead  # a frame comes once the front end has heard past it
+
+
+def test_a_filter_of_the_bands_alone_still_loads_and_hears_them(speech, tmp_path):
+    """Style files saved before the filter listened to the front end hear what they were fitted to."""
+    audio, _ = speech
+    shipped = opening.model()
+    bands_only = len(shipped.taps) * (len(shipped.channels) + len(shipped.mel_prior))
+    old = replace(shipped, weights=shipped.weights[:bands_only], mean=shipped.mean[:bands_only],
+                  std=shipped.std[:bands_only], hidden=0, front_end="")  # fmt: skip
+    path = tmp_path / "old.npz"
+    old.save(path)
+    loaded = opening.OpeningModel.load(path)
+    assert loaded.hidden == 0 and motion.heard(audio.samples, loaded).shape[1] == 40
+
+
+def test_a_filter_fitted_to_another_front_end_is_refused_with_a_sentence():
+    other = replace(opening.model(), front_end="0123456789abcdef")
+    with pytest.raises(InputError, match=r"fitted to another learned front end .* python -m training\.fit_opening\.$"):
+        opening.Hearing(other)
 
 
 def test_the_heard_jaw_moves_with_the_speech_and_the_lips_still_meet(speech):

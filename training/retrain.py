@@ -17,7 +17,9 @@ import argparse
 import shutil
 from pathlib import Path
 
-from . import evaluate, export, make_corpus, train
+from mouthpiece.neural.model import default_model
+
+from . import evaluate, export, fit_opening, make_corpus, train
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -36,6 +38,15 @@ def main(argv: list[str] | None = None) -> None:
     train.main(["--data", data, "--steps", "12000", "--eval-every", "1000", "--max-minutes", "65"])
     export.main(["--data", data])
     evaluate.main(["--data", data, "--json", str(args.data / "figures.json")])
+    # the jaw's opening filter listens to the front end's hidden layer: a new front end needs it refitted
+    if fit_opening.FIXTURES_AT.is_dir():
+        default_model.cache_clear()
+        fit_opening.main([])
+    else:
+        print(
+            f"warning: refit the jaw's opening filter (python -m training.fit_opening) where {fit_opening.FIXTURES_AT}"
+            " is: until then mouthpiece refuses to use the filter with the new front end"
+        )
 
 
 if __name__ == "__main__":

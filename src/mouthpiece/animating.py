@@ -44,7 +44,7 @@ def animate_stream(
     duration = 0.0
     for offset, chunk in chunks:
         levels.append(audio_stage.loudness(chunk, fps=api.ANALYSIS_FPS)[: round(chunk.duration * api.ANALYSIS_FPS)])
-        sounds.append(hearing.samples(chunk.samples).astype(np.float16))  # the whole file's frames; an hour: 29 MB
+        sounds.append(hearing.samples(chunk.samples).astype(np.float16))  # the whole file's frames; an hour: 98 MB
         heard = phonetics.recognize(chunk, recognizer=recognizer)
         phones.extend(p._replace(start=p.start + offset, end=p.end + offset) for p in heard.phones)
         words.extend(w._replace(start=w.start + offset, end=w.end + offset) for w in heard.words)
@@ -53,6 +53,7 @@ def animate_stream(
             progress(min(0.99, duration / total))
     if duration == 0.0:
         raise InputError(f"'{os.fspath(path)}' contains no audio samples.")
+    sounds.append(hearing.finish().astype(np.float16))
     track = PhoneTrack(phonetics.tidy(phones, duration).phones, duration, tuple(words))
     heard = np.concatenate(sounds).astype(np.float32)
     return api.to_animation(track, fps=fps, loudness_db=np.concatenate(levels), heard=heard)

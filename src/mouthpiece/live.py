@@ -39,7 +39,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import motion
-from .audio.features import MEL_BANDS, LevelMeter, active_frames, noise_floor
+from .audio.features import LevelMeter, active_frames, noise_floor
 from .errors import InputError
 from .motion.opening import FEATURE_RATE as SOUND_RATE
 from .motion.prosody import typical_level
@@ -113,7 +113,7 @@ class LiveAnimator:
         self._settled_after = SETTLED_AFTER[recognizer if text is None else "text"]
         self._meter = LevelMeter(fps=FRAME_RATE, sample_rate=SAMPLE_RATE, keep_seconds=KEEP)
         self._hearing = motion.Hearing()
-        self._sound = np.zeros((0, MEL_BANDS), np.float32)  # the jaw filter's frames heard, from _sound_first
+        self._sound = np.zeros((0, self._hearing.width), np.float32)  # the jaw filter's frames heard, from _sound_first
         self._sound_first = 0
         self._next = 0  # the next frame to give
         self._estimated_at = -1  # meter frame of the last floor and typical level estimate
@@ -149,6 +149,7 @@ class LiveAnimator:
     def finish(self) -> LiveFrames:
         """The frames left, up to the end of the speech, from the recognizer's final phones."""
         self._meter.finish()
+        self._sound = np.concatenate([self._sound, self._hearing.finish()])
         phones = self._loop.finish()
         return self._frames_until(frame_count(self.heard, fps=self.fps) if self.heard else 0, phones)
 

@@ -34,7 +34,7 @@ import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 import numpy as np
 
@@ -44,6 +44,9 @@ from ..timebase import advance
 from ..types import SAMPLE_RATE, Animation
 from ..vocabulary import CHANNEL_INDEX, VISEMES
 from . import rules
+
+if TYPE_CHECKING:
+    from ..neural.model import FrontEndOutput, FrontEndStream
 
 MODEL_FILE = Path(__file__).parent / "opening.npz"
 MODEL_VARIABLE = "MOUTHPIECE_OPENING_MODEL"  # a file to use instead (a benchmark's held-out filter, in a server)
@@ -66,6 +69,8 @@ class OpeningModel:
     jaw_mean: float  # JawOpen of z = 0
     jaw_spread: float  # JawOpen per standard unit of z
     card: str = ""  # what it was fitted on and how it scored (JSON)
+    hidden: int = 0  # channels of the learned front end's last hidden layer among the features (0: none)
+    front_end: str = ""  # the fingerprint of the front end it was fitted to (neural.model.FrontEnd.fingerprint)
 
     @property
     def lookahead(self) -> float:
@@ -76,18 +81,22 @@ class OpeningModel:
         np.savez(path, channels=np.array(self.channels), taps=self.taps, weights=self.weights, mean=self.mean,
                  std=self.std, mel_prior=self.mel_prior,
                  scalars=np.array([self.ema_seconds, self.jaw_mean, self.jaw_spread]),
-                 card=np.array(self.card))  # fmt: skip
+                 card=np.array(self.card), hidden=np.array(self.hidden),
+                 front_end=np.array(self.front_end))  # fmt: skip
 
     @classmethod
     def load(cls, path: str | Path) -> OpeningModel:
         try:
             with np.load(path) as z:
                 ema, jaw_mean, jaw_spread = (float(v) for v in z["scalars"])
+                hidden = int(z["hidden"]) if "hidden" in z else 0  # files made before it listened to the front end
+                front_end = str(z["front_end"]) if "front_end" in z else ""
                 model = cls(tuple(str(c) for c in z["channels"]), z["taps"].astype(int), z["weights"], z["mean"],
-                            z["std"], z["mel_prior"], ema, jaw_mean, jaw_spread, str(z["card"]))  # fmt: skip
+                            z["std"], z["mel_prior"], ema, jaw_mean, jaw_spread, str(z["card"]), hidden,
+                            front_end)  # fmt: skip
         except (OSError, KeyError, ValueError, EOFError, zipfile.BadZipFile) as e:
             raise InputError(f"The opening model '{path}' cannot be read: {e}.") from None
-        if len(model.weights) != len(model.taps) * (len(model.channels) + len(model.mel_prior)):
+        if len(model.weights) != len(model.taps) * (len(model.channels) + len(model.mel_prior) + model.hidden):
             raise InputError(f"The opening model '{path}' is inconsistent: its weights do not match its features.")
         return model
 
@@ -117,26 +126,61 @@ def using(other: OpeningModel) -> Iterator[None]:
         _active = before
 
 
-def heard(samples: np.ndarray) -> np.ndarray:
-    """What the filter hears of speech: its log mel frames' deviations from their running
-    mean (100 a second): [T, 40]. :class:`Hearing` computes the same a block at a time."""
-    return Hearing()(log_mel(samples))
+def heard(samples: np.ndarray, opening: OpeningModel | None = None) -> np.ndarray:
+    """What the filter (``opening``, or the one in use) hears of speech, 100 frames a second:
+    [T, 40 + hidden], each log mel frame's deviation from the bands' running mean, and where
+    the filter listens to it, the learned front end's last hidden layer (:mod:`mouthpiece.neural`:
+    what it makes of the sound, in 96 numbers, before it names visemes). :class:`Hearing`
+    computes the same a block at a time."""
+    hearing = Hearing(opening)
+    return np.concatenate([hearing(log_mel(samples)), hearing.finish()])
 
 
 class Hearing:
-    """Log mel frames' deviations from their running mean, the mean carried from block to block:
-    call it with log mel frames, or give it a stream's samples (:meth:`samples`)."""
+    """:func:`heard`'s frames a block at a time, the running means carried from block to block:
+    call it with log mel frames, or give it a stream's samples (:meth:`samples`), then
+    :meth:`finish`. A frame comes once the front end has heard its lookahead (40 ms past it)."""
 
-    def __init__(self) -> None:
-        current = model()
+    def __init__(self, opening: OpeningModel | None = None) -> None:
+        current = opening or model()
         self.mean = current.mel_prior.astype(np.float64).copy()
         self.frames = ema_frames(current.ema_seconds)
         self.seen = 0
+        self.width = len(current.mel_prior) + current.hidden  # of each frame heard
         self._pending = np.zeros(0, np.float32)  # samples from the next frame's start
+        self._front: FrontEndStream | None = None
+        if current.hidden:
+            from ..neural.model import FrontEndStream  # numpy only; loaded when a filter listens to it
+
+            self._front = FrontEndStream()
+            front = self._front.model
+            if front.config.channels != current.hidden or current.front_end not in ("", front.fingerprint):
+                raise InputError(
+                    "The jaw's opening filter was fitted to another learned front end than the one in use "
+                    "(neural/front_end.npz): refit it with python -m training.fit_opening."
+                )
+        self._waiting = np.zeros((0, len(current.mel_prior)), np.float32)  # bands whose hidden layer is due
 
     def __call__(self, spectra: np.ndarray) -> np.ndarray:
         out = running_deviation(spectra, mean=self.mean, frames=self.frames, seen=self.seen)
         self.seen += len(spectra)
+        if self._front is None:
+            return out
+        return self._joined(out, self._front.push_mel(spectra))
+
+    def finish(self) -> np.ndarray:
+        """The frames still due at the speech's end (those the front end held for its lookahead)."""
+        if self._front is None:
+            return np.zeros((0, self.width), np.float32)
+        return self._joined(self._waiting[:0], self._front.finish())
+
+    def _joined(self, bands: np.ndarray, front: FrontEndOutput) -> np.ndarray:
+        """The frames whose bands and hidden layer are both known: the bands wait for the front end."""
+        assert front.hidden is not None
+        self._waiting = np.concatenate([self._waiting, bands])
+        n = len(front.hidden)
+        out = np.concatenate([self._waiting[:n], front.hidden], 1).astype(np.float32)
+        self._waiting = self._waiting[n:]
         return out
 
     def samples(self, samples: np.ndarray) -> np.ndarray:
@@ -145,7 +189,7 @@ class Hearing:
         self._pending = np.concatenate([self._pending, np.asarray(samples, np.float32)])
         whole = (len(self._pending) - MEL_WINDOW) // MEL_HOP + 1
         if whole <= 0:
-            return np.zeros((0, len(self.mean)), np.float32)
+            return np.zeros((0, self.width), np.float32)
         rows = self(log_mel(self._pending[: (whole - 1) * MEL_HOP + MEL_WINDOW]))
         self._pending = self._pending[whole * MEL_HOP :]
         return rows
@@ -182,8 +226,8 @@ def curve_features(animation: Animation, channels: tuple[str, ...], frames: int)
 
 
 def features(animation: Animation, sound: np.ndarray, opening: OpeningModel) -> np.ndarray:
-    """The per-frame features before the taps: [frames, channels + 40] at 100 frames a second,
-    from the curves and :func:`heard`'s frames of the same span."""
+    """The per-frame features before the taps: [frames, channels + 40 + hidden] at 100 frames
+    a second, from the curves and :func:`heard`'s frames of the same span."""
     return np.concatenate([curve_features(animation, opening.channels, len(sound)), sound], 1)
 
 

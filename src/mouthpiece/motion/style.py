@@ -29,10 +29,9 @@ from pathlib import Path
 import numpy as np
 
 from ..atomic import atomic_output
-from ..audio.features import log_mel
 from ..errors import InputError
 from ..types import Animation, Audio
-from .opening import CENTRE, FEATURE_RATE, OpeningModel, ema_frames, features, running_deviation, tapped
+from .opening import CENTRE, FEATURE_RATE, OpeningModel, features, heard, tapped
 
 STYLE_RIDGE = 1000.0  # pull towards the generic weights (held-out clip r0: 300 0.598, 1000 0.602, 3000 0.594)
 TYPICAL_SPREAD = 0.039  # the seen opening's standard deviation in typical footage (median of 22 real clips)
@@ -56,9 +55,7 @@ def footage_example(
 ) -> StyleExample:
     """A video's example: its speech, the Animation of its phones *without* the opening
     filter (at any rate), and the opening ``seen`` at ``seen_times`` (s; NaN: no face)."""
-    sound = running_deviation(log_mel(speech.samples), mean=base.mel_prior.astype(np.float64),
-                              frames=ema_frames(base.ema_seconds))  # fmt: skip
-    frames = features(animation, sound, base)
+    frames = features(animation, heard(speech.samples, base), base)
     ok = np.isfinite(seen)
     if ok.sum() < 2 or not len(frames):
         return StyleExample(name, np.zeros((0, len(base.weights)), np.float32), np.zeros(0), 0.0)

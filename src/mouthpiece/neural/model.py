@@ -25,6 +25,7 @@ needs and zero-pads where the whole-array pass does.
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
 import os
 import zipfile
@@ -76,11 +77,14 @@ class FrontEndOutput:
     posteriors : np.ndarray [shape=(T, 15), dtype=float32], viseme probabilities, rows sum to 1
     articulation : np.ndarray [shape=(T, 3), dtype=float32] in [0, 1]: openness, rounding, closure
     first : int, index in the stream of row 0 (frame ``i`` describes ``FRAME_CENTRE_S + i / 100`` s)
+    hidden : np.ndarray [shape=(T, channels), dtype=float32] or None, the last hidden layer,
+        which both heads read (the jaw's opening filter listens to it too)
     """
 
     posteriors: np.ndarray
     articulation: np.ndarray
     first: int = 0
+    hidden: np.ndarray | None = None
 
     @property
     def openness(self) -> np.ndarray:
@@ -103,6 +107,16 @@ class FrontEnd:
     weights: dict[str, np.ndarray]
     meta: dict[str, Any]
 
+    @functools.cached_property
+    def fingerprint(self) -> str:
+        """16 hex digits that change with any weight: what a model fitted to this one's
+        outputs (the jaw's opening filter) records, to tell when it needs refitting."""
+        digest = hashlib.sha256()
+        for name in sorted(self.weights):
+            digest.update(name.encode())
+            digest.update(np.ascontiguousarray(self.weights[name], np.float32).tobytes())
+        return digest.hexdigest()[:16]
+
     def normalize(self, mel: np.ndarray, mean: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Normalised features [T, 2 * n_mels] of log-mel frames [T, n_mels], and the running mean after them.
 
@@ -124,6 +138,10 @@ class FrontEnd:
 
     def forward(self, features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Viseme posteriors [T, 15] and articulation [T, 3] of normalised features [T, 2 * n_mels]."""
+        return _heads(self.hidden(features), self.weights)
+
+    def hidden(self, features: np.ndarray) -> np.ndarray:
+        """The last hidden layer [T, channels] of normalised features [T, 2 * n_mels]."""
         cfg, w = self.config, self.weights
         left = cfg.first_kernel - 1 - cfg.lookahead
         x = np.concatenate([np.zeros((left, features.shape[1]), np.float32), features, _zeros(cfg.lookahead, features)])
@@ -131,7 +149,7 @@ class FrontEnd:
         for i, d in enumerate(cfg.dilations):
             past = np.concatenate([_zeros((cfg.kernel - 1) * d, h), h])
             h = _block(past, h, w, i, d)
-        return _heads(h, w)
+        return h
 
 
 def _zeros(n: int, like: np.ndarray) -> np.ndarray:
@@ -258,8 +276,9 @@ def run(audio: Audio | np.ndarray, *, model: FrontEnd | None = None) -> FrontEnd
     features, _ = model.normalize(log_mel(samples))
     if len(features) == 0:
         return _empty(model, 0)
-    post, art = model.forward(features)
-    return FrontEndOutput(post, art, 0)
+    hidden = model.hidden(features)
+    post, art = _heads(hidden, model.weights)
+    return FrontEndOutput(post, art, 0, hidden)
 
 
 def _samples(audio: Audio | np.ndarray) -> np.ndarray:
@@ -276,7 +295,10 @@ def _samples(audio: Audio | np.ndarray) -> np.ndarray:
 def _empty(model: FrontEnd, first: int) -> FrontEndOutput:
     cfg = model.config
     return FrontEndOutput(
-        np.zeros((0, len(cfg.visemes)), np.float32), np.zeros((0, len(cfg.articulation)), np.float32), first
+        np.zeros((0, len(cfg.visemes)), np.float32),
+        np.zeros((0, len(cfg.articulation)), np.float32),
+        first,
+        np.zeros((0, cfg.channels), np.float32),
     )
 
 
@@ -308,13 +330,18 @@ class FrontEndStream:
 
     def push(self, samples: np.ndarray) -> FrontEndOutput:
         """Take the next samples (any number, float at 16 kHz); return the frames they finish."""
-        if self._finished:
-            raise InputError("This front-end stream has finished; start a new one.")
         samples = _samples(samples)
         buffer = np.concatenate([self._samples, samples])
         n = max(0, (len(buffer) - MEL_WINDOW) // MEL_HOP + 1)
         mel = log_mel(buffer[: (n - 1) * MEL_HOP + MEL_WINDOW]) if n else np.zeros((0, MEL_BANDS))
         self._samples = buffer[n * MEL_HOP :]
+        return self.push_mel(mel)
+
+    def push_mel(self, mel: np.ndarray) -> FrontEndOutput:
+        """Take the stream's next log mel frames [T, n_mels] (:func:`~mouthpiece.audio.features.log_mel`
+        of consecutive windows) instead of samples; return the frames they finish."""
+        if self._finished:
+            raise InputError("This front-end stream has finished; start a new one.")
         features, self._mean = self.model.normalize(mel, self._mean)
         return self._advance(features)
 
@@ -337,6 +364,6 @@ class FrontEndStream:
             self._past[i] = past[len(past) - (cfg.kernel - 1) * d :]
             h = _block(past, h, w, i, d)
         post, art = _heads(h, w)
-        out = FrontEndOutput(post, art, self._emitted)
+        out = FrontEndOutput(post, art, self._emitted, h)
         self._emitted += len(post)
         return out
