@@ -179,7 +179,7 @@ class Hearing:
         assert front.hidden is not None
         self._waiting = np.concatenate([self._waiting, bands])
         n = len(front.hidden)
-        out = np.concatenate([self._waiting[:n], front.hidden], 1).astype(np.float32)
+        out = np.concatenate([self._waiting[:n], front.hidden], 1)
         self._waiting = self._waiting[n:]
         return out
 

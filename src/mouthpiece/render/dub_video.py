@@ -22,7 +22,7 @@ import numpy as np
 
 from ..audio.resample import resample
 from ..errors import InputError
-from ..face.recorded import ReplayedTracker, recall
+from ..face.recorded import FaceTrack, ReplayedTracker, recall
 from ..face.track import FaceTracker
 from ..prefetch import prefetch
 from ..timebase import frame_count
@@ -95,13 +95,14 @@ def dub_video(
     count = DubCount()
     exclude = int(round(bank_exclusion * info.fps))
     width, height = info.width, info.height
+    track = recall(name, face)  # the style fit's track of this face, if it made one
     turn = info.rotation // 90
     with (
         VideoWriter(path, width=width, height=height, fps=info.fps, audio=Audio(sound, audio.sample_rate),
                     crf=DUB_CRF, matrix=info.matrix, rotation=info.rotation, audio_past_frames=False) as writer,
-        _tracker(name, face=face, fps=info.fps, wanted=wanted, fit=fit) as tracker,
+        _tracker(track, face=face, fps=info.fps, wanted=wanted, fit=fit) as tracker,
     ):  # fmt: skip
-        ahead = _first_look(name, fps=info.fps, face=face)
+        ahead = _first_look(name, fps=info.fps, face=face, track=track)
         source = prefetch(fitted_frames(name, fps=info.fps, wanted=wanted, fit=fit), name="mouthpiece-decode")
         dubbed = dub_frames(source, parts, tracker, count, channels=CHANNELS, exclude=exclude, ahead=ahead)
         for k, frame in enumerate(dubbed):
@@ -115,21 +116,21 @@ def dub_video(
     return (animation if speech is None else speech.animation()), count
 
 
-def _tracker(name: str, *, face: int | None, fps: float, wanted: int, fit: str) -> FaceTracker:
-    """The dub's face tracker: replaying the track the style fit recorded of this video, if it
-    did (:mod:`~mouthpiece.face.recorded`), in the order the fit plays the frames."""
-    track = recall(name, face)
+def _tracker(track: FaceTrack | None, *, face: int | None, fps: float, wanted: int, fit: str) -> FaceTracker:
+    """The dub's face tracker: replaying ``track``, the one the style fit recorded of this video
+    if it did (:mod:`~mouthpiece.face.recorded`), in the order the fit plays the frames."""
     if track is None:
         return FaceTracker(index=face, fps=fps)
     return ReplayedTracker(track, fitted_order(len(track.landmarks), wanted=wanted, fit=fit), fps=fps)
 
 
-def _first_look(name: str, *, fps: float, face: int | None) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
+def _first_look(
+    name: str, *, fps: float, face: int | None, track: FaceTrack | None
+) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
     """``(index, frame, landmarks)`` of every ``FIRST_LOOK_STEP``-th frame of the video's first
-    ``FIRST_LOOK_SECONDS`` that shows the face."""
+    ``FIRST_LOOK_SECONDS`` that shows the face (its landmarks from ``track`` where there is one)."""
     step = FIRST_LOOK_STEP
     stop = int(round(FIRST_LOOK_SECONDS * fps))
-    track = recall(name, face)
     with (
         FaceTracker(index=face, fps=fps / step) if track is None
         else ReplayedTracker(track, range(0, stop, step), fps=fps / step) as tracker,

@@ -247,6 +247,7 @@ class MouthBank:
         linear: np.ndarray,
         choice: MouthChoice,
         unit: float,
+        *,
         cover: float = 0.0,
     ) -> None:
         """Lay the chosen mouths, warped onto lips at ``lips`` [40, 2], over ``out`` (changed in
@@ -272,19 +273,18 @@ class MouthBank:
             map_x, map_y = self._warp.source_map(target, box)
             made += weight * cv2.remap(entry.crop, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
         local = target - (x0, y0)
+        inner, outer = local[INNER_LOOP], local[OUTER_LOOP]
         size = (int(y1 - y0), int(x1 - x0))
-        opening = _polygon_mask(size, local[INNER_LOOP])
+        opening = _polygon_mask(size, inner)
         grow = max(1, int(round(MASK_GROW * unit)))
         grown = cv2.dilate(opening, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * grow + 1,) * 2))
-        outer = _polygon_mask(size, local[OUTER_LOOP])
-        ring = (outer > 0) & (grown == 0)  # the lips around it
+        ring = (_polygon_mask(size, outer) > 0) & (grown == 0)  # the lips around it
         region = out[y0:y1, x0:x1]
         if ring.sum() >= 8:  # one gain for all channels: per channel, matching red lips would tint the teeth
             gain = float(region[ring].mean()) / max(float(made[ring].mean()), 1.0)
             made *= np.float32(np.clip(gain, *GAIN_LIMITS))
         if cover > 0:  # the lips' inner part too: their outer edges, well tracked, stay the frame's
-            inner, outer_edge = local[INNER_LOOP], local[OUTER_LOOP]
-            grown = np.maximum(grown, _polygon_mask(size, inner + cover * COVER_DEPTH * (outer_edge - inner)))
+            grown = np.maximum(grown, _polygon_mask(size, inner + cover * COVER_DEPTH * (outer - inner)))
         mask = cv2.GaussianBlur(grown.astype(np.float32) / 255, (0, 0), max(MASK_FEATHER * unit, 0.7))
         alpha = (mask * choice.confidence)[..., None]
         region[:] = np.clip(region + alpha * (made - region) + 0.5, 0, 255).astype(np.uint8)
