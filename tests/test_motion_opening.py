@@ -11,8 +11,8 @@ from mouthpiece import api, motion
 from mouthpiece.audio import log_mel
 from mouthpiece.errors import InputError
 from mouthpiece.motion import opening, rules
-from mouthpiece.phonetics import tts
 from mouthpiece.neural.model import default_model, run
+from mouthpiece.phonetics import tts
 from mouthpiece.vocabulary import CHANNEL_INDEX
 
 JAW = CHANNEL_INDEX["JawOpen"]

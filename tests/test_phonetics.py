@@ -168,6 +168,26 @@ def test_recognition_ahead_in_another_process_hears_what_this_one_does(spoken):
     assert starts[-1] + len(chunks[-1][1].samples) == len(audio.samples)  # the chunks cover it all
 
 
+def test_recognition_started_early_is_taken_over_by_the_same_speech_only(spoken):
+    from mouthpiece.phonetics import ahead
+
+    audio = _three_sentences(spoken)
+    seconds = audio.duration / 2.5
+    ahead.start_early(audio, recognizer="phones", chunk_seconds=seconds)
+    early = ahead._EARLY[0][1]
+    taken = list(ahead.recognized_ahead(audio, recognizer="phones", chunk_seconds=seconds))
+    assert not ahead._EARLY and early.poll() is not None  # taken over, and finished with
+    fresh = list(ahead.recognized_ahead(audio, recognizer="phones", chunk_seconds=seconds))
+    assert [(o, [p.label for p in h.phones]) for o, _, h in taken] == [
+        (o, [p.label for p in h.phones]) for o, _, h in fresh
+    ]
+    ahead.start_early(audio, recognizer="phones", chunk_seconds=seconds)
+    unused = ahead._EARLY[0][1]
+    other = Audio(audio.samples[::-1].copy(), audio.sample_rate)  # other speech: starts its own, stops the early one
+    assert list(ahead.recognized_ahead(other, recognizer="phones", chunk_seconds=seconds))
+    assert not ahead._EARLY and unused.poll() is not None
+
+
 def test_recognition_in_the_background_hears_what_this_process_does_and_reports_errors(spoken):
     from mouthpiece.phonetics.ahead import Recognition
 

@@ -171,6 +171,7 @@ def dub_style(
     language: str = DEFAULT_LANGUAGE,
     recognizer: str | None = None,
     face: int | None = None,
+    speech: Audio | None = None,
 ) -> tuple[OpeningModel | None, str | None]:
     """The style a dub of ``video`` runs in, and a note when it is not the one chosen.
 
@@ -180,10 +181,17 @@ def dub_style(
     instead of following the face again); ``"generic"`` none (the filter fitted on many speakers: returns None); else a
     style file. The own style falls back to the generic one, with the reason as the note,
     when it cannot be fitted: no soundtrack, no face, too little of it. Raises InputError
-    for a video or style file that cannot be read."""
-    from .motion.style import load_style
-    from .render.reader import probe_video
+    for a video or style file that cannot be read.
 
+    ``speech``: the new speech of a dub without a transcript that follows; its recognition
+    starts at once and runs while the style is fitted (the dub takes it over)."""
+    from .motion.style import load_style
+    from .phonetics.ahead import start_early
+    from .render.reader import probe_video
+    from .render.speech import PIPELINE_CHUNK_SECONDS
+
+    if speech is not None:
+        start_early(speech, recognizer=hearing(recognizer, language), chunk_seconds=PIPELINE_CHUNK_SECONDS)
     if chosen == "generic":
         return None, None
     if chosen not in (None, "own"):

@@ -112,8 +112,11 @@ def _style_for(args: argparse.Namespace) -> OpeningModel | None:
     if getattr(args, "manifest", None) is not None:  # a manifest's rows choose their own
         return None
     if args.command == "dub":
+        if args.audio is not None and args.text is None and args.text_file is None:  # heard while the style is fitted
+            args.speech = api.load_audio(args.audio, max_seconds=args.max_seconds)
         style, args.style_note = api.dub_style(
-            args.video, chosen, language=args.language, recognizer=args.recognizer, face=args.face
-        )
+            args.video, chosen, language=args.language, recognizer=args.recognizer, face=args.face,
+            speech=getattr(args, "speech", None),
+        )  # fmt: skip
         return style
     return None if chosen in (None, GENERIC_STYLE) else load_style(chosen)

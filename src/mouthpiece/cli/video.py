@@ -85,7 +85,7 @@ def _cmd_dub(args: argparse.Namespace) -> int:
     _check_video_path(args.output)
     _check_writable(args.animation, "animation file")
     text = read_text_file(args.text_file) if args.text_file is not None else args.text
-    speech = api.load_audio(args.audio, max_seconds=args.max_seconds)
+    speech = getattr(args, "speech", None) or api.load_audio(args.audio, max_seconds=args.max_seconds)
     bar = ProgressBar(os.path.basename(args.output), enabled=not args.quiet)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")

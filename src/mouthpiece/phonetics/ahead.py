@@ -8,15 +8,20 @@ process of its own and hands back the phones of each chunk as it finishes.
 The process is a plain ``python -c`` child fed through pipes, not ``multiprocessing``:
 that would import the caller's main script again in the child, which breaks any script
 that calls mouthpiece without an ``if __name__ == "__main__"`` guard. Speech no longer
-than one chunk is recognized in this process: there is nothing to overlap.
+than one chunk is recognized in this process: there is nothing to overlap, unless it was
+started early (:func:`start_early`: a dub hears its new speech while the video's style is
+fitted).
 """
 
 from __future__ import annotations
 
+import atexit
+import hashlib
 import os
 import pickle
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO, cast
@@ -30,6 +35,8 @@ from .recognize import recognize
 
 CHUNK_SECONDS = 10.0  # of each chunk recognized ahead (shorter chunks start sooner)
 _CHILD = "from mouthpiece.phonetics.ahead import serve; serve()"
+_EARLY: list[tuple[tuple[object, ...], subprocess.Popen[bytes]]] = []  # at most one, see start_early
+_EARLY_LOCK = threading.Lock()
 
 
 def recognized_ahead(
@@ -40,16 +47,51 @@ def recognized_ahead(
     The recognizer's errors (an :class:`~mouthpiece.errors.InputError`, say) are raised
     here, in the caller's process. Closing the iterator early stops the recognizer.
     """
-    if audio.duration <= chunk_seconds:
-        yield 0.0, audio, recognize(audio, recognizer=recognizer)
-        return
-    child = _started(audio, recognizer, chunk_seconds)
+    child = _adopted(audio, recognizer, chunk_seconds)
+    if child is None:
+        if audio.duration <= chunk_seconds:
+            yield 0.0, audio, recognize(audio, recognizer=recognizer)
+            return
+        child = _started(audio, recognizer, chunk_seconds)
     try:
         while (item := _receive(child)) is not None:
             offset, start, count, phones = item
             yield offset, Audio(audio.samples[start : start + count], audio.sample_rate), phones
     finally:
         _stop(child)
+
+
+def start_early(audio: Audio, *, recognizer: str, chunk_seconds: float = CHUNK_SECONDS) -> None:
+    """Begin recognizing ``audio`` now, in a child process, for a :func:`recognized_ahead` of
+    the same samples (and ``recognizer`` and ``chunk_seconds``) to take over later, so that
+    other work overlaps it. One at a time: another early start, or a recognized_ahead of
+    other speech, stops it; one never taken over is stopped when the process exits."""
+    child = _started(audio, recognizer, chunk_seconds)
+    with _EARLY_LOCK:
+        _stop_early()
+        _EARLY.append((_early_key(audio, recognizer, chunk_seconds), child))
+
+
+def _adopted(audio: Audio, recognizer: str, chunk_seconds: float) -> subprocess.Popen[bytes] | None:
+    """The early-started child for this very speech, if there is one; any other is stopped."""
+    with _EARLY_LOCK:
+        if not _EARLY:
+            return None
+        if _EARLY[0][0] == _early_key(audio, recognizer, chunk_seconds):
+            return _EARLY.pop()[1]
+        _stop_early()
+        return None
+
+
+def _early_key(audio: Audio, recognizer: str, chunk_seconds: float) -> tuple[object, ...]:
+    digest = hashlib.blake2b(np.ascontiguousarray(audio.samples).tobytes(), digest_size=16).hexdigest()
+    return digest, len(audio.samples), audio.sample_rate, recognizer, float(chunk_seconds)
+
+
+@atexit.register
+def _stop_early() -> None:
+    while _EARLY:
+        _stop(_EARLY.pop()[1])
 
 
 class Recognition:
@@ -81,13 +123,17 @@ def _started(audio: Audio, recognizer: str, chunk_seconds: float) -> subprocess.
     child = subprocess.Popen(
         [sys.executable, "-c", _CHILD], stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=child_environment()
     )
-    assert child.stdin is not None
-    try:
-        pickle.dump((audio.samples, audio.sample_rate, recognizer, chunk_seconds), child.stdin)
-        child.stdin.close()
-    except BaseException:
-        _stop(child)
-        raise
+    stdin = child.stdin
+    assert stdin is not None
+
+    def send() -> None:  # the pipe takes 64 KiB until the child has started: the caller goes on meanwhile
+        try:
+            with stdin:
+                pickle.dump((audio.samples, audio.sample_rate, recognizer, chunk_seconds), stdin)
+        except (BrokenPipeError, OSError, ValueError):  # the child was stopped: its reader says so
+            pass
+
+    threading.Thread(target=send, name="mouthpiece-recognizer-input", daemon=True).start()
     return child
 
 
