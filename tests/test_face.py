@@ -158,6 +158,21 @@ def test_channel_moves_its_point_the_right_way(rig, channel, point, direction):
     assert float(d @ np.array(direction, float)) > 1.0, f"{channel} moved point {point} by {d}"
 
 
+def test_the_points_between_a_mouth_corner_and_its_inner_corner_move_on_the_line_between(rig):
+    """They lie within a pixel or two at rest: moved apart, the slivers between them drew a
+    dark ringed blob of the corner's shadow below the corner (img02, smiling 'ee')."""
+    from mouthpiece.face.rig import CORNER_BETWEEN
+
+    for weights in ({"MouthSmileLeft": 0.3, "MouthSmileRight": 0.3, "MouthStretchLeft": 0.35,
+                     "MouthStretchRight": 0.35, "JawOpen": 0.2, "MouthLowerDownLeft": 0.1},
+                    {"JawOpen": 1.0}, {"MouthPucker": 1.0}, {"MouthFunnel": 0.8, "MouthLeft": 0.6}):  # fmt: skip
+        d = moved(rig, **weights)
+        for outer, between, inner in CORNER_BETWEEN:
+            for k, point in enumerate(between, 1):
+                share = k / (len(between) + 1)
+                assert np.allclose(d[point], (1 - share) * d[outer] + share * d[inner], atol=1e-4)
+
+
 def test_mouth_channels_leave_the_eyes_alone(rig):
     for channel in ("JawOpen", "MouthSmileLeft", "MouthPucker", "MouthFunnel", "MouthLowerDownLeft"):
         d = moved(rig, **{channel: 1.0})

@@ -38,6 +38,12 @@ LOWER_TEETH = slice(UPPER_TEETH.stop, UPPER_TEETH.stop + TEETH_SIZE)
 POINT_COUNT = LOWER_TEETH.stop
 UNDER_CHIN = 0.8  # the outline below this share of its height (from the top) is the chin's
 JAW_CHANNELS = ("JawOpen", "JawForward", "JawLeft", "JawRight")
+# Between each outer mouth corner and the inner one the mesh has two more points, all
+# within a pixel or two of each other at rest. Moved by the regions each falls in, they
+# part, and the sliver triangles between them stretch the corner's shadow into a dark
+# ringed blob; so they move as points on the line from the outer corner to the inner.
+CORNER_BETWEEN = ((lm.MOUTH_CORNER_RIGHT, (76, 62), lm.UPPER_LIP_INNER[0]),
+                  (lm.MOUTH_CORNER_LEFT, (306, 292), lm.UPPER_LIP_INNER[-1]))  # fmt: skip
 POSE = ("HeadYaw", "HeadPitch", "HeadRoll")
 
 
@@ -89,6 +95,11 @@ def build_rig(
     closing[: lm.LANDMARK_COUNT] = frame.to_pixels(_closing(regions))
     closing[HEAD_RING] = closing[list(lm.FACE_OVAL)] * rules.HEAD_RING_FOLLOWS_JAW
     closing[UPPER_TEETH] = closing[LOWER_TEETH] = closing[list(lm.UPPER_LIP_INNER)]  # the teeth sit where the lips meet
+    for outer, between, inner in CORNER_BETWEEN:
+        for k, point in enumerate(between, 1):
+            share = k / (len(between) + 1)
+            basis[:, point] = (1 - share) * basis[:, outer] + share * basis[:, inner]
+            closing[point] = (1 - share) * closing[outer] + share * closing[inner]
     chin = frame.to_face(landmarks[[lm.CHIN]])[0]
     pivot_face = np.array([0.0, chin[1] + rules.PIVOT_BELOW_CHIN, np.median(regions.face[:, 2])])
     pivot_face[2] += rules.PIVOT_BEHIND_FACE

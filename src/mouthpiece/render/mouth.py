@@ -23,7 +23,7 @@ SUBPIXEL_BITS = 4
 TEETH_WHITE = np.array([240.0, 236.0, 226.0])  # RGB of teeth in good light
 SKIN_REFERENCE_LUMA = 160.0  # skin this bright gets TEETH_WHITE
 CAVITY_SHADE = 0.40  # cavity colour as a share of the lips'
-TONGUE_SHADE = 0.80
+TONGUE_SHADE = 0.85
 LOWER_TEETH_SHADE = 0.70  # lower teeth sit in the upper teeth's shadow
 CORNER_SHADE = 0.8  # how much darker teeth are at the mouth's corners than at its middle
 TEETH_HEIGHT = (0.40, 0.07)  # face units from the biting edge to the gums, (upper, lower)
@@ -34,9 +34,12 @@ TOOTH_GAPS = (0.0, 0.135, 0.24, 0.355, 0.46)
 TOOTH_GAP_WIDTH = 0.008  # face units
 TOOTH_GAP_SHADE = 0.2
 EDGE_SHADE = 0.72  # teeth brightness at the gums as a share of that at the biting edge
-TONGUE_SIZE = (0.65, 0.14)  # semi-axes: share of the mouth's half width, face units
-TONGUE_DROP = -0.02  # face units the tongue's top lies below the lower teeth's edge
+TONGUE_SIZE = (0.80, 0.30)  # semi-axes: share of the mouth's half width, face units (deep: under the lip)
+TONGUE_DROP = -0.07  # face units the tongue's top lies below the lower teeth's edge (its back, seen over them)
 TONGUE_OUT_RISE = 0.08  # face units the tongue rises at TongueOut 1
+TONGUE_BACK_SHADE = 0.6  # the tongue's brightness at its top edge (its back) as a share of further down
+TONGUE_BACK_DEPTH = 0.03  # face units below its top edge where the tongue is fully lit
+TONGUE_SOFTNESS = 0.008  # face units, the blur of the tongue's outline
 FULL_PAINT_GAP = 0.03  # face units the lips must part for the inside to be painted at full strength
 PHOTO_MOUTH_MARGIN = 0.02  # face units around a photo's mouth opening also painted over
 
@@ -150,10 +153,15 @@ def draw_mouth(
     from_middle = np.clip(np.abs(downwards - (top + bottom) / 2) / max((bottom - top) / 2, 1.0), 0, 1)
     layer = palette.cavity * (CAVITY_DEPTH_SHADE + (1 - CAVITY_DEPTH_SHADE) * from_middle**2)[..., None]
 
+    # The tongue: its back, in shadow, rises over the lower teeth; lit towards its tip.
     tongue_top = points[LOWER_TEETH, :2].mean(axis=0) + down * unit * (TONGUE_DROP - TONGUE_OUT_RISE * tongue_out)
     axes = (half_width * TONGUE_SIZE[0], unit * TONGUE_SIZE[1])
     angle = float(np.degrees(np.arctan2(across[1], across[0])))
-    _paint(layer, _ellipse(shape, tongue_top + down * axes[1] - origin, axes, angle), palette.tongue * corner_shade)
+    tongue = _ellipse(shape, tongue_top + down * axes[1] - origin, axes, angle)
+    tongue = cv2.GaussianBlur(tongue, (0, 0), max(TONGUE_SOFTNESS * unit, 0.5))
+    below_top = np.clip((downwards - float((tongue_top - centre) @ down)) / (TONGUE_BACK_DEPTH * unit), 0, 1)
+    lit = (TONGUE_BACK_SHADE + (1 - TONGUE_BACK_SHADE) * below_top)[..., None]
+    _paint(layer, tongue, palette.tongue * corner_shade * lit)
 
     # Lower teeth first: the upper ones close in front of them.
     gaps = _tooth_gaps(sideways * half_width / unit)
