@@ -121,6 +121,35 @@ def test_an_open_jaw_opens_the_mouth_seen_in_the_frame(renderer):
     assert np.hypot(*(opened[1, :2] - closed[1, :2])) < 2.5  # the nose stays (within detection jitter)
 
 
+def test_an_open_mouth_shows_the_tongue_and_it_rises_for_l_and_n():
+    """At rest the tongue's back shows low in an open mouth; raised (T D N L TH) its tip
+    fills the middle of the opening under the upper teeth with the tongue's colour."""
+    from mouthpiece.face import landmarks as lm
+    from mouthpiece.face.rig import UPPER_TEETH
+
+    image = load_image(ASTRONAUT)
+    portrait = frame_portrait(image, find_face(image, source="astronaut.png"), (768, 768))  # a close-up
+    renderer = PortraitRenderer(portrait.image, portrait.landmarks, channels=CHANNELS)
+    row = values(JawOpen=0.7)
+    low = renderer.render(row).copy()  # (a renderer draws the next frame into the same buffer)
+    up = renderer.render(row, tongue_up=1.0).copy()
+    points = renderer.pose(row)
+    middle = points[lm.UPPER_LIP_INNER[5], :2]
+    bottom = points[lm.LOWER_LIP_INNER[5], :2]
+    teeth = points[UPPER_TEETH, :2].mean(axis=0)
+    tongue = np.asarray(renderer._palette.tongue)
+
+    def redness(frame: np.ndarray, at: np.ndarray) -> float:  # how near the pixel is to the tongue's colour
+        x, y = np.round(at).astype(int)
+        return -float(np.abs(frame[y - 1 : y + 2, x - 1 : x + 2].reshape(-1, 3).mean(0) - tongue).sum())
+
+    under_teeth = teeth + (bottom - middle) * 0.4  # the upper middle of the opening, below the teeth
+    above_lip = bottom - (bottom - middle) * 0.12
+    assert redness(low, above_lip) > redness(low, under_teeth) + 40  # the back shows low, the middle is dark
+    assert redness(up, under_teeth) > redness(low, under_teeth) + 40  # the raised tip fills it
+    assert np.array_equal(renderer.render(row, tongue_up=0.0), low)
+
+
 def test_a_blink_closes_the_eyes_seen_in_the_frame(renderer):
     def opening(landmarks: np.ndarray) -> float:
         return float(landmarks[145, 1] - landmarks[159, 1] + landmarks[374, 1] - landmarks[386, 1])

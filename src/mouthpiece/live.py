@@ -71,6 +71,7 @@ class LiveFrames:
     first: int
     values: np.ndarray  # [n, len(vocabulary.CHANNELS)], float32
     visemes: tuple[str, ...]
+    weights: np.ndarray | None = None  # [n, len(vocabulary.VISEMES)], each viseme's weight (visemes: the largest)
 
     def __len__(self) -> int:
         return len(self.values)
@@ -194,7 +195,7 @@ class LiveAnimator:
         self._next = last
         self._loop.forget_before(start - CONTEXT)
         self._forget_sound_before(start - CONTEXT)
-        return LiveFrames(first, values, tuple(VISEMES[i] for i in weights.argmax(1)))
+        return LiveFrames(first, values, tuple(VISEMES[i] for i in weights.argmax(1)), weights)
 
     def _heard_from(self, start: float) -> np.ndarray:
         """The jaw filter's frames from ``start`` seconds on (as many as are heard)."""

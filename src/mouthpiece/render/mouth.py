@@ -18,6 +18,7 @@ import numpy as np
 
 from ..face import landmarks as lm
 from ..face.rig import LOWER_TEETH, UPPER_TEETH
+from ..vocabulary import VISEMES
 
 SUBPIXEL_BITS = 4
 TEETH_WHITE = np.array([240.0, 236.0, 226.0])  # RGB of teeth in good light
@@ -40,6 +41,12 @@ TONGUE_OUT_RISE = 0.08  # face units the tongue rises at TongueOut 1
 TONGUE_BACK_SHADE = 0.6  # the tongue's brightness at its top edge (its back) as a share of further down
 TONGUE_BACK_DEPTH = 0.03  # face units below its top edge where the tongue is fully lit
 TONGUE_SOFTNESS = 0.008  # face units, the blur of the tongue's outline
+# For T, D, N, L and TH the tongue's tip rises to the ridge behind the upper teeth: it
+# shows in the opening under their edge (Preston Blair's "L" mouth).
+TONGUE_UP_VISEMES = ("DD", "nn", "TH")
+TONGUE_TIP_WIDTH = 0.35  # share of the mouth's half width at the tip (twice that where it meets the body)
+TONGUE_TIP_ROUND = 0.05  # face units, the height of the tip's rounded top
+TONGUE_TIP_REACH = 0.01  # face units under the upper teeth's edge the raised tip reaches
 FULL_PAINT_GAP = 0.03  # face units the lips must part for the inside to be painted at full strength
 PHOTO_MOUTH_MARGIN = 0.02  # face units around a photo's mouth opening also painted over
 
@@ -72,6 +79,20 @@ class MouthPalette:
         grey = float(teeth.mean())
         teeth = grey + (teeth - grey) * np.clip(saturation / 0.2, 0.0, 1.0)
         return cls(cavity=lip_colour * CAVITY_SHADE, tongue=lip_colour * TONGUE_SHADE, teeth=teeth)
+
+
+def raised_tongue(viseme_weights: np.ndarray | None, frames: int) -> np.ndarray:
+    """Per frame how far the tongue's tip is raised, 0-1: the weight of the visemes said
+    with it up (:data:`TONGUE_UP_VISEMES`); zeros without viseme weights.
+
+    >>> w = np.zeros((2, len(VISEMES)), np.float32); w[1, VISEMES.index("nn")] = 0.8
+    >>> raised_tongue(w, 2).tolist()
+    [0.0, 0.800000011920929]
+    """
+    if viseme_weights is None:
+        return np.zeros(frames, np.float32)
+    columns = [VISEMES.index(name) for name in TONGUE_UP_VISEMES]
+    return np.clip(np.asarray(viseme_weights, np.float32)[:, columns].sum(axis=1), 0.0, 1.0)
 
 
 def clear_photo_mouth(image: np.ndarray, points: np.ndarray, *, unit: float) -> np.ndarray:
@@ -111,6 +132,7 @@ def draw_mouth(
     unit: float,
     palette: MouthPalette,
     tongue_out: float = 0.0,
+    tongue_up: float = 0.0,
     opacity: float = 1.0,
 ) -> None:
     """Paint the inside of the mouth into ``frame`` where the lips at ``points`` are apart.
@@ -122,6 +144,7 @@ def draw_mouth(
     unit : float, pixels per face unit
     palette : MouthPalette
     tongue_out : float in [0, 1], the TongueOut blendshape
+    tongue_up : float in [0, 1], how far the tongue's tip is raised (:func:`raised_tongue`)
     opacity : float in [0, 1], how much of what is painted covers what the frame shows there
     """
     opening = points[list(lm.UPPER_LIP_INNER + lm.LOWER_LIP_INNER[-2:0:-1]), :2]
@@ -162,6 +185,19 @@ def draw_mouth(
     below_top = np.clip((downwards - float((tongue_top - centre) @ down)) / (TONGUE_BACK_DEPTH * unit), 0, 1)
     lit = (TONGUE_BACK_SHADE + (1 - TONGUE_BACK_SHADE) * below_top)[..., None]
     _paint(layer, tongue, palette.tongue * corner_shade * lit)
+    if tongue_up > 0.01:  # the tip, raised towards the upper teeth, lit from the front
+        upper_edge = points[UPPER_TEETH, :2].mean(axis=0) + down * unit * TONGUE_TIP_REACH
+        tip_top = tongue_top + (upper_edge - tongue_top) * min(tongue_up, 1.0)
+        tip_width, round_top = half_width * TONGUE_TIP_WIDTH, unit * TONGUE_TIP_ROUND
+        middle = tip_top + down * round_top  # the rounded tip's widest line, joined down to the body
+        tip = np.maximum(
+            _ellipse(shape, middle - origin, (tip_width, round_top), angle),
+            _polygon(shape, np.array([middle - across * tip_width, middle + across * tip_width,
+                                      tongue_top + down * round_top + across * tip_width * 2.0,
+                                      tongue_top + down * round_top - across * tip_width * 2.0]) - origin),
+        )  # fmt: skip
+        tip = cv2.GaussianBlur(tip, (0, 0), max(TONGUE_SOFTNESS * unit, 0.5))
+        _paint(layer, tip, palette.tongue * corner_shade)
 
     # Lower teeth first: the upper ones close in front of them.
     gaps = _tooth_gaps(sideways * half_width / unit)

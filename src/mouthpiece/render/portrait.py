@@ -19,6 +19,7 @@ background inside it.
 from __future__ import annotations
 
 import copy
+import itertools
 from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -35,7 +36,7 @@ from ..types import Animation, FaceRig
 from .backdrop import Backdrop, head_reach
 from .chin import ChinEdge
 from .eyes import LashColours, LidSkin, draw_lashes, draw_lids
-from .mouth import MouthPalette, clear_photo_mouth, draw_mouth
+from .mouth import MouthPalette, clear_photo_mouth, draw_mouth, raised_tongue
 from .warp import MeshWarp
 
 RENDER_THREADS = min(2, usable_cpus())  # more add little: the encoder and recognizer need cores too
@@ -154,15 +155,17 @@ class PortraitRenderer:
         """The rig's landmark positions for one frame, [N, 3] pixels."""
         return self._poser(values)
 
-    def render(self, values: np.ndarray) -> np.ndarray:
-        """One frame for one row of channel values, [H, W, 3] uint8."""
+    def render(self, values: np.ndarray, tongue_up: float = 0.0) -> np.ndarray:
+        """One frame for one row of channel values, [H, W, 3] uint8; ``tongue_up`` (0-1, from
+        the frame's visemes: :func:`~.mouth.raised_tongue`) raises the tongue's tip."""
         points = self._poser(values)
         frame = self._warp(points)
         if self._backdrop is not None and self._warp.last_map is not None and np.any(values[self._pose] != 0):
             self._backdrop.composite(frame, *self._warp.last_map)
         self._chin(frame, points)
         tongue_out = 0.0 if self._tongue is None else float(values[self._tongue])
-        draw_mouth(frame, points, unit=self.rig.unit, palette=self._palette, tongue_out=tongue_out)
+        draw_mouth(frame, points, unit=self.rig.unit, palette=self._palette, tongue_out=tongue_out,
+                   tongue_up=tongue_up)  # fmt: skip
         draw_lids(frame, points, self.rig.landmarks, unit=self.rig.unit, skin=self._lids)
         draw_lashes(frame, points, self.rig.landmarks, unit=self.rig.unit, lashes=self._lashes)
         if self.output_size is not None:
@@ -198,13 +201,14 @@ class FrameRenderer:
         self._renderers = [first] + [first.twin() for _ in range(threads - 1)]
         self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="mouthpiece-render")
 
-    def __call__(self, rows: Iterable[np.ndarray]) -> Iterator[np.ndarray]:
-        """The frame of each row, in order."""
+    def __call__(self, rows: Iterable[np.ndarray], tongue_up: Iterable[float] | None = None) -> Iterator[np.ndarray]:
+        """The frame of each row, in order (``tongue_up``: per row, see :meth:`PortraitRenderer.render`)."""
         pending: deque[Future[np.ndarray]] = deque()
-        for k, values in enumerate(rows):
+        raised = itertools.repeat(0.0) if tongue_up is None else tongue_up
+        for k, (values, up) in enumerate(zip(rows, raised)):
             if len(pending) == len(self._renderers):
                 yield pending.popleft().result()
-            pending.append(self._pool.submit(self._renderers[k % len(self._renderers)].render, values))
+            pending.append(self._pool.submit(self._renderers[k % len(self._renderers)].render, values, float(up)))
         while pending:
             yield pending.popleft().result()
 
@@ -219,4 +223,4 @@ def render_frames(portrait: Portrait, animation: Animation) -> Iterator[np.ndarr
     """The frames of ``animation`` on ``portrait``, one per animation frame: frame k shows
     the animation at k / fps."""
     with FrameRenderer(portrait, channels=animation.channels) as render:
-        yield from render(animation.values)
+        yield from render(animation.values, raised_tongue(animation.viseme_weights, animation.frame_count))

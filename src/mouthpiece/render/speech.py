@@ -24,6 +24,7 @@ from ..phonetics.ahead import recognized_ahead
 from ..timebase import frame_count, frames_to_time
 from ..types import Animation, Audio, Phone, PhoneTrack, Word
 from ..vocabulary import ARKIT_BLENDSHAPES, CHANNELS
+from .mouth import raised_tongue
 from .portrait import FrameRenderer, Portrait, render_frames
 
 PIPELINE_CHUNK_SECONDS = 10.0  # s, chunks recognized ahead of rendering (shorter starts sooner)
@@ -88,7 +89,7 @@ def render_in_parts(
             values[:, : len(ARKIT_BLENDSHAPES)] = np.clip(values[:, : len(ARKIT_BLENDSHAPES)], 0.0, 1.0)
             part = motion.apply_emotion(replace(part, values=values), emotion, intensity)
             speech.parts[-1] = part
-            for frame in render(part.values):
+            for frame in render(part.values, raised_tongue(part.viseme_weights, part.frame_count)):
                 video.write(frame)
             if progress:
                 progress(last / max(total, 1))

@@ -242,6 +242,8 @@ def _images(sid: str, stream: _Stream, frames: LiveFrames) -> list[tuple[str, st
     frame j shows the animation frame showing at j / video_fps."""
     import cv2
 
+    from ..render.mouth import raised_tongue
+
     fps, video_fps = stream.animator.fps, stream.video_fps
     end = frames.first + len(frames)  # animation frames known: [0, end)
     replies = []
@@ -250,8 +252,9 @@ def _images(sid: str, stream: _Stream, frames: LiveFrames) -> list[tuple[str, st
         k = int(time_to_frames(j / video_fps, fps=fps))
         if k >= end:
             break
-        values = frames.values[max(k - frames.first, 0)]
-        image = stream.portrait.render(values)
+        row = max(k - frames.first, 0)
+        weights = None if frames.weights is None else frames.weights[row : row + 1]
+        image = stream.portrait.render(frames.values[row], float(raised_tongue(weights, 1)[0]))
         ok, jpeg = cv2.imencode(".jpg", image[:, :, ::-1], [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
         replies.append((sid, "image", HEADER.pack(j) + jpeg.tobytes()))
         stream.next_image += 1
