@@ -10,7 +10,9 @@ speaker each) is scored: the opening seen per video frame (inner-lip gap over th
 eye corners' distance, frames without a face left out; see ``real_footage``) against a
 prediction from the clip's own audio, by each path:
 
-- **default**: ``mouthpiece animate CLIP`` (``api.animate_file``, the ``words`` recognizer), JawOpen
+- **default**: ``mouthpiece animate CLIP --language L`` (``api.animate_file``; L the clip's
+  language, English where none is stated: the ``words`` recognizer for English, ``neural``
+  for German and French), JawOpen; style, render and dub name the language too
 - **words-small**, **phones**, **neural**: the same with ``--recognizer words-small`` / ``phones`` / ``neural``
 - **text**: with the clip's transcript (``--text``), where it has one
 - **cues**: the default Animation exported as Rhubarb TSV, its cues read back through the
@@ -92,6 +94,14 @@ LIVE_OPTIONS = {"chunk_ms": 20.0, "lookahead_ms": 60.0, "max_lookahead_ms": 140.
 FAST_PATHS = ("default", "words-small", "phones", "neural", "text", "cues", "cues-heard", "streamed-phones",
               "streamed-neural", "style")  # fmt: skip
 SLOW_PATHS = ("live", "render", "dub")
+# The language a user names for each clip (``--language``): the default, style, render and
+# dub paths take it, so German and French are heard by the recognizer made for them.
+# Clips of no stated language are taken as English, as the default does.
+LANGUAGE_CODES = {"English": "en-us", "German": "de", "French": "fr"}
+
+
+def spoken_in(clip: Clip) -> str:
+    return LANGUAGE_CODES.get(clip.language, "en-us")
 
 
 @dataclass
@@ -113,7 +123,7 @@ class Session:
     def default_animation(self, clip: Clip) -> Animation:
         """The default path's Animation (the cues path exports it)."""
         if clip.name not in self._default:
-            self._default[clip.name] = api.animate_file(clip.path)
+            self._default[clip.name] = api.animate_file(clip.path, language=spoken_in(clip))
         return self._default[clip.name]
 
     def server(self, clip: Clip) -> Any:
@@ -211,14 +221,15 @@ def predict_style(clip: Clip, mouth: ObservedMouth, session: Session) -> np.ndar
     others = [c for c in list_clips() if c.speaker == clip.speaker and c.name != clip.name]
     if not others:
         return None
-    style = api.fit_style([c.path for c in others])  # from the filter in use: held out from this speaker
+    language = spoken_in(clip)
+    style = api.fit_style([c.path for c in others], language=language)  # from the filter in use: held out
     with opening.using(style):
-        return jaw_on_frames(api.animate_file(clip.path), mouth)
+        return jaw_on_frames(api.animate_file(clip.path, language=language), mouth)
 
 
 def predict_render(clip: Clip, mouth: ObservedMouth, session: Session) -> np.ndarray:
     out = session.folder / f"render-{clip.name}.mp4"
-    api.render_speech(session.portrait(), session.audio(clip), out, fps=mouth.fps)
+    api.render_speech(session.portrait(), session.audio(clip), out, fps=mouth.fps, language=spoken_in(clip))
     rendered = measure_mouth(out)
     out.unlink()
     return by_index(rendered.opening, mouth)
@@ -226,7 +237,7 @@ def predict_render(clip: Clip, mouth: ObservedMouth, session: Session) -> np.nda
 
 def predict_dub(clip: Clip, mouth: ObservedMouth, session: Session) -> np.ndarray:
     out = session.folder / f"dub-{clip.name}.mp4"
-    api.dub_video(clip.path, session.audio(clip), out, fit="cut")
+    api.dub_video(clip.path, session.audio(clip), out, fit="cut", language=spoken_in(clip))
     dubbed = measure_mouth(out)
     out.unlink()
     return by_index(dubbed.opening, mouth)
