@@ -68,6 +68,20 @@ def test_moving_a_vertex_carries_the_picture_with_it():
     np.testing.assert_array_equal(out[0], image[0])  # the fixed border stays
 
 
+def test_a_coarse_map_node_that_strays_from_its_neighbours_is_mapped_pixel_by_pixel():
+    """A node the index image gave to a sliver of a triangle it lies just outside takes that
+    sliver's map from beyond its corners (a ringed speck on img05's lip); the warp maps
+    the nodes around such a one exactly instead of interpolating them."""
+    from mouthpiece.render.warp import STRAY_PX, _strays
+
+    ys, xs = np.mgrid[0:20, 0:30].astype(np.float32)
+    bent_x, bent_y = 1.1 * xs + 0.3 * ys + 0.002 * xs**2, 0.9 * ys - 0.2 * xs  # linear, gently bent
+    assert not _strays(bent_x, bent_y).any()
+    bent_y[8, 12] += 3 * STRAY_PX  # one node mapped from elsewhere
+    stray = _strays(bent_x, bent_y)
+    assert stray[7:10, 11:14].all() and stray.sum() == 9
+
+
 # --- framing -------------------------------------------------------------------------
 
 

@@ -10,7 +10,8 @@ its old ones. Per frame the warp
 3. turns the index image into a dense source map by looking up each pixel's affine map
    (on a coarse grid for a large region, then interpolated, except around triangles
    that have turned over: where the mesh folds, one triangle covers another and the map
-   jumps, so there it is looked up at every pixel);
+   jumps, so there it is looked up at every pixel; so too around a node whose map strays
+   from its neighbours', having fallen to a sliver of a triangle it lies just outside);
 4. resamples the image once with ``cv2.remap``.
 
 Pixels no triangle covers keep their place, so the mesh's outer ring must be fixed
@@ -29,6 +30,7 @@ MIN_MOVE = 1e-3  # px a vertex must move to count as moved
 # it under MAP_NODES nodes: a 300 px face maps at every pixel, a 1080p close-up at every 4th.
 MAP_STEPS = (1, 2, 4)
 MAP_NODES = 40_000
+STRAY_PX = 3.0  # px a node's map may part from its neighbours' mean before it is mapped pixel by pixel
 
 
 class MeshWarp:
@@ -119,7 +121,7 @@ class MeshWarp:
         if step > 1:
             size = (shape[1] * step, shape[0] * step)
             inside = (slice(pad, pad + y1 - y0), slice(pad, pad + x1 - x0))
-            broken = _folds(corners, self._rest_corners[chosen], first, step, shape)
+            broken = _folds(corners, self._rest_corners[chosen], first, step, shape) | _strays(map_x, map_y)
             both = cv2.resize(np.dstack([map_x, map_y]), size, interpolation=cv2.INTER_LINEAR)[inside]
             if broken.any():
                 self._map_exactly(both, broken, step, pad, corners, affine, box)
@@ -229,6 +231,20 @@ def _folds(
         columns = slice(max(int(np.floor(left)) - 1, 0), max(int(np.ceil(right)) + 2, 0))
         broken[rows, columns] = True
     return broken
+
+
+def _strays(map_x: np.ndarray, map_y: np.ndarray, limit: float = STRAY_PX) -> np.ndarray:
+    """Nodes [h, w] bool, and their neighbours, whose map strays more than ``limit`` pixels
+    from the mean of its four neighbours'. The map is linear inside a triangle and bends
+    only a little from one to the next; a node that the index image gave to a sliver of a
+    triangle it lies just outside (the lips' opening, a corner) takes that sliver's map
+    from beyond its corners, and interpolating it spreads a ringed speck of whatever lies
+    there over the nodes around it."""
+    stray = np.zeros(map_x.shape, bool)
+    for values in (map_x, map_y):
+        mean = (values[:-2, 1:-1] + values[2:, 1:-1] + values[1:-1, :-2] + values[1:-1, 2:]) / 4
+        stray[1:-1, 1:-1] |= np.abs(values[1:-1, 1:-1] - mean) > limit
+    return cv2.dilate(stray.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool) if stray.any() else stray
 
 
 def _signed_areas(corners: np.ndarray) -> np.ndarray:
