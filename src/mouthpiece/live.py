@@ -70,11 +70,15 @@ class LiveFrames:
 
     first: int
     values: np.ndarray  # [n, len(vocabulary.CHANNELS)], float32
-    visemes: tuple[str, ...]
-    weights: np.ndarray | None = None  # [n, len(vocabulary.VISEMES)], each viseme's weight (visemes: the largest)
+    weights: np.ndarray  # [n, len(vocabulary.VISEMES)], each viseme's weight
 
     def __len__(self) -> int:
         return len(self.values)
+
+    @property
+    def visemes(self) -> tuple[str, ...]:
+        """Each frame's viseme: the one of largest weight."""
+        return tuple(VISEMES[i] for i in self.weights.argmax(1))
 
 
 class LiveAnimator:
@@ -177,7 +181,7 @@ class LiveAnimator:
     def _frames_until(self, last: int, phones: list[Phone]) -> LiveFrames:
         first = self._next
         if last <= first:
-            return LiveFrames(first, np.zeros((0, len(CHANNELS)), np.float32), ())
+            return LiveFrames(first, np.zeros((0, len(CHANNELS)), np.float32), np.zeros((0, len(VISEMES)), np.float32))
         origin = max(0, first - int(np.ceil(CONTEXT * self.fps)))
         start = float(frames_to_time(origin, fps=self.fps))
         end = max(self.heard, float(frames_to_time(last, fps=self.fps)))
@@ -195,7 +199,7 @@ class LiveAnimator:
         self._next = last
         self._loop.forget_before(start - CONTEXT)
         self._forget_sound_before(start - CONTEXT)
-        return LiveFrames(first, values, tuple(VISEMES[i] for i in weights.argmax(1)), weights)
+        return LiveFrames(first, values, weights)
 
     def _heard_from(self, start: float) -> np.ndarray:
         """The jaw filter's frames from ``start`` seconds on (as many as are heard)."""

@@ -246,6 +246,7 @@ def _images(sid: str, stream: _Stream, frames: LiveFrames) -> list[tuple[str, st
 
     fps, video_fps = stream.animator.fps, stream.video_fps
     end = frames.first + len(frames)  # animation frames known: [0, end)
+    tongue_up = raised_tongue(frames.weights, len(frames))
     replies = []
     while True:
         j = stream.next_image
@@ -253,8 +254,7 @@ def _images(sid: str, stream: _Stream, frames: LiveFrames) -> list[tuple[str, st
         if k >= end:
             break
         row = max(k - frames.first, 0)
-        weights = None if frames.weights is None else frames.weights[row : row + 1]
-        image = stream.portrait.render(frames.values[row], float(raised_tongue(weights, 1)[0]))
+        image = stream.portrait.render(frames.values[row], float(tongue_up[row]))
         ok, jpeg = cv2.imencode(".jpg", image[:, :, ::-1], [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
         replies.append((sid, "image", HEADER.pack(j) + jpeg.tobytes()))
         stream.next_image += 1
