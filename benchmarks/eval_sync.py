@@ -38,7 +38,7 @@ from mouthpiece.render.reader import probe_video
 from mouthpiece.types import Audio
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from real_footage import list_clips  # noqa: E402
+from real_footage import LANGUAGE_CODES, list_clips  # noqa: E402
 
 FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "video"
 AUDIO = FIXTURES.parent / "audio"
@@ -141,9 +141,6 @@ def _offsets(label: str, videos: list[Path]) -> list[int]:
 def real() -> None:
     print("real footage, own audio (natural timing: median 0)")
     _offsets("real footage", [c.path for c in list_clips()])
-
-
-LANGUAGE_CODES = {"English": "en-us", "German": "de", "French": "fr"}  # the manifest's words -> --language
 
 
 def fixture_language(path: Path) -> str:

@@ -151,6 +151,16 @@ def _language(described: str) -> str:
     return word if word in ("English", "French", "German") else "unknown"
 
 
+# The language a user names for each clip (``--language``), so German and French are heard
+# by the recognizer made for them. Clips of no stated language are taken as English, as the
+# default does.
+LANGUAGE_CODES = {"English": "en-us", "German": "de", "French": "fr"}
+
+
+def spoken_in(clip: Clip) -> str:
+    return LANGUAGE_CODES.get(clip.language, "en-us")
+
+
 def load_clip_audio(clip: Clip) -> Audio:
     """The clip's own soundtrack, 16 kHz mono (``api.load_audio``)."""
     return api.load_audio(clip.path)

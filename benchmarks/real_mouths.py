@@ -79,6 +79,7 @@ from real_footage import (
     observe_mouth,
     pearson_at_lag,
     read_tsv_cues,
+    spoken_in,
 )
 
 from mouthpiece import api
@@ -94,14 +95,6 @@ LIVE_OPTIONS = {"chunk_ms": 20.0, "lookahead_ms": 60.0, "max_lookahead_ms": 140.
 FAST_PATHS = ("default", "words-small", "phones", "neural", "text", "cues", "cues-heard", "streamed-phones",
               "streamed-neural", "style")  # fmt: skip
 SLOW_PATHS = ("live", "render", "dub")
-# The language a user names for each clip (``--language``): the default, style, render and
-# dub paths take it, so German and French are heard by the recognizer made for them.
-# Clips of no stated language are taken as English, as the default does.
-LANGUAGE_CODES = {"English": "en-us", "German": "de", "French": "fr"}
-
-
-def spoken_in(clip: Clip) -> str:
-    return LANGUAGE_CODES.get(clip.language, "en-us")
 
 
 @dataclass

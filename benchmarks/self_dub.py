@@ -6,14 +6,14 @@ frame by frame with the original footage's.
     python benchmarks/self_dub.py --unrestricted                # also score a dub whose bank may use every frame
 
 Every clip of ../shared/fixtures/video and ../shared/fixtures/realdev (``real_footage.list_clips``)
-is dubbed with its own soundtrack (``api.dub_video(clip, its audio, out, fit="cut")``, as
-``benchmarks/dub.py`` does), so the original footage is the truth for the output. The dub's
-mouth bank (``render.mouth_bank``) may not take a mouth from within ``--exclusion`` seconds
-(1 s) of the frame it dubs: a dub of new speech never has the very frame whose mouth shape it
-needs, and self-dub would otherwise copy the truth (``--unrestricted`` also scores a dub
-without that rule, as **ours, unrestricted**). Frames
-are paired by index (``fit="cut"`` keeps the frame count; a mismatch is flagged ``*``) and
-each video's face is tracked unsmoothed (``FaceTracker``); a frame without a face in
+is dubbed with its own soundtrack in its own language (``api.dub_video(clip, its audio, out,
+fit="cut", language=...)``, as ``benchmarks/real_mouths.py`` does), so the original footage
+is the truth for the output. The dub's mouth bank (``render.mouth_bank``) may not take a
+mouth from within ``--exclusion`` seconds (1 s) of the frame it dubs: a dub of new speech
+never has the very frame whose mouth shape it needs, and self-dub would otherwise copy the
+truth (``--unrestricted`` also scores a dub without that rule, as **ours, unrestricted**).
+Frames are paired by index (``fit="cut"`` keeps the frame count; a mismatch is flagged ``*``)
+and each video's face is tracked unsmoothed (``FaceTracker``); a frame without a face in
 either video is left out. Per clip, against the original:
 
 - **r**: Pearson r at lag 0 of the mouth opening (``face.landmarks.mouth_opening``, the
@@ -26,6 +26,8 @@ either video is left out. Per clip, against the original:
   original's outer-eye-corner distance (33-263). Target <= 0.05.
 - **flicker**: mean absolute difference of consecutive frames (grey levels) in the box,
   the video's minus the original's. Target <= 2.
+- (**amplitude**, no target: the spread of the video's mouth opening over the original's. A
+  dub that opens wider than the person does scores a lower SSIM and LMD for the same r.)
 
 Beside ours, two baselines scored the same way: **source**, the original frames themselves
 (the ceiling: the same code run on the original's own measurements), and **frozen**, the
@@ -49,7 +51,7 @@ from typing import Any
 
 import cv2
 import numpy as np
-from real_footage import Clip, list_clips, pearson_at_lag
+from real_footage import Clip, list_clips, pearson_at_lag, spoken_in
 
 from mouthpiece import api
 from mouthpiece.evaluate.motion import LIPS
@@ -57,7 +59,6 @@ from mouthpiece.evaluate.preserve import ssim
 from mouthpiece.face.landmarks import mouth_opening
 from mouthpiece.face.seen import inner_lip_opening
 from mouthpiece.face.track import FaceTracker
-from mouthpiece.phonetics import DEFAULT_LANGUAGE
 from mouthpiece.render.dub_video import dub_video
 from mouthpiece.render.reader import read_frames
 from mouthpiece.types import Audio
@@ -150,6 +151,7 @@ class Tally:
         return {
             "r": pearson_at_lag(o[:, 0], o[:, 1], 0),
             "r_3pairs": pearson_at_lag(o[:, 2], o[:, 3], 0),
+            "amplitude": float(np.nanstd(o[:, 0]) / max(np.nanstd(o[:, 1]), 1e-9)),
             "ssim": float(np.mean(self.ssim)) if self.ssim else math.nan,
             "lmd": float(np.mean(self.lmd)) if self.lmd else math.nan,
             "flicker": float(np.mean(flicker[:, 0] - flicker[:, 1])) if len(flicker) else math.nan,
@@ -210,8 +212,9 @@ def variants(row: dict[str, Any]) -> tuple[str, ...]:
 
 def summarise(rows: list[dict[str, Any]]) -> dict[str, Any]:
     """Means over the clips scored (NaN left out), per variant and figure, and the frames scored."""
-    means = {v: {f: float(np.nanmean([r[v][f] for r in rows])) if rows else math.nan
-                 for f in (*FIGURES, "r_3pairs")} for v in (variants(rows[0]) if rows else VARIANTS)}  # fmt: skip
+    named = (*FIGURES, "r_3pairs", "amplitude")
+    means = {v: {f: float(np.nanmean([r[v][f] for r in rows])) if rows else math.nan for f in named}
+             for v in (variants(rows[0]) if rows else VARIANTS)}  # fmt: skip
     return {"clips_scored": len(rows), "frames_scored": sum(r["ours"]["scored"] for r in rows), "means": means}
 
 
@@ -225,11 +228,11 @@ def _finite(value: Any) -> Any:
     return value
 
 
-def self_dub(video: Path, speech: Audio, out: Path, *, exclusion: float) -> None:
-    """``api.dub_video(video, speech, out, fit="cut")`` with its mouth bank kept ``exclusion``
-    seconds from each frame dubbed (an option of the renderer the API does not offer)."""
+def self_dub(video: Path, speech: Audio, out: Path, *, language: str, exclusion: float) -> None:
+    """``api.dub_video(video, speech, out, fit="cut", language=language)`` with its mouth bank kept
+    ``exclusion`` seconds from each frame dubbed (an option of the renderer the API does not offer)."""
     dub_video(video, speech, out, text=None, face=None, fit="cut", original_audio=0.0, recognizer=None,
-              language=DEFAULT_LANGUAGE, progress=None, bank_exclusion=exclusion)  # fmt: skip
+              language=language, progress=None, bank_exclusion=exclusion)  # fmt: skip
 
 
 def main() -> None:
@@ -267,9 +270,9 @@ def main() -> None:
             out_all = Path(folder) / f"{clip.name}-unrestricted.mp4"
             try:
                 speech = api.load_audio(clip.path)
-                self_dub(clip.path, speech, out, exclusion=args.exclusion)
+                self_dub(clip.path, speech, out, language=spoken_in(clip), exclusion=args.exclusion)
                 if args.unrestricted:
-                    self_dub(clip.path, speech, out_all, exclusion=0.0)
+                    self_dub(clip.path, speech, out_all, language=spoken_in(clip), exclusion=0.0)
                 row = {"clip": clip.name, **score_clip(clip.path, out, out_all if args.unrestricted else None)}
             except Exception as e:  # a benchmark reports a failed clip and goes on to the next
                 print(f"  {clip.name:30} FAILED: {type(e).__name__}: {e}", flush=True)
@@ -291,6 +294,9 @@ def main() -> None:
         print(f"  {v:18}" + "".join(f"{m[f]:9.4f} {met(f, m[f]):>8}" for f in FIGURES))
     print(f"  (r with real_mouths' 3-pair inner-lip measure: ours {summary['means']['ours']['r_3pairs']:.3f},"
           f" frozen {summary['means']['frozen']['r_3pairs']:.3f})")  # fmt: skip
+    spread = {v: summary["means"][v]["amplitude"] for v in ("ours", "frozen")}
+    print(f"  (the opening's spread over the original's, mean of clips: ours {spread['ours']:.2f},"
+          f" frozen {spread['frozen']:.2f})")  # fmt: skip
     mismatched = [r["clip"] for r in rows if r["frames_source"] != r["frames_dub"]]
     print(f"  frame counts: {'all equal' if not mismatched else 'differ in ' + ', '.join(mismatched)};"
           f" {time.perf_counter() - started:.0f} s in all")  # fmt: skip
