@@ -88,3 +88,19 @@ class FrontEndNet(nn.Module):
         out |= {"head_v.w": dense(self.head_v), "head_v.b": bias(self.head_v)}
         out |= {"head_a.w": dense(self.head_a), "head_a.b": bias(self.head_a)}
         return out
+
+    @torch.no_grad()
+    def import_arrays(self, arrays) -> None:
+        """Load weights from the numpy model's layout: the inverse of :meth:`export_arrays`."""
+
+        def load(m: nn.Conv1d, weight: str, bias: str) -> None:
+            w = torch.from_numpy(np.asarray(arrays[weight], np.float32))
+            m.weight.copy_(w.permute(2, 1, 0) if w.dim() == 3 else w.T[:, :, None])
+            m.bias.copy_(torch.from_numpy(np.asarray(arrays[bias], np.float32)))
+
+        load(self.conv1, "conv1.w", "conv1.b")
+        for i, (a, b) in enumerate(zip(self.w1, self.w2)):
+            load(a, f"blocks.{i}.w1", f"blocks.{i}.b1")
+            load(b, f"blocks.{i}.w2", f"blocks.{i}.b2")
+        load(self.head_v, "head_v.w", "head_v.b")
+        load(self.head_a, "head_a.w", "head_a.b")

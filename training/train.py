@@ -87,6 +87,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--max-minutes", type=float, default=1e9, help="wall-clock budget: the schedule ends by then")
     parser.add_argument("--seed", type=int, default=14)
     parser.add_argument("--resume", type=Path, default=None, help="start from this checkpoint's model and optimizer")
+    parser.add_argument(
+        "--init-model", type=Path, default=None, help="start from this numpy model file's weights (a fresh optimizer)"
+    )
     args = parser.parse_args(argv)
 
     torch.set_num_threads(1)
@@ -95,7 +98,11 @@ def main(argv: list[str] | None = None) -> None:
     ckpt_path = args.ckpt or args.data / "ckpt.pt"
     cfg = NetConfig(channels=args.channels)
     train_paths, val_paths = shard_paths(args.data, "train"), shard_paths(args.data, "val")
-    mean, std = feature_stats(train_paths)
+    if args.init_model:  # fine-tune a shipped model: the feature statistics it was trained with
+        with np.load(args.init_model) as arrays:
+            mean, std = arrays["feature_mean"].astype(np.float64), arrays["feature_std"].astype(np.float64)
+    else:
+        mean, std = feature_stats(train_paths)
     norm = normalizer(mean, std, cfg.ema_seconds)
     t0 = time.time()
     train, val = load_split(train_paths, norm), load_split(val_paths, norm)
@@ -108,6 +115,9 @@ def main(argv: list[str] | None = None) -> None:
     weights = lengths / lengths.sum()
 
     model = FrontEndNet(cfg)
+    if args.init_model:
+        with np.load(args.init_model) as arrays:
+            model.import_arrays(arrays)
     params = sum(p.numel() for p in model.parameters())
     print(f"{params} parameters", flush=True)
     decay = [p for n, p in model.named_parameters() if p.dim() > 1]
