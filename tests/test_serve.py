@@ -133,7 +133,9 @@ def test_animate_onto_an_uploaded_avatar(server, wav_bytes, tmp_path, name, vrm,
     written = read_back(tmp_path / f"talking{extension}")
     assert [a.name for a in written.gltf.animations] == ["Idle", "mouthpiece"]  # its own animation kept
     times, _ = written.channel("Face", "weights")
-    speech = written.weights("Face")[:, 0]  # jawOpen, or VRM's "aa"
+    # jawOpen; on VRM the five vowel expressions, of which the retarget picks by shape (which of
+    # them "Bob" gets turns on espeak-ng's audio, which varies a little with the calls before)
+    speech = written.weights("Face")[:, 0] if vrm is None else written.weights("Face")[:, :5].max(axis=1)
     assert times[-1] == pytest.approx(len(wav_bytes) / 32_000, abs=0.1) and speech.max() > 0.2
     assert written.channel("J_Bip_C_Head", "rotation")[1].shape == (len(times), 4)  # idle=true: the head moves
     assert _no_files_left(server)
