@@ -339,9 +339,12 @@ def test_a_signal_mid_video_leaves_no_file_and_exits_non_zero(spoken, talking_vi
     out.parent.mkdir()
     source = str(ASTRONAUT) if command == "render" else str(talking_video)
     extra = ["--style", "generic"] if command == "dub" else []
+    # SIGINT as at a terminal: a suite started in the background (`pytest &` from a script)
+    # passes its children SIGINT ignored, and the CLI would never hear it
     process = subprocess.Popen([sys.executable, "-m", "mouthpiece.cli", command, source, str(long), "-o", str(out),
                                 "--text", " ".join([spoken.text] * repeats), "-q", *extra],
-                               stderr=subprocess.PIPE, text=True, stdin=subprocess.DEVNULL)  # fmt: skip
+                               stderr=subprocess.PIPE, text=True, stdin=subprocess.DEVNULL,
+                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))  # fmt: skip
 
     def written() -> int:
         return sum(p.stat().st_size for p in out.parent.iterdir() if p.is_file())
