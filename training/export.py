@@ -54,15 +54,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", type=Path, default=DEFAULT_MODEL)
     args = parser.parse_args(argv)
     ckpt = torch.load(args.ckpt or args.data / "ckpt.pt", map_location="cpu", weights_only=False)
-    mc = dict(ckpt["model_config"])
-    cfg = NetConfig(
-        **{
-            **mc,
-            "dilations": tuple(mc["dilations"]),
-            "visemes": tuple(mc["visemes"]),
-            "articulation": tuple(mc["articulation"]),
-        }
-    )
+    cfg = NetConfig.from_json(ckpt["model_config"])
     net = FrontEndNet(cfg)
     net.load_state_dict(ckpt["model"])
     net.eval()

@@ -33,6 +33,12 @@ class NetConfig:
     def to_json(self) -> dict:
         return asdict(self)
 
+    @classmethod
+    def from_json(cls, fields: dict) -> NetConfig:
+        """The inverse of :meth:`to_json` (JSON keeps tuples as lists)."""
+        tuples = ("dilations", "visemes", "articulation")
+        return cls(**{k: tuple(v) if k in tuples else v for k, v in fields.items()})
+
 
 class FrontEndNet(nn.Module):
     def __init__(self, cfg: NetConfig) -> None:

@@ -23,6 +23,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from mouthpiece.neural.model import load_model
+
 from .data import feature_stats, load_split, normalizer, shard_paths
 from .net import FrontEndNet, NetConfig
 
@@ -96,11 +98,12 @@ def main(argv: list[str] | None = None) -> None:
     torch.manual_seed(args.seed)
     rng = np.random.default_rng(args.seed)
     ckpt_path = args.ckpt or args.data / "ckpt.pt"
-    cfg = NetConfig(channels=args.channels)
+    # fine-tuning a shipped model keeps its layout and the feature statistics it was trained with
+    init = load_model(args.init_model) if args.init_model else None
+    cfg = NetConfig.from_json(init.meta["model"]) if init else NetConfig(channels=args.channels)
     train_paths, val_paths = shard_paths(args.data, "train"), shard_paths(args.data, "val")
-    if args.init_model:  # fine-tune a shipped model: the feature statistics it was trained with
-        with np.load(args.init_model) as arrays:
-            mean, std = arrays["feature_mean"].astype(np.float64), arrays["feature_std"].astype(np.float64)
+    if init:
+        mean, std = init.weights["feature_mean"].astype(np.float64), init.weights["feature_std"].astype(np.float64)
     else:
         mean, std = feature_stats(train_paths)
     norm = normalizer(mean, std, cfg.ema_seconds)
@@ -115,9 +118,8 @@ def main(argv: list[str] | None = None) -> None:
     weights = lengths / lengths.sum()
 
     model = FrontEndNet(cfg)
-    if args.init_model:
-        with np.load(args.init_model) as arrays:
-            model.import_arrays(arrays)
+    if init:
+        model.import_arrays(init.weights)
     params = sum(p.numel() for p in model.parameters())
     print(f"{params} parameters", flush=True)
     decay = [p for n, p in model.named_parameters() if p.dim() > 1]
