@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..prefetch import prefetch
 from ..render.reader import probe_video, read_frames
 from .recorded import recording
 from .track import FaceTracker
@@ -57,7 +58,7 @@ def seen_mouth(path: str | os.PathLike[str], *, face: int | None = None) -> Seen
     a dub of the same video to replay (:mod:`.recorded`)."""
     info = probe_video(path)
     with FaceTracker(index=face) as tracker:
-        frames = read_frames(path, fps=info.fps)
+        frames = prefetch(read_frames(path, fps=info.fps), name="mouthpiece-decode")  # decoded beside the tracking
         opening = [np.nan if landmarks is None else inner_lip_opening(landmarks)
                    for landmarks in recording(path, frames, tracker, expected=info.frame_count)]  # fmt: skip
     return SeenMouth(fps=info.fps, opening=np.array(opening, np.float64))

@@ -12,6 +12,8 @@ that does not say.
 
 from __future__ import annotations
 
+import threading
+
 import cv2
 import numpy as np
 
@@ -39,6 +41,25 @@ def _inverse(forward: np.ndarray) -> np.ndarray:
 
 _TO_YCBCR = {m: _rgb_to_ycbcr(m).astype(np.float32) for m in MATRICES}
 _TO_RGB = {m: _inverse(_rgb_to_ycbcr(m)).astype(np.float32) for m in MATRICES}
+_scratch = threading.local()  # per thread: the decoder's and the writer's convert at once
+
+
+def _buffer(name: str, shape: tuple[int, ...]) -> np.ndarray:
+    """A uint8 scratch array of ``shape``, this thread's own, kept from call to call: fresh
+    frame-sized arrays cost more in page faults than the conversions themselves."""
+    buffer = getattr(_scratch, name, None)
+    if buffer is None or buffer.shape != shape:
+        buffer = np.empty(shape, np.uint8)
+        setattr(_scratch, name, buffer)
+    return buffer
+
+
+def _planes(flat: np.ndarray, width: int, height: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Views of the Y, Cb and Cr planes in an I420 buffer."""
+    luma, quarter = width * height, (width // 2) * (height // 2)
+    chroma_shape = (height // 2, width // 2)
+    return (flat[:luma].reshape(height, width), flat[luma : luma + quarter].reshape(chroma_shape),
+            flat[luma + quarter : luma + 2 * quarter].reshape(chroma_shape))  # fmt: skip
 
 
 def rgb_to_i420(frame: np.ndarray, matrix: str = "bt709") -> np.ndarray:
@@ -52,9 +73,14 @@ def rgb_to_i420(frame: np.ndarray, matrix: str = "bt709") -> np.ndarray:
     [126, 126, 126, 126, 128, 128]
     """
     height, width = frame.shape[:2]
-    ycbcr = cv2.transform(np.ascontiguousarray(frame), _TO_YCBCR[matrix])
-    chroma = cv2.resize(ycbcr, (width // 2, height // 2), interpolation=cv2.INTER_AREA)  # 2x2 means
-    return np.concatenate([ycbcr[..., 0].ravel(), chroma[..., 1].ravel(), chroma[..., 2].ravel()]).reshape(-1, width)
+    ycbcr = cv2.transform(np.ascontiguousarray(frame), _TO_YCBCR[matrix], dst=_buffer("ycbcr", (height, width, 3)))
+    chroma = cv2.resize(ycbcr, (width // 2, height // 2), dst=_buffer("chroma", (height // 2, width // 2, 3)),
+                        interpolation=cv2.INTER_AREA)  # 2x2 means  # fmt: skip
+    planes = np.empty((height * 3 // 2, width), np.uint8)
+    luma, cb, cr = _planes(planes.reshape(-1), width, height)
+    cv2.mixChannels([ycbcr], [luma], [0, 0])
+    cv2.mixChannels([chroma], [cb, cr], [1, 0, 2, 1])
+    return planes
 
 
 def i420_to_rgb(planes: np.ndarray, width: int, height: int, matrix: str = "bt709") -> np.ndarray:
@@ -65,10 +91,9 @@ def i420_to_rgb(planes: np.ndarray, width: int, height: int, matrix: str = "bt70
     >>> int(np.abs(i420_to_rgb(rgb_to_i420(frame), 8, 6).astype(int) - frame).max()) <= 2
     True
     """
-    flat = planes.ravel()
-    luma = flat[: width * height].reshape(height, width)
-    quarter = (width // 2) * (height // 2)
-    cb = flat[width * height : width * height + quarter].reshape(height // 2, width // 2)
-    cr = flat[width * height + quarter : width * height + 2 * quarter].reshape(height // 2, width // 2)
-    chroma = cv2.resize(cv2.merge([cb, cr]), (width, height), interpolation=cv2.INTER_NEAREST)
-    return cv2.transform(cv2.merge([luma, chroma[..., 0], chroma[..., 1]]), _TO_RGB[matrix])
+    luma, cb, cr = _planes(planes.reshape(-1), width, height)
+    quarter = cv2.merge([cb, cb, cr], dst=_buffer("quarter", (height // 2, width // 2, 3)))
+    full = cv2.resize(quarter, (width, height), dst=_buffer("full", (height, width, 3)),
+                      interpolation=cv2.INTER_NEAREST)  # fmt: skip
+    cv2.mixChannels([luma], [full], [0, 0])  # Y over the first channel's stand-in
+    return cv2.transform(full, _TO_RGB[matrix])
