@@ -151,8 +151,10 @@ def speed(out: Path) -> None:
             video = widened(out, height, source=source)
             frames = probe_video(video).frame_count
             wall, _ = run_dub(video, out / f"dubbed-{height}.mp4", "--language", language)
-            print(f"  {source.stem[:20]:<20} {language:<5} {height}p, {frames} frames: {wall:.1f} s wall, "
-                  f"{frames / wall:.1f} frames/s (target >= {target})")
+            print(
+                f"  {source.stem[:20]:<20} {language:<5} {height}p, {frames} frames: {wall:.1f} s wall, "
+                f"{frames / wall:.1f} frames/s (target >= {target})"
+            )
 
 
 def memory(out: Path) -> None:

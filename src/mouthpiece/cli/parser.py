@@ -8,7 +8,6 @@ from .. import __version__, api
 from ..cpus import usable_cpus
 from ..export import EXPORTERS
 from ..motion import EMOTIONS
-from ..api import STYLE_RECOGNIZER
 from ..motion.style import SUFFIX as STYLE_SUFFIX
 from ..phonetics import DEFAULT_LANGUAGE, RECOGNIZERS, default_recognizer
 from ..render.fit import FITS
@@ -44,8 +43,11 @@ def _add_hearing_options(command: argparse.ArgumentParser, *, default: str | Non
         "--recognizer",
         default=None,
         help=f"how to hear speech without a transcript: {' or '.join(RECOGNIZERS)} "
-        + (f"(default {default})" if default else
-           f"(default {default_recognizer('en')} for English, {default_recognizer('de')} for other languages)"),
+        + (
+            f"(default {default})"
+            if default
+            else f"(default {default_recognizer('en')} for English, {default_recognizer('de')} for other languages)"
+        ),
     )
 
 
@@ -196,7 +198,7 @@ def build_parser() -> argparse.ArgumentParser:
     style = commands.add_parser("style", help="a person's own mouth style, fitted on videos of them speaking")
     style.add_argument("video", nargs="+", metavar="VIDEO", help="videos of one person speaking, face in view")
     style.add_argument("-o", "--output", required=True, help=f"the style file to write (*{STYLE_SUFFIX})")
-    _add_hearing_options(style, default=STYLE_RECOGNIZER)
+    _add_hearing_options(style, default=api.STYLE_RECOGNIZER)
     style.add_argument("-q", "--quiet", action="store_true", help="no progress or notices on stderr")
     style.set_defaults(run=_cmd_style, fps=None)
 
