@@ -93,7 +93,7 @@ RIG_MOVES: dict[str, tuple[Move, ...]] = {
 # Teeth edges below the line where the lips meet at rest, face units: the upper incisors
 # hang a little below it and the lower ones sit just behind them.
 UPPER_TEETH_SHOW = 0.05
-LOWER_TEETH_SHOW = 0.06
+LOWER_TEETH_SHOW = 0.015
 CLOSED_GAP = 0.01  # face units; lips parted less than this in a photo count as closed
 
 # Points around the head that turn with it: the face outline pushed out from the face's

@@ -25,9 +25,9 @@ TEETH_WHITE = np.array([240.0, 236.0, 226.0])  # RGB of teeth in good light
 SKIN_REFERENCE_LUMA = 160.0  # skin this bright gets TEETH_WHITE
 CAVITY_SHADE = 0.40  # cavity colour as a share of the lips'
 TONGUE_SHADE = 0.85
-LOWER_TEETH_SHADE = 0.70  # lower teeth sit in the upper teeth's shadow
+LOWER_TEETH_SHADE = 0.85  # lower teeth sit in the upper teeth's shadow
 CORNER_SHADE = 0.8  # how much darker teeth are at the mouth's corners than at its middle
-TEETH_HEIGHT = (0.40, 0.07)  # face units from the biting edge to the gums, (upper, lower)
+TEETH_HEIGHT = (0.40, 0.12)  # face units from the biting edge to the gums, (upper, lower)
 CAVITY_DEPTH_SHADE = 0.45  # the cavity's darkness at its middle as a share of near the lips
 # Where neighbouring teeth meet, face units from the mouth's middle (incisors, then canines
 # and premolars; about 8.5, 6.5 and 7.5 mm wide against 63 mm between the eyes).
