@@ -4,8 +4,9 @@ A photo of a closed mouth has nothing to show when the lips part, so the opening
 between the inner lip contours is painted over: a dark cavity, the tongue low in it,
 the upper teeth hanging from the skull's biting edge and the lower teeth rising from
 the jaw's (so lips can cover or bare them, and the teeth do not stretch with the lips),
-each shaded darker towards the corners. Colours come from the photo itself (the
-cavity and tongue from the lips, the teeth's brightness and saturation from the skin),
+each shaded darker towards the corners, with the gums above (below) them where a lip
+lifts (drops) past the teeth. Colours come from the photo itself (the cavity, tongue and
+gums from the lips, the teeth's brightness and saturation from the skin),
 so a black-and-white photo gets a grey mouth and a dim one a dim mouth.
 """
 
@@ -25,9 +26,13 @@ TEETH_WHITE = np.array([240.0, 236.0, 226.0])  # RGB of teeth in good light
 SKIN_REFERENCE_LUMA = 160.0  # skin this bright gets TEETH_WHITE
 CAVITY_SHADE = 0.40  # cavity colour as a share of the lips'
 TONGUE_SHADE = 0.85
+GUM_SHADE = 0.8
 LOWER_TEETH_SHADE = 0.85  # lower teeth sit in the upper teeth's shadow
 CORNER_SHADE = 0.8  # how much darker teeth are at the mouth's corners than at its middle
-TEETH_HEIGHT = (0.40, 0.12)  # face units from the biting edge to the gums, (upper, lower)
+# Face units from the biting edge to the gums, (upper, lower): incisor crowns are some 10.5
+# and 9 mm long against 63 mm between the eyes.
+TEETH_HEIGHT = (0.17, 0.14)
+GUM_HEIGHT = 0.25  # face units of gum painted past the teeth (the lips always cover the rest)
 CAVITY_DEPTH_SHADE = 0.45  # the cavity's darkness at its middle as a share of near the lips
 # Where neighbouring teeth meet, face units from the mouth's middle (incisors, then canines
 # and premolars; about 8.5, 6.5 and 7.5 mm wide against 63 mm between the eyes).
@@ -58,6 +63,7 @@ class MouthPalette:
     cavity: np.ndarray
     tongue: np.ndarray
     teeth: np.ndarray
+    gums: np.ndarray
 
     @classmethod
     def of(cls, image: np.ndarray, points: np.ndarray, *, unit: float) -> MouthPalette:
@@ -78,7 +84,8 @@ class MouthPalette:
         teeth = TEETH_WHITE * np.clip(luma / SKIN_REFERENCE_LUMA, 0.55, 1.0)
         grey = float(teeth.mean())
         teeth = grey + (teeth - grey) * np.clip(saturation / 0.2, 0.0, 1.0)
-        return cls(cavity=lip_colour * CAVITY_SHADE, tongue=lip_colour * TONGUE_SHADE, teeth=teeth)
+        return cls(cavity=lip_colour * CAVITY_SHADE, tongue=lip_colour * TONGUE_SHADE, teeth=teeth,
+                   gums=lip_colour * GUM_SHADE)  # fmt: skip
 
 
 def raised_tongue(viseme_weights: np.ndarray | None, frames: int) -> np.ndarray:
@@ -207,6 +214,9 @@ def draw_mouth(
     ):
         line = points[edge, :2]
         gums = line + sign * down * unit * teeth_height
+        gum_line = gums + sign * down * unit * GUM_HEIGHT
+        gum = _polygon(shape, np.concatenate([gums, gum_line[::-1]]) - origin)
+        _paint(layer, gum, palette.gums * corner_shade * shade)
         teeth = _polygon(shape, np.concatenate([line, gums[::-1]]) - origin)
         # brightest at the biting edge, shadowed towards the gums (under the lip)
         past_edge = (downwards - float((line.mean(axis=0) - centre) @ down)) * sign / unit
