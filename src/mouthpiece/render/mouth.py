@@ -39,6 +39,10 @@ CAVITY_DEPTH_SHADE = 0.45  # the cavity's darkness at its middle as a share of n
 TOOTH_GAPS = (0.0, 0.135, 0.24, 0.355, 0.46)
 TOOTH_GAP_WIDTH = 0.008  # face units
 TOOTH_GAP_SHADE = 0.2
+# The rounded corners of neighbouring teeth leave a notch open at the biting edge (an
+# embrasure): this half-width at the edge (face units, ~0.4 mm), closing this far up (~1.3 mm).
+EMBRASURE_HALF_WIDTH = 0.006
+EMBRASURE_DEPTH = 0.02
 EDGE_SHADE = 0.72  # teeth brightness at the gums as a share of that at the biting edge
 TONGUE_SIZE = (0.80, 0.30)  # semi-axes: share of the mouth's half width, face units (deep: under the lip)
 TONGUE_DROP = -0.07  # face units the tongue's top lies below the lower teeth's edge (its back, seen over them)
@@ -207,7 +211,8 @@ def draw_mouth(
         _paint(layer, tip, palette.tongue * corner_shade)
 
     # Lower teeth first: the upper ones close in front of them.
-    gaps = _tooth_gaps(sideways * half_width / unit)
+    gap_distance = _tooth_gap_distance(sideways * half_width / unit)
+    gaps = np.clip(1 - gap_distance / TOOTH_GAP_WIDTH, 0, 1)
     for edge, sign, teeth_height, shade in (
         (LOWER_TEETH, 1.0, TEETH_HEIGHT[1], LOWER_TEETH_SHADE),
         (UPPER_TEETH, -1.0, TEETH_HEIGHT[0], 1.0),
@@ -220,6 +225,8 @@ def draw_mouth(
         teeth = _polygon(shape, np.concatenate([line, gums[::-1]]) - origin)
         # brightest at the biting edge, shadowed towards the gums (under the lip)
         past_edge = (downwards - float((line.mean(axis=0) - centre) @ down)) * sign / unit
+        notch = EMBRASURE_HALF_WIDTH * np.clip(1 - past_edge / EMBRASURE_DEPTH, 0, 1)
+        teeth *= np.clip((gap_distance - notch) * unit + 0.5, 0, 1)  # anti-aliased over a pixel
         towards_gums = np.clip(past_edge / min(teeth_height, 0.12), 0, 1)
         lit = shade * (1 - (1 - EDGE_SHADE) * towards_gums) * (1 - TOOTH_GAP_SHADE * gaps)
         _paint(layer, teeth, palette.teeth * corner_shade * lit[..., None])
@@ -245,11 +252,10 @@ def _smooth_closed(corners: np.ndarray, samples: int = 4) -> np.ndarray:
     return curve.transpose(1, 0, 2).reshape(-1, 2)
 
 
-def _tooth_gaps(across: np.ndarray) -> np.ndarray:
-    """How much of a gap between two teeth each pixel shows, 0-1, from its distance
-    ``across`` the mouth's middle in face units."""
-    distance = np.abs(np.abs(across)[..., None] - np.array(TOOTH_GAPS)).min(axis=-1)
-    return np.clip(1 - distance / TOOTH_GAP_WIDTH, 0, 1)
+def _tooth_gap_distance(across: np.ndarray) -> np.ndarray:
+    """Each pixel's distance, face units, from the nearest line where two teeth meet, from
+    its distance ``across`` the mouth's middle in face units."""
+    return np.abs(np.abs(across)[..., None] - np.array(TOOTH_GAPS)).min(axis=-1)
 
 
 def _polygon(shape: tuple[int, int], corners: np.ndarray) -> np.ndarray:
