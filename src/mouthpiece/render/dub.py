@@ -13,7 +13,8 @@ A :class:`MouthDubber` is built on the first frame that shows the face: a rig
    through the map: the frame's mouth is taken back to rest and posed anew, while whatever
    else the face does (smiles, blinks, brows, the head's motion) stays the frame's own; the
    new lips part no wider than this person's own lips do in the video's frames so far, the
-   same share of the time (a quantile mapping, made up by the jaw; see OPENING_QUANTILES);
+   same share of the time (a quantile mapping, made up by the jaw; see OPENING_QUANTILES),
+   and they keep this person's posture, as the video's first seconds show it (:mod:`.posture`);
 4. the frame is warped by the rig's mesh, only where it moves, and the inside of the
    mouth is taken from the video's own frames whose mouth had the new shape (a
    :class:`~.mouth_bank.MouthBank`, filled as frames go by and from a first look ahead),
@@ -39,6 +40,7 @@ from ..face.track import FaceTracker
 from ..types import Animation, FaceRig
 from .mouth import MouthPalette, draw_mouth
 from .mouth_bank import LIP_POINTS, MouthBank
+from .posture import LipPosture
 from .warp import MeshWarp
 
 # People open their mouths more or less as they speak (a news anchor a third as wide as an
@@ -95,6 +97,7 @@ class MouthDubber:
         self._channels = channels
         self._speech = [index[c] for c in self.solver.channels if c in index]
         self._tongue = index.get("TongueOut")
+        self.posture = LipPosture(self.solver.channels, channels)
         self._values = np.zeros(len(channels), np.float32)
         self._palette = MouthPalette.of(frame, self.rig.source, unit=self.rig.unit)
         self._warp = MeshWarp(frame, self.rig.source, self.rig.triangles)
@@ -134,6 +137,7 @@ class MouthDubber:
         linear, shift = pose[:, :2], pose[:, 2]
         own, nod = self.solver.with_shift(landmarks, pose)
         own_moves = np.tensordot(own, self.solver.basis, axes=1)  # [N, 3], the rig's pixels
+        values = self.posture(values)
         speech = self._values
         speech[:] = 0.0
         speech[self._speech] = values[self._speech]
@@ -175,10 +179,13 @@ class MouthDubber:
 
     def remember(self, frame: np.ndarray, landmarks: np.ndarray, *, index: int) -> None:
         """Keep the mouth of the video's frame ``index`` (its ``landmarks``) in the bank, ahead of
-        dubbing it: a first look over the video gives the first frames mouths of every shape."""
-        entry = self.bank.entry(frame, landmarks, self.solver.pose_of(landmarks)[:, :2], index)
+        dubbing it: a first look over the video gives the first frames mouths of every shape,
+        and the lips' posture the new speech takes on (:mod:`.posture`)."""
+        pose = self.solver.pose_of(landmarks)
+        entry = self.bank.entry(frame, landmarks, pose[:, :2], index)
         if entry is not None:
             self.bank.add(entry)
+        self.posture.see(self.solver.with_shift(landmarks, pose)[0])
         self._looked = max(self._looked, index + 1)
 
     def _steady_residual(self, residual: np.ndarray) -> np.ndarray:

@@ -226,7 +226,7 @@ def draw_mouth(
         # brightest at the biting edge, shadowed towards the gums (under the lip)
         past_edge = (downwards - float((line.mean(axis=0) - centre) @ down)) * sign / unit
         notch = EMBRASURE_HALF_WIDTH * np.clip(1 - past_edge / EMBRASURE_DEPTH, 0, 1)
-        teeth *= np.clip((gap_distance - notch) * unit + 0.5, 0, 1)  # anti-aliased over a pixel
+        teeth *= 1 - np.clip((notch - gap_distance) * unit, 0, 1)  # a notch under a pixel wide only dims
         towards_gums = np.clip(past_edge / min(teeth_height, 0.12), 0, 1)
         lit = shade * (1 - (1 - EDGE_SHADE) * towards_gums) * (1 - TOOTH_GAP_SHADE * gaps)
         _paint(layer, teeth, palette.teeth * corner_shade * lit[..., None])
