@@ -34,6 +34,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+from real_footage import list_clips, spoken_in
 
 from mouthpiece import api
 from mouthpiece.face.landmarks import mouth_opening
@@ -49,11 +50,9 @@ OTHER_SPEECH = (
     "aud03_sadtalker_hdtf_rdradio31_16k.wav",
     "aud09_pcavs_vox_681600002_16k.wav",
 )
-# One face each, long enough to time: (video, the language spoken in it)
-WIDE_SOURCES = (
-    (FIXTURES / "video" / "vid07_mimictalk_german_anchor.mp4", "de"),  # 20 s
-    (FIXTURES / "realdev" / "rd01_dfrf_cnn1.mp4", "en-us"),  # 17 s
-)
+# One face each, long enough to time: a 20 s German anchor and a 17 s English newsreader
+WIDE_CLIPS = ("vid07_mimictalk_german_anchor", "rd01_dfrf_cnn1")
+WIDE_SOURCE = FIXTURES / "video" / f"{WIDE_CLIPS[0]}.mp4"
 
 
 def openings(path: Path) -> np.ndarray:
@@ -114,7 +113,7 @@ def realism(out: Path) -> None:
     print(f"  mean r {np.mean(rows):.3f}")
 
 
-def widened(out: Path, height: int, loops: int = 1, source: Path = WIDE_SOURCES[0][0]) -> Path:
+def widened(out: Path, height: int, loops: int = 1, source: Path = WIDE_SOURCE) -> Path:
     """``source`` (a square video) scaled to ``height`` and widened to 16:9 with its edges
     stretched, ``loops`` times over."""
     target = out / f"wide-{source.stem[:4]}-{height}-{loops}.mp4"
@@ -146,7 +145,8 @@ def run_dub(video: Path, target: Path, *extra: str) -> tuple[float, float]:
 
 def speed(out: Path) -> None:
     print("speed: whole `mouthpiece dub` process, the video's own speech in its language")
-    for source, language in WIDE_SOURCES:
+    for clip in (c for c in list_clips() if c.name in WIDE_CLIPS):
+        source, language = clip.path, spoken_in(clip)
         for height, target in ((720, 25), (1080, 12)):
             video = widened(out, height, source=source)
             frames = probe_video(video).frame_count
