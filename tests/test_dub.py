@@ -252,6 +252,28 @@ def test_the_new_mouth_opens_about_as_little_as_the_persons_own(astronaut, monke
     assert parting[[32, 33]].max() < 0.05  # at rest, shut as the person's
 
 
+def test_the_new_mouth_follows_how_the_person_opens_over_the_whole_video(astronaut, monkeypatch):
+    """The same shut frames as above, but the whole video is known to open wide elsewhere
+    (know_openings, from the style fit's pass): the new lips are not narrowed to the shut
+    frames seen so far."""
+    face = np.ascontiguousarray(astronaut[40:440, 40:440])
+    dubber = MouthDubber(face, find_face(face, source="face"), channels=CHANNELS)
+    dubber.know_openings(np.r_[np.linspace(0.0, 0.4, 200), np.nan])
+    shut = dubber.rig.landmarks[:478].copy()
+    painted = []
+    blend = dub_module._blend
+    monkeypatch.setattr(
+        dub_module, "_blend", lambda f, o, points, *a: painted.append(points) or blend(f, o, points, *a)
+    )
+    row = np.zeros(len(CHANNELS), np.float32)
+    for k in range(40):
+        row[CHANNELS.index("JawOpen")] = 0.6 if k % 4 >= 2 else 0.0
+        dubber(face, shut, row)
+    parting = np.array([np.hypot(*(p[14] - p[13])) for p in painted]) / eye_distance(shut)
+    early, late = parting[[2, 3]].mean(), parting[[34, 35]].mean()
+    assert early > 0.15 and late > 0.9 * early, (early, late)
+
+
 # --- dub end to end -------------------------------------------------------------------------
 
 

@@ -45,6 +45,18 @@ def test_a_replayed_track_gives_what_the_tracker_would(talking):
         assert replayed(frames[0]) is None  # past its order: no face
 
 
+def test_a_track_gives_the_mouth_opening_of_every_frame(talking):
+    seen = seen_mouth(talking)
+    track = recall(talking, None)
+    assert track is not None
+    openings = track.openings()
+    assert openings.shape == seen.opening.shape and np.isfinite(openings).all()
+    assert np.ptp(openings) > 0.05  # the astronaut speaks: her mouth opens and closes
+    gone = recorded.FaceTrack(track.video, None, track.landmarks.copy(), 1)
+    gone.landmarks[3] = np.nan  # a frame without the face
+    assert np.isnan(gone.openings()[3]) and np.isfinite(np.delete(gone.openings(), 3)).all()
+
+
 def test_a_track_is_not_recalled_for_another_face_or_a_changed_file(talking):
     seen_mouth(talking)
     assert recall(talking, None) is not None

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .landmarks import LANDMARK_COUNT
+from .landmarks import LANDMARK_COUNT, mouth_opening
 from .track import FaceTracker
 
 MAX_FRAMES = 27_000  # 15 minutes at 30 frames/s: 155 MB of landmarks
@@ -35,6 +35,10 @@ class FaceTrack:
     face: int | None  # the face followed (:class:`~.track.FaceTracker`'s ``index``)
     landmarks: np.ndarray  # [N, 478, 3] float32 pixels
     most_faces: int  # the most faces seen in a frame while the face was chosen
+
+    def openings(self) -> np.ndarray:
+        """The mouth's opening (:func:`~.landmarks.mouth_opening`) in every frame, NaN where the face was not seen."""
+        return np.array([np.nan if np.isnan(face[0, 0]) else mouth_opening(face) for face in self.landmarks])
 
 
 _latest: FaceTrack | None = None

@@ -104,7 +104,10 @@ def dub_video(
     ):  # fmt: skip
         ahead = _first_look(name, fps=info.fps, face=face, track=track)
         source = prefetch(fitted_frames(name, fps=info.fps, wanted=wanted, fit=fit), name="mouthpiece-decode")
-        dubbed = dub_frames(source, parts, tracker, count, channels=CHANNELS, exclude=exclude, ahead=ahead)
+        openings = None if track is None else track.openings()
+        dubbed = dub_frames(
+            source, parts, tracker, count, channels=CHANNELS, exclude=exclude, ahead=ahead, openings=openings
+        )
         for k, frame in enumerate(dubbed):
             writer.write(np.ascontiguousarray(np.rot90(frame, -turn)) if turn else frame)
             if progress and k % 25 == 0:
