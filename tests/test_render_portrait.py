@@ -331,3 +331,48 @@ def test_a_closed_eye_shows_a_dark_lash_line(renderer):
     lid = points[list(lm.LEFT_UPPER_LID[2:-2]), :2].round().astype(int)
     skin = (lid - (0, round(0.08 * renderer.rig.unit))).astype(int)  # the closed lid's skin above the line
     assert frame[lid[:, 1], lid[:, 0]].mean() < frame[skin[:, 1], skin[:, 0]].mean() - 15
+
+
+def test_a_photo_that_shows_its_teeth_shows_them_again_when_the_mouth_opens(monkeypatch):
+    """The astronaut smiles with her upper teeth showing: opened, the mouth shows those teeth
+    (the photo's own pixels, where they were: the head has not moved), not painted ones; a
+    head turn carries them along."""
+    from mouthpiece.face import landmarks as lm
+    from mouthpiece.render import photo_teeth
+
+    image = load_image(ASTRONAUT)
+    portrait = frame_portrait(image, find_face(image, source="astronaut.png"), (768, 768))  # a close-up
+
+    def make() -> PortraitRenderer:
+        return PortraitRenderer(portrait.image, portrait.landmarks, channels=CHANNELS)
+
+    renderer = make()
+    teeth = renderer._own_teeth
+    assert teeth is not None
+    row = values(JawOpen=0.6, MouthLowerDownLeft=0.3, MouthLowerDownRight=0.3, MouthUpperUpLeft=0.3,
+                 MouthUpperUpRight=0.3)  # fmt: skip
+    own = renderer.render(row).copy()
+    opening = renderer.pose(row)[list(lm.UPPER_LIP_INNER + lm.LOWER_LIP_INNER[-2:0:-1]), :2]
+    apart = np.zeros(own.shape[:2], np.uint8)
+    cv2.fillPoly(apart, [np.round(opening).astype(np.int32)], (1,))
+    x0, y0 = teeth.corner.astype(int)
+    ys, xs = np.nonzero(teeth.alpha[..., 0] > 0.99)
+    seen = apart[ys + y0, xs + x0] > 0
+    ys, xs = ys[seen], xs[seen]
+    assert len(ys) >= 50  # the teeth show between the parted lips
+    photo = teeth.crop[ys, xs]
+    assert np.abs(own[ys + y0, xs + x0].astype(np.float64) - photo).mean() < 6  # grey levels
+    turned = renderer.render(values(HeadYaw=0.3, JawOpen=0.6)).copy()
+    assert np.abs(turned[ys + y0, xs + x0].astype(np.float64) - photo).mean() > 15  # they moved with the head
+    monkeypatch.setattr(photo_teeth.PhotoTeeth, "of", classmethod(lambda cls, image, rig: None))
+    painted = make().render(row)
+    assert np.abs(painted[ys + y0, xs + x0].astype(np.float64) - photo).mean() > 15  # painted teeth differ
+
+
+def test_a_photo_with_shut_lips_has_no_teeth_of_its_own(renderer):
+    import dataclasses
+
+    from mouthpiece.render.photo_teeth import PhotoTeeth
+
+    closed = dataclasses.replace(renderer.rig, source=renderer.rig.landmarks)  # the rig at rest: lips closed
+    assert PhotoTeeth.of(renderer.image, closed) is None

@@ -13,6 +13,7 @@ so a black-and-white photo gets a grey mouth and a dim one a dim mouth.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
@@ -20,6 +21,9 @@ import numpy as np
 from ..face import landmarks as lm
 from ..face.rig import LOWER_TEETH, UPPER_TEETH
 from ..vocabulary import VISEMES
+
+if TYPE_CHECKING:
+    from .photo_teeth import PhotoTeeth
 
 SUBPIXEL_BITS = 4
 TEETH_WHITE = np.array([240.0, 236.0, 226.0])  # RGB of teeth in good light
@@ -145,6 +149,7 @@ def draw_mouth(
     tongue_out: float = 0.0,
     tongue_up: float = 0.0,
     opacity: float = 1.0,
+    own_teeth: PhotoTeeth | None = None,
 ) -> None:
     """Paint the inside of the mouth into ``frame`` where the lips at ``points`` are apart.
 
@@ -157,6 +162,7 @@ def draw_mouth(
     tongue_out : float in [0, 1], the TongueOut blendshape
     tongue_up : float in [0, 1], how far the tongue's tip is raised (:func:`raised_tongue`)
     opacity : float in [0, 1], how much of what is painted covers what the frame shows there
+    own_teeth : PhotoTeeth or None, the photo's own teeth, laid over the painted ones
     """
     opening = points[list(lm.UPPER_LIP_INNER + lm.LOWER_LIP_INNER[-2:0:-1]), :2]
     left, right = points[lm.UPPER_LIP_INNER[0], :2], points[lm.UPPER_LIP_INNER[-1], :2]
@@ -230,6 +236,8 @@ def draw_mouth(
         towards_gums = np.clip(past_edge / min(teeth_height, 0.12), 0, 1)
         lit = shade * (1 - (1 - EDGE_SHADE) * towards_gums) * (1 - TOOTH_GAP_SHADE * gaps)
         _paint(layer, teeth, palette.teeth * corner_shade * lit[..., None])
+    if own_teeth is not None:
+        own_teeth.paint(layer, points, origin)
 
     alpha = _polygon(shape, _smooth_closed(opening) - origin)[..., None] * strength
     region = frame[y0:y1, x0:x1]

@@ -37,6 +37,7 @@ from .backdrop import Backdrop, head_reach
 from .chin import ChinEdge
 from .eyes import LashColours, LidSkin, draw_lashes, draw_lids
 from .mouth import MouthPalette, clear_photo_mouth, draw_mouth, raised_tongue
+from .photo_teeth import PhotoTeeth
 from .warp import MeshWarp
 
 RENDER_THREADS = min(2, usable_cpus())  # more add little: the encoder and recognizer need cores too
@@ -138,7 +139,9 @@ class PortraitRenderer:
         self._palette = MouthPalette.of(image, self.rig.source, unit=self.rig.unit)
         self._lashes = LashColours.of(image, self.rig.source, unit=self.rig.unit)
         self._lids = LidSkin.of(image, self.rig.source, unit=self.rig.unit)
+        self._own_teeth: PhotoTeeth | None = None
         if not np.array_equal(self.rig.landmarks, self.rig.source):  # the photo's mouth is open
+            self._own_teeth = PhotoTeeth.of(image, self.rig)
             image = clear_photo_mouth(image, self.rig.source, unit=self.rig.unit)
         self._warp = MeshWarp(image, self.rig.source, self.rig.triangles)
         self._chin = ChinEdge(self.rig.landmarks, unit=self.rig.unit)
@@ -165,7 +168,7 @@ class PortraitRenderer:
         self._chin(frame, points)
         tongue_out = 0.0 if self._tongue is None else float(values[self._tongue])
         draw_mouth(frame, points, unit=self.rig.unit, palette=self._palette, tongue_out=tongue_out,
-                   tongue_up=tongue_up)  # fmt: skip
+                   tongue_up=tongue_up, own_teeth=self._own_teeth)  # fmt: skip
         draw_lids(frame, points, self.rig.landmarks, unit=self.rig.unit, skin=self._lids)
         draw_lashes(frame, points, self.rig.landmarks, unit=self.rig.unit, lashes=self._lashes)
         if self.output_size is not None:
