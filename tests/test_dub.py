@@ -229,12 +229,14 @@ def test_the_solver_reads_a_mouth_moved_as_a_whole_as_a_shift_not_as_speech(astr
     assert max(w for name, w in got.items() if name != "JawOpen") < 0.1, got
 
 
-def test_the_new_mouth_opens_about_as_little_as_the_persons_own(astronaut, monkeypatch):
-    """A person whose lips stay shut through the video (the rig's closed mouth, in every
-    frame): once the dub has seen a few frames of it, the new lips part less than the speech
-    alone would part them, yet still part (a share of it, OPENING_MIN_SHARE)."""
+def _partings_over_shut_frames(astronaut, monkeypatch, *, whole_video: np.ndarray | None = None) -> np.ndarray:
+    """The new lips' parting (over the eye distance) in 40 frames of a video whose lips stay
+    shut in every frame (the rig's closed mouth), dubbed with speech that opens the jaw 0.6
+    for two frames in four; ``whole_video``: the openings given to know_openings."""
     face = np.ascontiguousarray(astronaut[40:440, 40:440])
     dubber = MouthDubber(face, find_face(face, source="face"), channels=CHANNELS)
+    if whole_video is not None:
+        dubber.know_openings(whole_video)
     shut = dubber.rig.landmarks[:478].copy()
     painted = []
     blend = dub_module._blend
@@ -245,7 +247,14 @@ def test_the_new_mouth_opens_about_as_little_as_the_persons_own(astronaut, monke
     for k in range(40):
         row[CHANNELS.index("JawOpen")] = 0.6 if k % 4 >= 2 else 0.0
         dubber(face, shut, row)
-    parting = np.array([np.hypot(*(p[14] - p[13])) for p in painted]) / eye_distance(shut)
+    return np.array([np.hypot(*(p[14] - p[13])) for p in painted]) / eye_distance(shut)
+
+
+def test_the_new_mouth_opens_about_as_little_as_the_persons_own(astronaut, monkeypatch):
+    """A person whose lips stay shut through the video: once the dub has seen a few frames
+    of it, the new lips part less than the speech alone would part them, yet still part (a
+    share of it, OPENING_MIN_SHARE)."""
+    parting = _partings_over_shut_frames(astronaut, monkeypatch)
     early, late = parting[[2, 3]].mean(), parting[[34, 35]].mean()
     assert early > 0.15  # before the mapping, the speech's own parting
     assert 0.7 * OPENING_MIN_SHARE * early < late < 0.7 * early, (early, late)
@@ -253,23 +262,10 @@ def test_the_new_mouth_opens_about_as_little_as_the_persons_own(astronaut, monke
 
 
 def test_the_new_mouth_follows_how_the_person_opens_over_the_whole_video(astronaut, monkeypatch):
-    """The same shut frames as above, but the whole video is known to open wide elsewhere
+    """The same shut frames, but the whole video is known to open wide elsewhere
     (know_openings, from the style fit's pass): the new lips are not narrowed to the shut
     frames seen so far."""
-    face = np.ascontiguousarray(astronaut[40:440, 40:440])
-    dubber = MouthDubber(face, find_face(face, source="face"), channels=CHANNELS)
-    dubber.know_openings(np.r_[np.linspace(0.0, 0.4, 200), np.nan])
-    shut = dubber.rig.landmarks[:478].copy()
-    painted = []
-    blend = dub_module._blend
-    monkeypatch.setattr(
-        dub_module, "_blend", lambda f, o, points, *a: painted.append(points) or blend(f, o, points, *a)
-    )
-    row = np.zeros(len(CHANNELS), np.float32)
-    for k in range(40):
-        row[CHANNELS.index("JawOpen")] = 0.6 if k % 4 >= 2 else 0.0
-        dubber(face, shut, row)
-    parting = np.array([np.hypot(*(p[14] - p[13])) for p in painted]) / eye_distance(shut)
+    parting = _partings_over_shut_frames(astronaut, monkeypatch, whole_video=np.r_[np.linspace(0.0, 0.4, 200), np.nan])
     early, late = parting[[2, 3]].mean(), parting[[34, 35]].mean()
     assert early > 0.15 and late > 0.9 * early, (early, late)
 
