@@ -205,3 +205,33 @@ def _filled(points: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     mask = np.zeros(shape[:2], np.uint8)
     cv2.fillPoly(mask, [np.round(points).astype(np.int32)], (1,))
     return mask
+
+
+def test_a_hairline_parting_keeps_its_own_lips_rather_than_a_squeezed_mouth(face, open_frame, monkeypatch):
+    """Lips barely apart get the bank's mouth only in part (as a painted inside is), unless
+    they close over a wider mouth (cover): squeezed into a hairline a mouth makes a hard slit."""
+    from dataclasses import replace
+
+    from mouthpiece.render import mouth_bank
+    from mouthpiece.render.mouth_bank import INNER_LOOP, LIP_POINTS, MouthBank
+
+    frame, marks = face
+    opened, open_marks = open_frame
+    rig_unit = MouthDubber(frame, marks, channels=CHANNELS).rig.unit
+    bank = MouthBank.for_face(marks, unit=rig_unit)
+    linear = np.eye(2)
+    bank.add(bank.entry(opened, open_marks, linear, 0))
+    upper, lower = INNER_LOOP[:11], np.r_[INNER_LOOP[:1], INNER_LOOP[-1:10:-1], INNER_LOOP[10:11]]
+
+    def pasted(gap: float, cover: float = 0.0) -> float:
+        lips = open_marks[LIP_POINTS, :2].astype(np.float64)
+        lips[lower] = lips[upper] + (0.0, gap)  # the lower inner lip right under the upper, gap below
+        choice = replace(bank.choose(lips, linear, 50), confidence=1.0)
+        out = frame.copy()
+        bank.paste(out, lips, linear, choice, rig_unit, cover=cover)
+        return float(np.abs(out.astype(float) - frame).sum())
+
+    hairline, covering = pasted(0.002 * rig_unit), pasted(0.002 * rig_unit, cover=1.0)
+    monkeypatch.setattr(mouth_bank, "FULL_PAINT_GAP", 1e-6)  # any parting gets the whole mouth
+    assert 0 < hairline < 0.2 * pasted(0.002 * rig_unit), hairline
+    assert covering == pasted(0.002 * rig_unit, cover=1.0)  # closing over a wider mouth: laid on in full

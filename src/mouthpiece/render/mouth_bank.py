@@ -41,12 +41,14 @@ import cv2
 import numpy as np
 
 from ..face import landmarks as lm
+from .mouth import FULL_PAINT_GAP
 from .warp import MeshWarp
 
 # The mesh's vertices: the lips' 40 landmarks, then one anchor outside each outer-lip point.
 _UPPER_OUTER, _LOWER_OUTER = list(lm.UPPER_LIP_OUTER), list(lm.LOWER_LIP_OUTER[1:-1])
 _UPPER_INNER, _LOWER_INNER = list(lm.UPPER_LIP_INNER), list(lm.LOWER_LIP_INNER[1:-1])
 LIP_POINTS = np.array(_UPPER_OUTER + _LOWER_OUTER + _UPPER_INNER + _LOWER_INNER)  # [40] landmark indices
+_UPPER_MIDDLE, _LOWER_MIDDLE = (int(np.flatnonzero(LIP_POINTS == k)[0]) for k in (13, 14))  # the inner lips' middles
 OUTER_LOOP = np.r_[0:11, 19:10:-1]  # [20] positions in LIP_POINTS, round the outer lips
 INNER_LOOP = np.r_[20:31, 39:30:-1]  # [20] positions in LIP_POINTS, round the inner lips
 SHAPE_WEIGHTS = np.r_[np.ones(20), 2 * np.ones(20)]  # outer lips, inner lips
@@ -253,8 +255,14 @@ class MouthBank:
         """Lay the chosen mouths, warped onto lips at ``lips`` [40, 2], over ``out`` (changed in
         place) at the choice's confidence; ``unit`` is this frame's pixels per face unit.
         ``cover`` (0-1): how far over the lips themselves, not only their inner edges, the
-        chosen mouths are laid (the caller's lips are not to be trusted there)."""
-        if not choice.entries or choice.confidence <= 0.01:
+        chosen mouths are laid (the caller's lips are not to be trusted there).
+
+        As with a painted inside (:func:`.mouth.draw_mouth`), lips parted less than
+        ``FULL_PAINT_GAP`` get the chosen mouths only in part, unless they cover: squeezed
+        into a hairline, a mouth's dark and teeth made a hard-edged slit."""
+        gap = float(np.hypot(*(lips[_LOWER_MIDDLE] - lips[_UPPER_MIDDLE])))
+        confidence = choice.confidence * max(min(gap / (FULL_PAINT_GAP * unit), 1.0), cover)
+        if not choice.entries or confidence <= 0.01:
             return
         target = self.vertices(lips, linear)
         height, width = out.shape[:2]
@@ -286,7 +294,7 @@ class MouthBank:
         if cover > 0:  # the lips' inner part too: their outer edges, well tracked, stay the frame's
             grown = np.maximum(grown, _polygon_mask(size, inner + cover * COVER_DEPTH * (outer - inner)))
         mask = cv2.GaussianBlur(grown.astype(np.float32) / 255, (0, 0), max(MASK_FEATHER * unit, 0.7))
-        alpha = (mask * choice.confidence)[..., None]
+        alpha = (mask * confidence)[..., None]
         region[:] = np.clip(region + alpha * (made - region) + 0.5, 0, 255).astype(np.uint8)
 
 
