@@ -82,6 +82,24 @@ def test_a_coarse_map_node_that_strays_from_its_neighbours_is_mapped_pixel_by_pi
     assert stray[7:10, 11:14].all() and stray.sum() == 9
 
 
+def test_a_stray_pixel_of_the_map_takes_its_neighbours_and_an_edge_stays():
+    """A pixel or two on a sliver's edge mapped far across the source (a speck of collar under
+    a lip) take what their neighbours sample; where one triangle covers another the map jumps
+    along a line, and that line stays where it is."""
+    from mouthpiece.render.warp import _despeckled
+
+    ys, xs = np.mgrid[0:40, 0:60].astype(np.float32)
+    map_x, map_y = xs + 0.3, ys.copy()
+    map_y[20:, :] += 25.0  # a fold: the lower half samples 25 px further down
+    edge_x, edge_y = map_x.copy(), map_y.copy()
+    map_x[10, 30], map_y[10, 30] = 5.0, 38.0  # a speck
+    map_x[30, 12:14], map_y[30, 12:14] = 50.0, 2.0  # a speck two pixels wide
+    out_x, out_y = _despeckled(map_x.copy(), map_y.copy())
+    np.testing.assert_allclose(out_x, edge_x, atol=1.01)
+    np.testing.assert_allclose(out_y, edge_y, atol=1.01)
+    assert np.array_equal(_despeckled(edge_x.copy(), edge_y.copy())[1], edge_y)  # the fold's line is kept
+
+
 # --- framing -------------------------------------------------------------------------
 
 

@@ -31,6 +31,10 @@ MIN_MOVE = 1e-3  # px a vertex must move to count as moved
 MAP_STEPS = (1, 2, 4)
 MAP_NODES = 40_000
 STRAY_PX = 3.0  # px a node's map may part from its neighbours' mean before it is mapped pixel by pixel
+# A pixel on the edge of a sliver of a triangle takes that triangle's map a little past its
+# corners, which can reach far across the source (a speck of collar or nostril under the
+# lip): every pixel samples within this many px of its triangle's rest corners' bounds.
+SOURCE_MARGIN = 1.5
 
 
 class MeshWarp:
@@ -110,6 +114,7 @@ class MeshWarp:
         corners = np.asarray(points, np.float64)[:, :2][self.triangles[chosen]]  # [F, 3, 2], where they are now
         affine = _affines(corners, self._rest_corners[chosen])  # [F + 1, 6]; the last is the identity
         ids = self._index_image((corners - first) / step, shape, len(affine) - 1)
+        low, high = _source_bounds(self._rest_corners[chosen])
         coefficients = affine[ids]  # [h, w, 6]
         xs, ys = self._node_grid(shape)
         map_x = coefficients[..., 0] * (xs * step + first[0])
@@ -118,15 +123,17 @@ class MeshWarp:
         map_y = coefficients[..., 3] * (xs * step + first[0])
         map_y += coefficients[..., 4] * (ys * step + first[1])
         map_y += coefficients[..., 5]
+        np.clip(map_x, low[ids, 0], high[ids, 0], out=map_x)
+        np.clip(map_y, low[ids, 1], high[ids, 1], out=map_y)
         if step > 1:
             size = (shape[1] * step, shape[0] * step)
             inside = (slice(pad, pad + y1 - y0), slice(pad, pad + x1 - x0))
             broken = _folds(corners, self._rest_corners[chosen], first, step, shape) | _strays(map_x, map_y)
             both = cv2.resize(np.dstack([map_x, map_y]), size, interpolation=cv2.INTER_LINEAR)[inside]
             if broken.any():
-                self._map_exactly(both, broken, step, pad, corners, affine, box)
-            return both[..., 0], both[..., 1]
-        return map_x, map_y
+                self._map_exactly(both, broken, step, pad, corners, affine, (low, high), box)
+            map_x, map_y = np.ascontiguousarray(both[..., 0]), np.ascontiguousarray(both[..., 1])
+        return _despeckled(map_x, map_y)
 
     def _map_exactly(
         self,
@@ -136,6 +143,7 @@ class MeshWarp:
         pad: int,
         corners: np.ndarray,
         affine: np.ndarray,
+        bounds: tuple[np.ndarray, np.ndarray],
         box: tuple[int, int, int, int],
     ) -> None:
         """Recompute the map ``both`` [h, w, 2] pixel by pixel around the ``broken`` nodes: across
@@ -162,10 +170,12 @@ class MeshWarp:
             for index, triangle in zip(near, fixed):  # in the mesh's order, so later ones cover earlier
                 cv2.fillConvexPoly(ids, triangle, (int(index),), cv2.LINE_8, SUBPIXEL_BITS)
             rows, columns = np.nonzero(where)
-            c = affine[ids[rows, columns]]
+            chosen = ids[rows, columns]
+            c = affine[chosen]
             xs, ys = columns + start[0], rows + start[1]
-            both[rows + py0, columns + px0, 0] = c[:, 0] * xs + c[:, 1] * ys + c[:, 2]
-            both[rows + py0, columns + px0, 1] = c[:, 3] * xs + c[:, 4] * ys + c[:, 5]
+            low, high = bounds[0][chosen], bounds[1][chosen]
+            both[rows + py0, columns + px0, 0] = np.clip(c[:, 0] * xs + c[:, 1] * ys + c[:, 2], low[:, 0], high[:, 0])
+            both[rows + py0, columns + px0, 1] = np.clip(c[:, 3] * xs + c[:, 4] * ys + c[:, 5], low[:, 1], high[:, 1])
 
     def __call__(self, points: np.ndarray, out: np.ndarray | None = None, *, moved_only: bool = False) -> np.ndarray:
         """The source image warped so its mesh vertices move from ``rest`` to ``points``.
@@ -231,6 +241,28 @@ def _folds(
         columns = slice(max(int(np.floor(left)) - 1, 0), max(int(np.ceil(right)) + 2, 0))
         broken[rows, columns] = True
     return broken
+
+
+def _despeckled(map_x: np.ndarray, map_y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The maps with each pixel that samples more than STRAY_PX from where its 3 x 3
+    neighbourhood's median samples (one or two pixels of a sliver, mapped across the face)
+    given that median instead; along a straight edge where one triangle covers another the
+    median is the pixel's own side, so edges stay where they are."""
+    if min(map_x.shape) < 3:
+        return map_x, map_y
+    middle_x, middle_y = cv2.medianBlur(map_x, 3), cv2.medianBlur(map_y, 3)
+    stray = np.abs(map_x - middle_x) + np.abs(map_y - middle_y) > STRAY_PX
+    if stray.any():
+        map_x[stray], map_y[stray] = middle_x[stray], middle_y[stray]
+    return map_x, map_y
+
+
+def _source_bounds(rest_corners: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per triangle (and a last row for pixels outside every triangle, unbounded) the lowest
+    and highest source position its pixels may sample, [F + 1, 2] each (SOURCE_MARGIN)."""
+    low = np.vstack([rest_corners.min(axis=1) - SOURCE_MARGIN, np.full((1, 2), -np.inf)]).astype(np.float32)
+    high = np.vstack([rest_corners.max(axis=1) + SOURCE_MARGIN, np.full((1, 2), np.inf)]).astype(np.float32)
+    return low, high
 
 
 def _strays(map_x: np.ndarray, map_y: np.ndarray, limit: float = STRAY_PX) -> np.ndarray:
