@@ -82,6 +82,25 @@ def test_a_coarse_map_node_that_strays_from_its_neighbours_is_mapped_pixel_by_pi
     assert stray[7:10, 11:14].all() and stray.sum() == 9
 
 
+def test_a_large_map_with_two_folds_is_mended_at_both(monkeypatch):
+    """A box too large to map pixel by pixel is mapped on a coarse grid and mended pixel by
+    pixel around each fold; with two folds far apart both are mended as the exact map has them."""
+    from scipy.spatial import Delaunay
+
+    from mouthpiece.render import warp
+
+    size = 900
+    grid = np.linspace(0, size - 1, 10)
+    rest = np.array([(x, y) for y in grid for x in grid], float)
+    mesh = MeshWarp(np.zeros((size, size, 3), np.uint8), rest, Delaunay(rest).simplices)
+    moved = rest.copy()
+    moved[[22, 77]] += (150.0, 20.0)  # two vertices pushed past their neighbours
+    coarse = mesh.source_map(moved, (0, 0, size, size))
+    monkeypatch.setattr(warp, "MAP_STEPS", (1,))
+    exact = mesh.source_map(moved, (0, 0, size, size))
+    assert np.hypot(coarse[0] - exact[0], coarse[1] - exact[1]).max() < 3.0
+
+
 def test_a_stray_pixel_of_the_map_takes_its_neighbours_and_an_edge_stays():
     """A pixel or two on a sliver's edge mapped far across the source (a speck of collar under
     a lip) take what their neighbours sample; where one triangle covers another the map jumps

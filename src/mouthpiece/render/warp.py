@@ -173,9 +173,9 @@ class MeshWarp:
             chosen = ids[rows, columns]
             c = affine[chosen]
             xs, ys = columns + start[0], rows + start[1]
-            low, high = bounds[0][chosen], bounds[1][chosen]
-            both[rows + py0, columns + px0, 0] = np.clip(c[:, 0] * xs + c[:, 1] * ys + c[:, 2], low[:, 0], high[:, 0])
-            both[rows + py0, columns + px0, 1] = np.clip(c[:, 3] * xs + c[:, 4] * ys + c[:, 5], low[:, 1], high[:, 1])
+            least, most = bounds[0][chosen], bounds[1][chosen]
+            both[rows + py0, columns + px0, 0] = np.clip(c[:, 0] * xs + c[:, 1] * ys + c[:, 2], least[:, 0], most[:, 0])
+            both[rows + py0, columns + px0, 1] = np.clip(c[:, 3] * xs + c[:, 4] * ys + c[:, 5], least[:, 1], most[:, 1])
 
     def __call__(self, points: np.ndarray, out: np.ndarray | None = None, *, moved_only: bool = False) -> np.ndarray:
         """The source image warped so its mesh vertices move from ``rest`` to ``points``.
