@@ -21,6 +21,8 @@ UPPER_LIP_OUTER = (61, 185, 40, 39, 37, 0, 267, 269, 270, 409, 291)
 LOWER_LIP_OUTER = (61, 146, 91, 181, 84, 17, 314, 405, 321, 375, 291)
 UPPER_LIP_INNER = (78, 191, 80, 81, 82, 13, 312, 311, 310, 415, 308)
 LOWER_LIP_INNER = (78, 95, 88, 178, 87, 14, 317, 402, 318, 324, 308)
+MOUTH_OPENING = UPPER_LIP_INNER + LOWER_LIP_INNER[-2:0:-1]  # round the opening between the lips
+LIPS_OUTLINE = UPPER_LIP_OUTER + LOWER_LIP_OUTER[-2:0:-1]  # round the lips' outer edge
 
 # Eyelids, outer corner to inner corner, and the irises (centre first, then the ring).
 RIGHT_UPPER_LID = (33, 246, 161, 160, 159, 158, 157, 173, 133)

@@ -111,7 +111,7 @@ def depth_at(points: np.ndarray, positions: np.ndarray, triangles: np.ndarray) -
 
 
 def _cavity(rig: FaceRig, basis: np.ndarray, frame: FaceFrame, half_width: float, colour: np.ndarray) -> _Part:
-    ids = list(lm.UPPER_LIP_INNER + lm.LOWER_LIP_INNER[-2:0:-1])  # round the opening
+    ids = list(lm.MOUTH_OPENING)  # round the opening
     count = len(ids)
     lips = rig.landmarks[ids].astype(np.float64)
     x = frame.to_face(lips)[:, 0]

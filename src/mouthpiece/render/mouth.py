@@ -82,10 +82,8 @@ class MouthPalette:
     def of(cls, image: np.ndarray, points: np.ndarray, *, unit: float) -> MouthPalette:
         """Colours that suit ``image``, whose face has its landmarks at ``points`` (pixels)."""
         lips = np.zeros(image.shape[:2], np.uint8)
-        outer = lm.UPPER_LIP_OUTER + lm.LOWER_LIP_OUTER[-2:0:-1]
-        inner = lm.UPPER_LIP_INNER + lm.LOWER_LIP_INNER[-2:0:-1]
-        cv2.fillPoly(lips, [np.round(points[list(outer), :2]).astype(np.int32)], (1,))
-        cv2.fillPoly(lips, [np.round(points[list(inner), :2]).astype(np.int32)], (0,))
+        cv2.fillPoly(lips, [np.round(points[list(lm.LIPS_OUTLINE), :2]).astype(np.int32)], (1,))
+        cv2.fillPoly(lips, [np.round(points[list(lm.MOUTH_OPENING), :2]).astype(np.int32)], (0,))
         skin = np.zeros_like(lips)
         for cheek in (50, 280):
             centre = tuple(int(v) for v in np.round(points[cheek, :2]))
@@ -102,6 +100,14 @@ class MouthPalette:
         cavity[0] = min(cavity[0] * (1 + (CAVITY_RED - 1) * np.clip(lip_saturation / 0.2, 0.0, 1.0)), 255.0)
         return cls(cavity=cavity, tongue=lip_colour * TONGUE_SHADE, teeth=teeth,
                    gums=lip_colour * GUM_SHADE)  # fmt: skip
+
+
+def mouth_axes(points: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
+    """The mouth at ``points`` (landmarks, pixels): the middle between its inner corners, the
+    unit vector from one corner to the other, and half their distance (at least a pixel)."""
+    left, right = points[lm.UPPER_LIP_INNER[0], :2], points[lm.UPPER_LIP_INNER[-1], :2]
+    width = float(np.hypot(*(right - left)))
+    return (left + right) / 2, (right - left) / max(width, 1e-6), max(width / 2, 1.0)
 
 
 def raised_tongue(viseme_weights: np.ndarray | None, frames: int) -> np.ndarray:
@@ -136,7 +142,7 @@ def clear_photo_mouth(image: np.ndarray, points: np.ndarray, *, unit: float) -> 
     np.ndarray, a changed copy
     """
     mask = np.zeros(image.shape[:2], np.uint8)
-    opening = points[list(lm.UPPER_LIP_INNER + lm.LOWER_LIP_INNER[-2:0:-1]), :2]
+    opening = points[list(lm.MOUTH_OPENING), :2]
     cv2.fillPoly(mask, [np.round(opening * (1 << SUBPIXEL_BITS)).astype(np.int32)], (255,), cv2.LINE_8, SUBPIXEL_BITS)
     margin = max(1, int(round(PHOTO_MOUTH_MARGIN * unit)))
     grown = cv2.dilate(mask, np.ones((2 * margin + 1, 2 * margin + 1), np.uint8))
@@ -172,9 +178,8 @@ def draw_mouth(
     opacity : float in [0, 1], how much of what is painted covers what the frame shows there
     own_teeth : PhotoTeeth or None, the photo's own teeth, laid over the painted ones
     """
-    opening = points[list(lm.UPPER_LIP_INNER + lm.LOWER_LIP_INNER[-2:0:-1]), :2]
-    left, right = points[lm.UPPER_LIP_INNER[0], :2], points[lm.UPPER_LIP_INNER[-1], :2]
-    across = (right - left) / max(float(np.hypot(*(right - left))), 1e-6)
+    opening = points[list(lm.MOUTH_OPENING), :2]
+    centre, across, half_width = mouth_axes(points)
     down = np.array([-across[1], across[0]])
     gap = float(np.max((points[list(lm.LOWER_LIP_INNER), :2] - points[list(lm.UPPER_LIP_INNER), :2]) @ down))
     strength = min(gap / (FULL_PAINT_GAP * unit), 1.0) * opacity  # a hairline parting stays the photo's lips
@@ -187,9 +192,6 @@ def draw_mouth(
         return
     origin = np.array([x0, y0], np.float64)
     shape = (y1 - y0, x1 - x0)
-
-    centre = (left + right) / 2
-    half_width = max(float(np.hypot(*(right - left))) / 2, 1.0)
 
     ys, xs = np.mgrid[y0:y1, x0:x1].astype(np.float32)
     sideways = ((xs - centre[0]) * across[0] + (ys - centre[1]) * across[1]) / half_width  # -1..1 corner to corner

@@ -20,6 +20,7 @@ import numpy as np
 from ..face import landmarks as lm
 from ..face.rig import UPPER_TEETH
 from ..types import FaceRig
+from .mouth import mouth_axes
 
 MIN_GAP = 0.03  # face units the photo's lips must be apart for what shows between them to be kept
 MIN_BRIGHTER = 1.15  # a pixel this much brighter than the lips' median is tooth; a quarter of the opening: teeth show
@@ -49,7 +50,7 @@ class PhotoTeeth:
         upper, lower = source[list(lm.UPPER_LIP_INNER)], source[list(lm.LOWER_LIP_INNER)]
         if float(np.linalg.norm(lower - upper, axis=1).max()) < MIN_GAP * rig.unit:
             return None
-        opening = source[list(lm.UPPER_LIP_INNER + lm.LOWER_LIP_INNER[-2:0:-1])]
+        opening = source[list(lm.MOUTH_OPENING)]
         height, width = image.shape[:2]
         x0, y0 = np.maximum(np.floor(opening.min(axis=0)).astype(int) - 2, 0)
         x1, y1 = np.minimum(np.ceil(opening.max(axis=0)).astype(int) + 3, (width, height))
@@ -71,11 +72,8 @@ class PhotoTeeth:
             return None
         upper = _upper_teeth(inside, bright)
         alpha = cv2.GaussianBlur(upper.astype(np.float32), (0, 0), max(FEATHER * rig.unit, 0.5))
-        left, right = source[lm.UPPER_LIP_INNER[0]], source[lm.UPPER_LIP_INNER[-1]]
-        half = max(float(np.linalg.norm(right - left)) / 2, 1.0)
-        across = (right - left) / (2 * half)
+        middle, across, half = mouth_axes(source)
         ys, xs = np.mgrid[y0:y1, x0:x1]
-        middle = (left + right) / 2
         sideways = np.abs((xs - middle[0]) * across[0] + (ys - middle[1]) * across[1]) / half
         alpha *= np.clip((1 - sideways) / CORNER_FADE, 0, 1).astype(np.float32)
         anchors = rig.landmarks[UPPER_TEETH, :2].astype(np.float32)
