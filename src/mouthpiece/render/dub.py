@@ -25,7 +25,7 @@ A :class:`MouthDubber` is built on the first frame that shows the face: a rig
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 import cv2
@@ -110,7 +110,7 @@ class MouthDubber:
         self._upper_lip, self._lower_lip = list(lm.UPPER_LIP_INNER), list(lm.LOWER_LIP_INNER)
         self._middle = [13, 14]  # the inner lips' middle points, upper and lower
         self._seen: list[float] = []  # the video's own lip parting, frame by frame, face units
-        self._whole: np.ndarray | None = None  # its parting in every frame, where known (know_openings)
+        self._whole: tuple[np.ndarray, float] | None = None  # _spread of its parting in every frame (know_openings)
         self._planned: list[float] = []  # the parting the dub would paint, before the mapping
         self._down = FaceFrame.of(self.rig.landmarks).axes[1]  # the face's down, in the rig's frame
         lips = [k for k, name in enumerate(self.solver.channels) if name != "JawOpen"]  # not the jaw line
@@ -201,7 +201,7 @@ class MouthDubber:
         frame on, rather than over the frames seen so far."""
         known = np.asarray(openings, np.float64)
         known = known[np.isfinite(known)]
-        self._whole = known if len(known) >= OPENING_MIN_FRAMES else None
+        self._whole = _spread(known) if len(known) >= OPENING_MIN_FRAMES else None
 
     def _steady_residual(self, residual: np.ndarray) -> np.ndarray:
         """Per landmark, the move that replaces the mouth's fast unexplained motion with its slow part.
@@ -235,10 +235,9 @@ class MouthDubber:
         if seen >= OPENING_MIN_FRAMES and seen % every == 0:
             ours = np.percentile(self._planned, OPENING_QUANTILES)
             if np.ptp(np.percentile(self._planned, (10, 90))) > MIN_PLANNED_PARTING:
-                own = self._whole if self._whole is not None else self._seen
-                theirs = np.percentile(own, OPENING_QUANTILES)
+                theirs, wide = self._whole if self._whole is not None else _spread(self._seen)
                 rise = OPENING_MIN_SHARE * (ours - ours[0])  # the plan's opening past its narrowest, in part
-                if np.percentile(own, 90) - theirs[0] < np.percentile(rise, 90):  # they hardly open
+                if wide - theirs[0] < np.percentile(rise, 90):  # they hardly open
                     theirs = theirs[0] + rise
                 self._mapping_goal = ours, theirs
                 if self._mapping is None:
@@ -253,6 +252,11 @@ class MouthDubber:
         per_weight = float((jaw[lower] - jaw[upper]) @ down) / eyes
         if per_weight > 1e-6:
             points += (wanted - planned) / per_weight * jaw
+
+
+def _spread(openings: Sequence[float] | np.ndarray) -> tuple[np.ndarray, float]:
+    """A person's lip partings as the mapping takes them: their OPENING_QUANTILES and their 90th percentile."""
+    return np.percentile(openings, OPENING_QUANTILES), float(np.percentile(openings, 90))
 
 
 def _mapped(x: float, xs: np.ndarray, ys: np.ndarray) -> float:
