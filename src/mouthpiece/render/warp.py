@@ -35,6 +35,10 @@ STRAY_PX = 3.0  # px a node's map may part from its neighbours' mean before it i
 # corners, which can reach far across the source (a speck of collar or nostril under the
 # lip): every pixel samples within this many px of its triangle's rest corners' bounds.
 SOURCE_MARGIN = 1.5
+# Where one triangle covers another the map jumps from pixel to pixel and the edge comes out
+# in hard stair steps (a rig closing a smile's lips folds the skin over them): pixels beside
+# a jump of more than this many px take the mean of their 3 x 3 neighbourhood.
+FOLD_EDGE_PX = 2.5
 
 
 class MeshWarp:
@@ -204,7 +208,8 @@ class MeshWarp:
         box = self.region(points, triangles)
         map_x, map_y = self.source_map(points, box, triangles)
         x0, y0, x1, y1 = box
-        frame[y0:y1, x0:x1] = cv2.remap(self.image, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        warped = cv2.remap(self.image, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        frame[y0:y1, x0:x1] = _softened_folds(warped, map_x, map_y)
         self.last_map = (box, map_x, map_y)
         return frame
 
@@ -241,6 +246,25 @@ def _folds(
         columns = slice(max(int(np.floor(left)) - 1, 0), max(int(np.ceil(right)) + 2, 0))
         broken[rows, columns] = True
     return broken
+
+
+def _softened_folds(warped: np.ndarray, map_x: np.ndarray, map_y: np.ndarray) -> np.ndarray:
+    """``warped`` with the pixels on either side of a jump in the map (:data:`FOLD_EDGE_PX`)
+    replaced by their 3 x 3 mean: an anti-aliased edge where the mesh folds."""
+    if min(map_x.shape) < 3:
+        return warped
+    across = np.abs(np.diff(map_x, axis=1)) + np.abs(np.diff(map_y, axis=1)) > FOLD_EDGE_PX
+    down = np.abs(np.diff(map_x, axis=0)) + np.abs(np.diff(map_y, axis=0)) > FOLD_EDGE_PX
+    if not (across.any() or down.any()):
+        return warped
+    edge = np.zeros(map_x.shape, bool)
+    edge[:, 1:] |= across
+    edge[:, :-1] |= across
+    edge[1:] |= down
+    edge[:-1] |= down
+    softened = cv2.blur(warped, (3, 3))
+    warped[edge] = softened[edge]
+    return warped
 
 
 def _despeckled(map_x: np.ndarray, map_y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
