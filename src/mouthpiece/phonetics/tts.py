@@ -149,6 +149,8 @@ def _spans_from_events(
                 word_starts.append(token)
         elif event.type == espeak.EventType.PHONEME and not espeak.is_language_switch(event):
             start = min(event.audio_position_ms * rate // 1000, n_samples)
+            if raw:  # at fast rates espeak-ng may time a word's first phoneme before the last one's
+                start = max(start, raw[-1].start)
             word = word_starts[-1] if word_starts else -1
             raw.append(_Span(start, n_samples, event.phoneme, word))
     for span, following in zip(raw, raw[1:]):
