@@ -55,13 +55,24 @@ def make_batch(split, rng: np.random.Generator, batch: int, frames: int, lookahe
     return t(x).transpose(1, 2), (t(vis), t(art).transpose(1, 2), t(mask))
 
 
+def crop_weights(split, real_share: float | None) -> np.ndarray:
+    """Each training utterance's chance of giving a crop: by its length, the real-speech
+    utterances together given ``real_share`` of the crops when it is set."""
+    lengths = np.array([len(v) for v in split.visemes], np.float64)
+    real = np.array([c.startswith("real:") for c in split.chains])
+    if real_share is None or not real.any() or real.all():
+        return lengths / lengths.sum()
+    weights = np.where(real, real_share * lengths / lengths[real].sum(), (1 - real_share) * lengths / lengths[~real].sum())
+    return weights / weights.sum()
+
+
 @torch.no_grad()
 def evaluate(model: FrontEndNet, split, max_utterances: int = 400) -> dict:
     model.eval()
     L = model.cfg.lookahead
     correct = total = 0
     pred_open, true_open = [], []
-    for u in range(min(len(split.visemes), max_utterances)):
+    for u in np.unique(np.linspace(0, len(split.visemes) - 1, max_utterances).astype(int)):  # spread over every shard
         f = split.features[u].astype(np.float32)
         f = np.concatenate([f, np.zeros((L, f.shape[1]), np.float32)])
         (logits, art), _ = model(torch.from_numpy(f).T[None])
@@ -90,6 +101,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=14)
     parser.add_argument("--resume", type=Path, default=None, help="start from this checkpoint's model and optimizer")
     parser.add_argument(
+        "--real-share", type=float, default=None,
+        help="share of crops from real speech (chains 'real:', training.real_speech); default: by length like the rest",
+    )
+    parser.add_argument(
         "--init-model", type=Path, default=None, help="start from this numpy model file's weights (a fresh optimizer)"
     )
     args = parser.parse_args(argv)
@@ -114,8 +129,7 @@ def main(argv: list[str] | None = None) -> None:
         f"{train.frames / 360000:.2f} h / {val.frames / 360000:.2f} h, {time.time() - t0:.0f} s",
         flush=True,
     )
-    lengths = np.array([len(v) for v in train.visemes], np.float64)
-    weights = lengths / lengths.sum()
+    weights = crop_weights(train, args.real_share)
 
     model = FrontEndNet(cfg)
     if init:

@@ -1,0 +1,164 @@
+"""Shards of real human speech for the front end: the voiced dialogue of Fish Fillets NG.
+
+The game's Czech and Dutch voice packs (Debian ``fillets-ng-data-cs``, ``fillets-ng-data-nl``;
+GPL-2) hold some 3,300 lines, about 3.1 hours, spoken by actors, and its scripts
+(``fillets-ng-data``) hold each line's text in the language spoken. Real voices are what the
+synthetic corpus lacks: the front end that heard only synthesizers follows real speech
+worse than pocketsphinx's English model (issue 14).
+
+No phone timings come with the lines, so each is aligned to its text as the product aligns
+a transcript (``api.to_phones(audio, text=..., language=...)``: espeak-ng's phonemes,
+placed by the current front end). A line is refused when its alignment leaves its loud
+frames silent or puts speech where it is quiet (the text is not what was said: an ad-lib,
+a cut line), or when its text has more phones than its speech could hold: 2,269 of 3,230
+lines are kept, 2.1 hours. Each kept line is written twice, as it is and through
+``augment.degrade``; its chain is prefixed ``real:`` so training can weigh the real lines
+apart (``train.py --real-share``). Levels whose name sorts into every tenth place are
+validation.
+
+    python -m training.real_speech            # ~4 min on one core; shards in ~/.cache/mouthpiece-train/{train,val}
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import time
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+
+from mouthpiece import api
+from mouthpiece.audio.features import MEL_HOP, log_mel
+from mouthpiece.audio.load import load
+from mouthpiece.errors import InputError
+from mouthpiece.neural.model import FRAME_CENTRE_S, FRAME_RATE
+from mouthpiece.phonetics.tts import tts
+
+from . import augment
+from .labels import frame_targets
+from .make_corpus import DEFAULT_OUT, ShardWriter
+
+GAME = Path("/usr/share/games/fillets-ng")
+LANGUAGES = ("cs", "nl")  # the voice packs Debian has
+DIALOG = re.compile(r'dialogId\("([^"]+)"[^)]*\)\s*dialogStr\("((?:[^"\\]|\\.)*)"\)', re.S)
+LOUD_DB = 30.0  # a frame within this many dB of the line's loudest is speech
+MIN_HEARD = 0.85  # share of the loud frames up to the last phone that the alignment covers with phones
+MAX_QUIET = 0.25  # share of the aligned phones' frames that may be quiet
+START_SLACK = 0.2  # s, between the first loud frame and the first phone
+ECHO = 0.7  # s, the longest the game's echo keeps a line loud after its last phone
+MAX_PHONE_RATE = 25.0  # phones/s: the text's phones (as espeak-ng says it) over the aligned speech's length
+# (real lines measure 5.8-23.2, 1st-99th percentile; a text too long for its line is squeezed past it)
+VALIDATION_EVERY = 10  # every tenth level (sorted by name) is validation
+
+
+def dialog_lines(game: Path, language: str) -> list[tuple[str, str, Path, str]]:
+    """(level, line id, sound file, text) of every voiced line of ``language``."""
+    out = []
+    for script in sorted((game / "script").glob(f"*/dialogs_{language}.lua")):
+        level = script.parent.name
+        for line, text in DIALOG.findall(script.read_text(encoding="utf-8", errors="replace")):
+            sound = game / "sound" / level / language / f"{line}.ogg"
+            if sound.exists() and text.strip():
+                out.append((level, line, sound, text.replace('\\"', '"')))
+    return out
+
+
+def loud_frames(samples: np.ndarray, frames: int) -> np.ndarray:
+    """Per target frame, whether it is within :data:`LOUD_DB` of the line's loudest."""
+    mel = log_mel(samples)[:frames]
+    energy = 10 * np.log10(np.exp(mel).sum(1) + 1e-12)
+    return energy > energy.max() - LOUD_DB
+
+
+def spans_of(audio, text: str, language: str) -> list[tuple[float, float, str]]:
+    phones = api.to_phones(audio, text=text, language=language)
+    return [(p.start, p.end, p.label) for p in phones.phones]
+
+
+def plausible(spans: list[tuple[float, float, str]], loud: np.ndarray, phones: int) -> bool:
+    """Whether the aligned phones lie where the line is loud: they start with it, end before
+    its echo does, cover its loud frames up to their end and are seldom in quiet frames;
+    and whether the text's ``phones`` fit in them at a rate people speak."""
+    speaking = sum(b - a for a, b, label in spans if label != "sil")
+    if phones > MAX_PHONE_RATE * speaking:
+        return False
+    vis, _ = frame_targets(spans, len(loud))
+    speech = vis != 0
+    if not speech.any() or not loud.any():
+        return False
+    (first, *_, last), (loud_first, *_, loud_last) = np.flatnonzero(speech), np.flatnonzero(loud)
+    if abs(first - loud_first) > START_SLACK * FRAME_RATE or not loud_last - ECHO * FRAME_RATE <= last <= loud_last + 15:
+        return False
+    heard = (speech & loud)[: last + 1].sum() / max(1, loud[: last + 1].sum())
+    quiet = (speech & ~loud).sum() / speech.sum()
+    return bool(heard >= MIN_HEARD and quiet <= MAX_QUIET)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--game", type=Path, default=GAME)
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
+    parser.add_argument("--seed", type=int, default=30)
+    parser.add_argument("--limit", type=int, default=0, help="lines per language (0: all), for a quick look")
+    parser.add_argument("--languages", default=",".join(LANGUAGES), help="comma list of the voice packs to use")
+    args = parser.parse_args(argv)
+    rng = np.random.default_rng(args.seed)
+    prefix = f"shard_real{args.seed}"
+    for split in ("train", "val"):
+        for old in (args.out / split).glob(f"{prefix}_*.npz"):
+            old.unlink()
+    writers = {split: ShardWriter(args.out / split, 400, prefix) for split in ("train", "val")}
+    levels = sorted({p.parent.name for p in (args.game / "script").glob("*/dialogs_*.lua")})
+    validation = set(levels[VALIDATION_EVERY - 1 :: VALIDATION_EVERY])
+    stats: dict[str, Counter] = {k: Counter() for k in ("seconds", "lines", "refused")}
+    pool: list[np.ndarray] = []
+    t0 = time.time()
+    for language in args.languages.split(","):
+        lines = dialog_lines(args.game, language)
+        if not lines:
+            raise SystemExit(f"No voiced {language} lines under {args.game}: install fillets-ng-data fillets-ng-data-{language}.")
+        for level, line, sound, text in lines[: args.limit or None]:
+            try:
+                audio = load(sound)
+                spans = spans_of(audio, text, language)
+            except InputError as e:
+                stats["refused"][f"{language}:unreadable"] += 1
+                print(f"skipped {sound}: {e}", flush=True)
+                continue
+            frames = int((len(audio.samples) - 400) // MEL_HOP) + 1
+            said = sum(p.label != "sil" for p in tts(text, voice=language)[1].phones)
+            if not plausible(spans, loud_frames(audio.samples, frames), said):
+                stats["refused"][f"{language}:misaligned"] += 1
+                continue
+            split = "val" if level in validation else "train"
+            character = line.split("-")[1] if line.count("-") >= 2 else "?"
+            voice = f"fillets:{language}:{character}"
+            samples = audio.samples.astype(np.float32)
+            mel = log_mel(samples)
+            vis, art = frame_targets(spans, len(mel))
+            writers[split].add(mel, vis, art, f"{language}-{level}-{line}", voice, language, "real:clean")
+            pool = [*pool[-40:], samples]
+            x, factor, offset, chain = augment.degrade(samples, rng, pool[:-1])
+            shift = offset / augment.RATE
+            moved = [(a / factor + shift, b / factor + shift, p) for a, b, p in spans]
+            mel = log_mel(x)
+            vis, art = frame_targets(moved, len(mel))
+            writers[split].add(mel, vis, art, f"{language}-{level}-{line}-d", voice, language, f"real:{chain}")
+            stats["seconds"][f"{split}:{language}"] += audio.duration
+            stats["lines"][f"{split}:{language}"] += 1
+            if sum(stats["lines"].values()) % 200 == 0:
+                print(f"{sum(stats['lines'].values())} lines, {time.time() - t0:.0f} s", flush=True)
+    for writer in writers.values():
+        writer.flush()
+    summary = {"hours": {k: round(v / 3600, 3) for k, v in sorted(stats["seconds"].items())},
+               "lines": dict(stats["lines"]), "refused": dict(stats["refused"]),
+               "frame": {"centre_s": FRAME_CENTRE_S, "rate": FRAME_RATE}, "wall_seconds": round(time.time() - t0)}  # fmt: skip
+    (args.out / f"summary_real{args.seed}.json").write_text(json.dumps(summary, indent=1))
+    print(json.dumps(summary))
+
+
+if __name__ == "__main__":
+    main()
