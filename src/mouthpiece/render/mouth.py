@@ -38,10 +38,10 @@ TONGUE_SHADE = 0.85
 GUM_SHADE = 0.8
 LOWER_TEETH_SHADE = 0.85  # lower teeth sit in the upper teeth's shadow
 CORNER_SHADE = 0.8  # how much darker teeth are at the mouth's corners than at its middle
-# Teeth in shadow darken towards this share of the cavity's colour, not to black: a warm dark,
-# not a grey-blue mouthguard. Warmer still reads worse to a face tracker (MediaPipe's opening
-# on a 384 px astronaut, full vs half jaw: r 0.91 at 0, 0.82 at 0.2, 0.73 at 0.42, 0.34 at 1).
-TEETH_SHADOW_WARMTH = 0.2
+# Teeth in shadow darken towards black. Towards the cavity's warm colour looks less like a grey
+# mouthguard but reads worse to face trackers: MediaPipe's opening of a rendered portrait on
+# real speech fell from r 0.380 to 0.357 (benchmarks/real_mouths.py --paths render) at a fifth
+# of the way, and the full-vs-half-jaw test's from 0.91 to 0.34 all the way.
 # Face units from the biting edge to the gums, (upper, lower): incisor crowns are some 10.5
 # and 9 mm long against 63 mm between the eyes.
 TEETH_HEIGHT = (0.17, 0.14)
@@ -249,8 +249,7 @@ def draw_mouth(
         teeth *= 1 - np.clip((notch - gap_distance) * unit, 0, 1)  # a notch under a pixel wide only dims
         towards_gums = np.clip(past_edge / min(teeth_height, 0.12), 0, 1)
         lit = shade * (1 - (1 - EDGE_SHADE) * towards_gums) * (1 - TOOTH_GAP_SHADE * gaps)
-        shadow = palette.cavity * TEETH_SHADOW_WARMTH
-        _paint(layer, teeth, shadow + (palette.teeth - shadow) * (corner_shade * lit[..., None]))
+        _paint(layer, teeth, palette.teeth * corner_shade * lit[..., None])
     if own_teeth is not None:
         own_teeth.paint(layer, points, origin)
 
