@@ -20,7 +20,7 @@ def make_game(root):
     (root / "script" / "kitchen").mkdir(parents=True)
     (root / "sound" / "kitchen" / "nl").mkdir(parents=True)
     lines = {"kit-m-mama": SAID, "kit-v-other": NOT_SAID}
-    script = "".join(f'dialogId("{name}", "font_small", "English")\ndialogStr("{text}")\n\n' for name, text in lines.items())
+    script = "".join(f'dialogId("{name}", "font", "English")\ndialogStr("{text}")\n\n' for name, text in lines.items())
     (root / "script" / "kitchen" / "dialogs_nl.lua").write_text(script, encoding="utf-8")
     audio, phones = tts(SAID, voice="nl")
     for name in lines:  # both sound files say SAID: the second line's text does not match

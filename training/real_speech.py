@@ -48,6 +48,7 @@ LOUD_DB = 30.0  # a frame within this many dB of the line's loudest is speech
 MIN_HEARD = 0.85  # share of the loud frames up to the last phone that the alignment covers with phones
 MAX_QUIET = 0.25  # share of the aligned phones' frames that may be quiet
 START_SLACK = 0.2  # s, between the first loud frame and the first phone
+END_SLACK = 0.15  # s the last phone may run past the last loud frame (a soft final consonant)
 ECHO = 0.7  # s, the longest the game's echo keeps a line loud after its last phone
 MAX_PHONE_RATE = 25.0  # phones/s: the text's phones (as espeak-ng says it) over the aligned speech's length
 # (real lines measure 5.8-23.2, 1st-99th percentile; a text too long for its line is squeezed past it)
@@ -89,8 +90,11 @@ def plausible(spans: list[tuple[float, float, str]], loud: np.ndarray, phones: i
     speech = vis != 0
     if not speech.any() or not loud.any():
         return False
-    (first, *_, last), (loud_first, *_, loud_last) = np.flatnonzero(speech), np.flatnonzero(loud)
-    if abs(first - loud_first) > START_SLACK * FRAME_RATE or not loud_last - ECHO * FRAME_RATE <= last <= loud_last + 15:
+    spoken, heard_loud = np.flatnonzero(speech), np.flatnonzero(loud)
+    first, last, loud_first, loud_last = spoken[0], spoken[-1], heard_loud[0], heard_loud[-1]
+    if abs(first - loud_first) > START_SLACK * FRAME_RATE:
+        return False
+    if not loud_last - ECHO * FRAME_RATE <= last <= loud_last + END_SLACK * FRAME_RATE:
         return False
     heard = (speech & loud)[: last + 1].sum() / max(1, loud[: last + 1].sum())
     quiet = (speech & ~loud).sum() / speech.sum()
@@ -119,7 +123,9 @@ def main(argv: list[str] | None = None) -> None:
     for language in args.languages.split(","):
         lines = dialog_lines(args.game, language)
         if not lines:
-            raise SystemExit(f"No voiced {language} lines under {args.game}: install fillets-ng-data fillets-ng-data-{language}.")
+            raise SystemExit(
+                f"No voiced {language} lines under {args.game}: install fillets-ng-data fillets-ng-data-{language}."
+            )
         for level, line, sound, text in lines[: args.limit or None]:
             try:
                 audio = load(sound)
@@ -153,9 +159,13 @@ def main(argv: list[str] | None = None) -> None:
                 print(f"{sum(stats['lines'].values())} lines, {time.time() - t0:.0f} s", flush=True)
     for writer in writers.values():
         writer.flush()
-    summary = {"hours": {k: round(v / 3600, 3) for k, v in sorted(stats["seconds"].items())},
-               "lines": dict(stats["lines"]), "refused": dict(stats["refused"]),
-               "frame": {"centre_s": FRAME_CENTRE_S, "rate": FRAME_RATE}, "wall_seconds": round(time.time() - t0)}  # fmt: skip
+    summary = {
+        "hours": {k: round(v / 3600, 3) for k, v in sorted(stats["seconds"].items())},
+        "lines": dict(stats["lines"]),
+        "refused": dict(stats["refused"]),
+        "frame": {"centre_s": FRAME_CENTRE_S, "rate": FRAME_RATE},
+        "wall_seconds": round(time.time() - t0),
+    }
     (args.out / f"summary_real{args.seed}.json").write_text(json.dumps(summary, indent=1))
     print(json.dumps(summary))
 

@@ -11,8 +11,9 @@ the rate, 30 % of the crops real, which is what ships.
 
 Needs the ``train`` extra (``pip install -e '.[train]'``, torch 2.13 CPU) and the Debian
 packages ``espeak-ng mbrola mbrola-{af1,br2,br4,de3,de4,de5,de7,fr3,fr5,fr6,fr7,gr2,hu1,mx1,mx2,pt1,ro1,sw1,sw2}
-festival festvox-rablpc16k festvox-don fillets-ng-data fillets-ng-data-cs fillets-ng-data-nl`` and the word lists ``wamerican wngerman wfrench
-wspanish witalian wdutch wpolish wportuguese wbrazilian wswedish`` (MBROLA voices are in
+festival festvox-rablpc16k festvox-don fillets-ng-data fillets-ng-data-cs fillets-ng-data-nl`` and the
+word lists ``wamerican wngerman wfrench wspanish witalian wdutch wpolish wportuguese wbrazilian
+wswedish`` (MBROLA voices are in
 Debian's contrib/non-free components). Every step is seeded; the corpus and the
 training stop at fixed sizes (``--hours``, ``--steps``) unless the machine is so slow
 that their wall-clock guards (``--minutes``, ``--max-minutes``) stop them first.

@@ -62,7 +62,8 @@ def crop_weights(split, real_share: float | None) -> np.ndarray:
     real = np.array([c.startswith("real:") for c in split.chains])
     if real_share is None or not real.any() or real.all():
         return lengths / lengths.sum()
-    weights = np.where(real, real_share * lengths / lengths[real].sum(), (1 - real_share) * lengths / lengths[~real].sum())
+    share = np.where(real, real_share / lengths[real].sum(), (1 - real_share) / lengths[~real].sum())
+    weights = share * lengths
     return weights / weights.sum()
 
 
@@ -101,7 +102,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=14)
     parser.add_argument("--resume", type=Path, default=None, help="start from this checkpoint's model and optimizer")
     parser.add_argument(
-        "--real-share", type=float, default=None,
+        "--real-share",
+        type=float,
+        default=None,
         help="share of crops from real speech (chains 'real:', training.real_speech); default: by length like the rest",
     )
     parser.add_argument(
