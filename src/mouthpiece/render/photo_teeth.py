@@ -60,7 +60,7 @@ class PhotoTeeth:
         cv2.fillPoly(mask, [np.round((opening - (x0, y0)) * 16).astype(np.int32)], (255,), cv2.LINE_AA, 4)
         inset = int(round(EDGE_IN * rig.unit))
         if inset > 0:
-            mask = cv2.erode(mask, np.ones((2 * inset + 1, 2 * inset + 1), np.uint8))
+            mask = np.asarray(cv2.erode(mask, np.ones((2 * inset + 1, 2 * inset + 1), np.uint8)), np.uint8)
         inside = mask > 127
         if inside.sum() < 6:
             return None
@@ -71,7 +71,7 @@ class PhotoTeeth:
         if bright.sum() < max(6, 0.25 * inside.sum()):
             return None
         upper = _upper_teeth(inside, bright)
-        alpha = cv2.GaussianBlur(upper.astype(np.float32), (0, 0), max(FEATHER * rig.unit, 0.5))
+        alpha = np.asarray(cv2.GaussianBlur(upper.astype(np.float32), (0, 0), max(FEATHER * rig.unit, 0.5)), np.float32)
         middle, across, half = mouth_axes(source)
         ys, xs = np.mgrid[y0:y1, x0:x1]
         sideways = np.abs((xs - middle[0]) * across[0] + (ys - middle[1]) * across[1]) / half
