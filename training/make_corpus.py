@@ -264,6 +264,21 @@ def choose(rng: np.random.Generator, festival_share: float) -> tuple[str, str, s
     return lang, "espeak", voice, "val" if variant in VALIDATION_VARIANTS else "train"
 
 
+def degraded_frames(
+    samples: np.ndarray, spans: list[tuple[float, float, str]], rng: np.random.Generator, pool: list[np.ndarray]
+) -> tuple[int, np.ndarray, np.ndarray, np.ndarray, str]:
+    """``samples`` through a random chain of :func:`augment.degrade` (``pool``: other speech for
+    babble), as training frames: the new length in samples, its log mel frames, their viseme
+    and articulation targets from ``spans`` (seconds, moved as the chain moved the speech),
+    and the chain's description."""
+    x, factor, offset, chain = augment.degrade(samples, rng, pool)
+    shift = offset / RATE
+    moved = [(a / factor + shift, b / factor + shift, p) for a, b, p in spans]
+    mel = log_mel(x)
+    vis, art = frame_targets(moved, len(mel))
+    return len(x), mel, vis, art, chain
+
+
 class ShardWriter:
     def __init__(self, folder: Path, size: int, prefix: str) -> None:
         self.folder, self.size, self.prefix = folder, size, prefix
@@ -338,14 +353,10 @@ def main(argv: list[str] | None = None) -> None:
         if len(samples) < RATE // 2 or not spans:
             continue
         pool = [*pool[-40:], samples]
-        x, factor, offset, chain = augment.degrade(samples, rng, pool[:-1])
-        shift = offset / RATE
-        spans = [(a / factor + shift, b / factor + shift, p) for a, b, p in spans]
-        mel = log_mel(x)
-        vis, art = frame_targets(spans, len(mel))
+        length, mel, vis, art, chain = degraded_frames(samples, spans, rng, pool[:-1])
         name = f"{engine}:{voice}"
         writers[split].add(mel, vis, art, f"u{args.seed}-{k:07d}", name, lang, chain)
-        seconds = len(x) / RATE
+        seconds = length / RATE
         stats["seconds"][f"{split}:{lang}"] += seconds
         stats["utterances"][f"{split}:{lang}"] += 1
         stats["voices"][f"{split}:{name}"] += 1

@@ -31,15 +31,14 @@ from pathlib import Path
 import numpy as np
 
 from mouthpiece import api
-from mouthpiece.audio.features import MEL_HOP, log_mel
+from mouthpiece.audio.features import log_mel
 from mouthpiece.audio.load import load
 from mouthpiece.errors import InputError
 from mouthpiece.neural.model import FRAME_CENTRE_S, FRAME_RATE
 from mouthpiece.phonetics.tts import tts
 
-from . import augment
 from .labels import frame_targets
-from .make_corpus import DEFAULT_OUT, ShardWriter
+from .make_corpus import DEFAULT_OUT, ShardWriter, degraded_frames
 
 GAME = Path("/usr/share/games/fillets-ng")
 LANGUAGES = ("cs", "nl")  # the voice packs Debian has
@@ -67,9 +66,8 @@ def dialog_lines(game: Path, language: str) -> list[tuple[str, str, Path, str]]:
     return out
 
 
-def loud_frames(samples: np.ndarray, frames: int) -> np.ndarray:
-    """Per target frame, whether it is within :data:`LOUD_DB` of the line's loudest."""
-    mel = log_mel(samples)[:frames]
+def loud_frames(mel: np.ndarray) -> np.ndarray:
+    """Per log mel frame (a target frame), whether it is within :data:`LOUD_DB` of the line's loudest."""
     energy = 10 * np.log10(np.exp(mel).sum(1) + 1e-12)
     return energy > energy.max() - LOUD_DB
 
@@ -134,24 +132,19 @@ def main(argv: list[str] | None = None) -> None:
                 stats["refused"][f"{language}:unreadable"] += 1
                 print(f"skipped {sound}: {e}", flush=True)
                 continue
-            frames = int((len(audio.samples) - 400) // MEL_HOP) + 1
+            samples = audio.samples.astype(np.float32)
+            mel = log_mel(samples)
             said = sum(p.label != "sil" for p in tts(text, voice=language)[1].phones)
-            if not plausible(spans, loud_frames(audio.samples, frames), said):
+            if not plausible(spans, loud_frames(mel), said):
                 stats["refused"][f"{language}:misaligned"] += 1
                 continue
             split = "val" if level in validation else "train"
             character = line.split("-")[1] if line.count("-") >= 2 else "?"
             voice = f"fillets:{language}:{character}"
-            samples = audio.samples.astype(np.float32)
-            mel = log_mel(samples)
             vis, art = frame_targets(spans, len(mel))
             writers[split].add(mel, vis, art, f"{language}-{level}-{line}", voice, language, "real:clean")
             pool = [*pool[-40:], samples]
-            x, factor, offset, chain = augment.degrade(samples, rng, pool[:-1])
-            shift = offset / augment.RATE
-            moved = [(a / factor + shift, b / factor + shift, p) for a, b, p in spans]
-            mel = log_mel(x)
-            vis, art = frame_targets(moved, len(mel))
+            _, mel, vis, art, chain = degraded_frames(samples, spans, rng, pool[:-1])
             writers[split].add(mel, vis, art, f"{language}-{level}-{line}-d", voice, language, f"real:{chain}")
             stats["seconds"][f"{split}:{language}"] += audio.duration
             stats["lines"][f"{split}:{language}"] += 1

@@ -95,13 +95,11 @@ class MouthPalette:
         lip_colour = _median(image, lips)
         skin_colour = _median(image, skin)
         luma = float(skin_colour @ [0.299, 0.587, 0.114])
-        saturation = float((skin_colour.max() - skin_colour.min()) / max(skin_colour.max(), 1.0))
         teeth = TEETH_WHITE * np.clip(luma / SKIN_REFERENCE_LUMA, 0.55, 1.0)
         grey = float(teeth.mean())
-        teeth = grey + (teeth - grey) * np.clip(saturation / 0.2, 0.0, 1.0)
-        lip_saturation = float((lip_colour.max() - lip_colour.min()) / max(lip_colour.max(), 1.0))
+        teeth = grey + (teeth - grey) * _colourfulness(skin_colour)
         cavity = lip_colour * CAVITY_SHADE
-        cavity[0] = min(cavity[0] * (1 + (CAVITY_RED - 1) * np.clip(lip_saturation / 0.2, 0.0, 1.0)), 255.0)
+        cavity[0] = min(cavity[0] * (1 + (CAVITY_RED - 1) * _colourfulness(lip_colour)), 255.0)
         return cls(cavity=cavity, tongue=lip_colour * TONGUE_SHADE, teeth=teeth,
                    gums=lip_colour * GUM_SHADE)  # fmt: skip
 
@@ -151,6 +149,12 @@ def clear_photo_mouth(image: np.ndarray, points: np.ndarray, *, unit: float) -> 
     margin = max(1, int(round(PHOTO_MOUTH_MARGIN * unit)))
     grown = cv2.dilate(mask, np.ones((2 * margin + 1, 2 * margin + 1), np.uint8))
     return np.asarray(cv2.inpaint(image, grown, margin + 2, cv2.INPAINT_TELEA))
+
+
+def _colourfulness(colour: np.ndarray) -> float:
+    """0 for a grey ``colour`` (RGB) up to 1 from a saturation of 0.2 (a photo in colour) on."""
+    saturation = float((colour.max() - colour.min()) / max(colour.max(), 1.0))
+    return float(np.clip(saturation / 0.2, 0.0, 1.0))
 
 
 def _median(image: np.ndarray, mask: np.ndarray) -> np.ndarray:
