@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Sequence
 from functools import cache
 
 from ..errors import InputError
@@ -123,15 +124,9 @@ _FALLBACK = ("AH",)  # a letter nothing else identifies: a neutral, half-open mo
 _LETTER_NAME = re.compile(r"\bLETTER (?:SMALL |CAPITAL )*([A-Z])\b")
 
 
-def _strip_marks(phoneme: str) -> str:
-    kept = []
-    for char in unicodedata.normalize("NFC", phoneme):
-        if char in IGNORED_MARKS or unicodedata.combining(char):
-            continue
-        if unicodedata.category(char) == "Lm":  # modifier letters: ʰ ʲ ʷ ˠ ˤ ᵝ ʼ
-            continue
-        kept.append(char)
-    return "".join(kept)
+def _is_mark(char: str) -> bool:
+    """Whether ``char`` is removed before matching (see :data:`IGNORED_MARKS`)."""
+    return char in IGNORED_MARKS or bool(unicodedata.combining(char)) or unicodedata.category(char) == "Lm"
 
 
 def _fallback(char: str) -> _P:
@@ -189,22 +184,52 @@ def ipa_to_arpabet(phoneme: str, *, language: str = "en") -> list[str]:
     >>> ipa_to_arpabet("ɐ̃ʊ̃"), ipa_to_arpabet("ʔ")
     (['OW'], [])
     """
-    text = _strip_marks(phoneme)
-    table = _table(language)
     phones: list[str] = []
+    for _, mapped in ipa_segments(unicodedata.normalize("NFC", phoneme), language=language):
+        for phone in mapped:
+            if not phones or phones[-1] != phone:
+                phones.append(phone)
+    return phones
+
+
+def ipa_segments(chars: Sequence[str], *, language: str = "en") -> list[tuple[list[int], tuple[str, ...]]]:
+    """The sounds of a run of IPA characters: which characters make each, and its phones.
+
+    Marks (stress, length, diacritics, modifier letters, separators) are skipped; the rest
+    is matched greedily, longest table entry first, as :func:`ipa_to_arpabet` does. A
+    speech synthesizer that gives each character a duration (Piper) times its phones by
+    these groups.
+
+    Parameters
+    ----------
+    chars : sequence of single characters (a str, or a list of them)
+    language : str, as for :func:`ipa_to_arpabet`
+
+    Returns
+    -------
+    list of (indices into ``chars`` of the sound's characters, its ARPAbet phones), in
+    order; the phones may be empty (the glottal stop, a symbol).
+
+    Examples
+    --------
+    >>> ipa_segments("tʃˈeɪs")
+    [([0, 1], ('CH',)), ([3, 4], ('EY',)), ([5], ('S',))]
+    """
+    kept = [i for i, char in enumerate(chars) if not _is_mark(char)]
+    text = "".join(chars[i] for i in kept)
+    table = _table(language)
+    out: list[tuple[list[int], tuple[str, ...]]] = []
     i = 0
     while i < len(text):
         for size in range(min(_MAX_KEY, len(text) - i), 0, -1):
             found = table.get(text[i : i + size])
             if found is not None:
-                mapped, i = found, i + size
                 break
         else:
-            mapped, i = _fallback(text[i]), i + 1
-        for phone in mapped:
-            if not phones or phones[-1] != phone:
-                phones.append(phone)
-    return phones
+            found, size = _fallback(text[i]), 1
+        out.append((kept[i : i + size], tuple(found)))
+        i += size
+    return out
 
 
 @cache  # called for every segment of every partial result of a live stream
