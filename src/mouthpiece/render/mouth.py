@@ -51,7 +51,12 @@ CAVITY_DEPTH_SHADE = 0.42  # the cavity's darkness at its middle as a share of n
 # and premolars; about 8.5, 6.5 and 7.5 mm wide against 63 mm between the eyes).
 TOOTH_GAPS = (0.0, 0.135, 0.24, 0.355, 0.46)
 TOOTH_GAP_WIDTH = 0.008  # face units
-TOOTH_GAP_SHADE = 0.2
+TOOTH_GAP_SHADE = 0.1
+# Each tooth is rounded: it turns away from the light towards its sides, so it darkens
+# smoothly over this far from where it meets the next (face units) by up to TOOTH_ROUND_SHADE.
+# A hard line alone between flat white teeth read as piano keys.
+TOOTH_ROUND_WIDTH = 0.035
+TOOTH_ROUND_SHADE = 0.16
 # The rounded corners of neighbouring teeth leave a notch open at the biting edge (an
 # embrasure): this half-width at the edge (face units, ~0.4 mm), closing this far up (~1.3 mm).
 EMBRASURE_HALF_WIDTH = 0.006
@@ -237,6 +242,7 @@ def draw_mouth(
     # Lower teeth first: the upper ones close in front of them.
     gap_distance = _tooth_gap_distance(sideways * half_width / unit)
     gaps = np.clip(1 - gap_distance / TOOTH_GAP_WIDTH, 0, 1)
+    rounding = 1 - TOOTH_ROUND_SHADE * (1 - np.clip(gap_distance / TOOTH_ROUND_WIDTH, 0, 1)) ** 2
     for edge, sign, teeth_height, shade in (
         (LOWER_TEETH, 1.0, TEETH_HEIGHT[1], LOWER_TEETH_SHADE),
         (UPPER_TEETH, -1.0, TEETH_HEIGHT[0], 1.0),
@@ -252,7 +258,7 @@ def draw_mouth(
         notch = EMBRASURE_HALF_WIDTH * np.clip(1 - past_edge / EMBRASURE_DEPTH, 0, 1)
         teeth *= 1 - np.clip((notch - gap_distance) * unit, 0, 1)  # a notch under a pixel wide only dims
         towards_gums = np.clip(past_edge / min(teeth_height, 0.12), 0, 1)
-        lit = shade * (1 - (1 - EDGE_SHADE) * towards_gums) * (1 - TOOTH_GAP_SHADE * gaps)
+        lit = shade * (1 - (1 - EDGE_SHADE) * towards_gums) * (1 - TOOTH_GAP_SHADE * gaps) * rounding
         _paint(layer, teeth, palette.teeth * corner_shade * lit[..., None])
     if own_teeth is not None:
         own_teeth.paint(layer, points, origin)
