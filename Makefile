@@ -27,7 +27,7 @@ $(STAMP): pyproject.toml $(VALIDATOR)/package-lock.json $(THREEJS)/package-lock.
 	fi
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[dev,face,serve,cluster]'
+	$(PY) -m pip install -q -e '.[dev,face,serve,cluster,piper]'
 	$(PY) -m pip install -q --no-deps $(MEDIAPIPE)
 	cd $(VALIDATOR) && npm ci --no-audit --no-fund --loglevel=error
 	cd $(THREEJS) && npm ci --no-audit --no-fund --loglevel=error

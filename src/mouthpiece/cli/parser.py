@@ -119,7 +119,7 @@ def build_parser() -> argparse.ArgumentParser:
                          "(.csv or .json)")  # fmt: skip
     animate.set_defaults(run=_cmd_animate)
 
-    say_ = commands.add_parser("say", help="text to speech (espeak-ng) and its animation")
+    say_ = commands.add_parser("say", help="text to speech (espeak-ng, or the Piper voice) and its animation")
     say_.add_argument("text", help="what to say")
     say_.add_argument(
         "-o", "--output", required=True,
@@ -130,7 +130,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--language",
         dest="voice",
         default="en-us",
-        help="any espeak-ng language or voice, e.g. en-us, en-gb, de, fr, en-us+f3 (default en-us)",
+        help="any espeak-ng language or voice, e.g. en-us, en-gb, de, fr, en-us+f3 (default en-us); or piper, "
+        "a natural-sounding US English voice (the piper extra)",
     )
     say_.add_argument("--animation", help="also write the animation here (format from -f, default anim-json)")
     say_.add_argument("-f", "--format", help="format of --animation (default anim-json)")

@@ -38,6 +38,7 @@ from ..vocabulary import SILENCE, VOWELS
 from . import espeak
 from .align import WORD_PATTERN
 from .inventory import ipa_to_arpabet, language_of
+from .piper_tts import is_piper, piper_tts
 
 EDGE_SILENCE_S = 0.05  # s, least silence before the first and after the last phone
 CLOSURE_FRAME_S = 0.005  # s, window in which silence is sought before a stop
@@ -96,7 +97,8 @@ def tts(text: str, *, voice: str = "en-us", rate_wpm: int | None = None) -> tupl
         What to say, plain text in the voice's language.
     voice : str
         Any espeak-ng voice name or language: ``en-us``, ``en-gb``, ``de``, ``fr``,
-        ``es``, a variant such as ``en-us+f3`` (``espeak-ng --voices`` lists them).
+        ``es``, a variant such as ``en-us+f3`` (``espeak-ng --voices`` lists them); or
+        ``piper``, a natural-sounding US English voice (:mod:`.piper_tts`, the ``piper`` extra).
     rate_wpm : int in [80, 450] or None
         Speaking rate in words per minute; None for espeak-ng's default (175).
 
@@ -113,6 +115,8 @@ def tts(text: str, *, voice: str = "en-us", rate_wpm: int | None = None) -> tupl
     DependencyError
         When espeak-ng's library is missing.
     """
+    if isinstance(voice, str) and is_piper(voice):
+        return piper_tts(text, rate_wpm=rate_wpm)
     if not isinstance(text, str):
         raise InputError(f"Text must be a string, got {type(text).__name__}.")
     if not text.strip():

@@ -118,7 +118,9 @@ AVATAR_HELP = ("a 3D avatar (.glb, .vrm, or .gltf with its data embedded): the a
 
 class SayRequest(BaseModel):
     text: str = Field(min_length=1, max_length=MAX_TEXT_CHARACTERS, description="what to say")
-    voice: str = Field(DEFAULT_LANGUAGE, max_length=100, description="an espeak-ng language or voice: en-us, de, fr+f2")
+    voice: str = Field(
+        DEFAULT_LANGUAGE, max_length=100, description="an espeak-ng language or voice: en-us, de, fr+f2; or piper"
+    )
     fps: float = Field(60.0, ge=1, le=240, description="frames per second of the Animation")
 
 
