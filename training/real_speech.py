@@ -22,9 +22,7 @@ validation.
 from __future__ import annotations
 
 import argparse
-import json
 import re
-import time
 from collections import Counter
 from pathlib import Path
 
@@ -34,11 +32,12 @@ from mouthpiece import api
 from mouthpiece.audio.features import log_mel
 from mouthpiece.audio.load import load
 from mouthpiece.errors import InputError
-from mouthpiece.neural.model import FRAME_CENTRE_S, FRAME_RATE
+from mouthpiece.neural.model import FRAME_RATE
 from mouthpiece.phonetics.tts import tts
 
 from .labels import frame_targets
-from .make_corpus import DEFAULT_OUT, ShardWriter, degraded_frames
+from .line_shards import LineShards
+from .make_corpus import DEFAULT_OUT
 
 GAME = Path("/usr/share/games/fillets-ng")
 LANGUAGES = ("cs", "nl")  # the voice packs Debian has
@@ -108,16 +107,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--languages", default=",".join(LANGUAGES), help="comma list of the voice packs to use")
     args = parser.parse_args(argv)
     rng = np.random.default_rng(args.seed)
-    prefix = f"shard_real{args.seed}"
-    for split in ("train", "val"):
-        for old in (args.out / split).glob(f"{prefix}_*.npz"):
-            old.unlink()
-    writers = {split: ShardWriter(args.out / split, 400, prefix) for split in ("train", "val")}
+    shards = LineShards(args.out, f"real{args.seed}", "real", rng)
     levels = sorted({p.parent.name for p in (args.game / "script").glob("*/dialogs_*.lua")})
     validation = set(levels[VALIDATION_EVERY - 1 :: VALIDATION_EVERY])
-    stats: dict[str, Counter] = {k: Counter() for k in ("seconds", "lines", "refused")}
-    pool: list[np.ndarray] = []
-    t0 = time.time()
+    refused: Counter = Counter()
     for language in args.languages.split(","):
         lines = dialog_lines(args.game, language)
         if not lines:
@@ -129,38 +122,20 @@ def main(argv: list[str] | None = None) -> None:
                 audio = load(sound)
                 spans = spans_of(audio, text, language)
             except InputError as e:
-                stats["refused"][f"{language}:unreadable"] += 1
+                refused[f"{language}:unreadable"] += 1
                 print(f"skipped {sound}: {e}", flush=True)
                 continue
             samples = audio.samples.astype(np.float32)
             mel = log_mel(samples)
             said = sum(p.label != "sil" for p in tts(text, voice=language)[1].phones)
             if not plausible(spans, loud_frames(mel), said):
-                stats["refused"][f"{language}:misaligned"] += 1
+                refused[f"{language}:misaligned"] += 1
                 continue
-            split = "val" if level in validation else "train"
             character = line.split("-")[1] if line.count("-") >= 2 else "?"
-            voice = f"fillets:{language}:{character}"
-            vis, art = frame_targets(spans, len(mel))
-            writers[split].add(mel, vis, art, f"{language}-{level}-{line}", voice, language, "real:clean")
-            pool = [*pool[-40:], samples]
-            _, mel, vis, art, chain = degraded_frames(samples, spans, rng, pool[:-1])
-            writers[split].add(mel, vis, art, f"{language}-{level}-{line}-d", voice, language, f"real:{chain}")
-            stats["seconds"][f"{split}:{language}"] += audio.duration
-            stats["lines"][f"{split}:{language}"] += 1
-            if sum(stats["lines"].values()) % 200 == 0:
-                print(f"{sum(stats['lines'].values())} lines, {time.time() - t0:.0f} s", flush=True)
-    for writer in writers.values():
-        writer.flush()
-    summary = {
-        "hours": {k: round(v / 3600, 3) for k, v in sorted(stats["seconds"].items())},
-        "lines": dict(stats["lines"]),
-        "refused": dict(stats["refused"]),
-        "frame": {"centre_s": FRAME_CENTRE_S, "rate": FRAME_RATE},
-        "wall_seconds": round(time.time() - t0),
-    }
-    (args.out / f"summary_real{args.seed}.json").write_text(json.dumps(summary, indent=1))
-    print(json.dumps(summary))
+            split = "val" if level in validation else "train"
+            shards.add(split, samples, spans, f"{language}-{level}-{line}", f"fillets:{language}:{character}", language,
+                       mel=mel)  # fmt: skip
+    shards.close(refused=dict(refused))
 
 
 if __name__ == "__main__":

@@ -55,15 +55,25 @@ def make_batch(split, rng: np.random.Generator, batch: int, frames: int, lookahe
     return t(x).transpose(1, 2), (t(vis), t(art).transpose(1, 2), t(mask))
 
 
-def crop_weights(split, real_share: float | None) -> np.ndarray:
-    """Each training utterance's chance of giving a crop: by its length, the real-speech
-    utterances together given ``real_share`` of the crops when it is set."""
+def crop_weights(split, shares: dict[str, float | None]) -> np.ndarray:
+    """Each training utterance's chance of giving a crop: by its length, the utterances whose
+    chain starts with a prefix of ``shares`` (``"real:"``) together given that share of the
+    crops, the rest the remainder."""
     lengths = np.array([len(v) for v in split.visemes], np.float64)
-    real = np.array([c.startswith("real:") for c in split.chains])
-    if real_share is None or not real.any() or real.all():
+    weights = lengths.copy()
+    rest = np.ones(len(lengths), bool)
+    left = 1.0
+    for prefix, share in shares.items():
+        chosen = np.array([c.startswith(prefix) for c in split.chains])
+        if share is None or not chosen.any():
+            continue
+        weights[chosen] = share * lengths[chosen] / lengths[chosen].sum()
+        rest &= ~chosen
+        left -= share
+    if rest.all():
         return lengths / lengths.sum()
-    share = np.where(real, real_share / lengths[real].sum(), (1 - real_share) / lengths[~real].sum())
-    weights = share * lengths
+    if rest.any():
+        weights[rest] = max(left, 0.0) * lengths[rest] / lengths[rest].sum()
     return weights / weights.sum()
 
 
@@ -108,6 +118,12 @@ def main(argv: list[str] | None = None) -> None:
         help="share of crops from real speech (chains 'real:', training.real_speech); default: by length like the rest",
     )
     parser.add_argument(
+        "--piper-share",
+        type=float,
+        default=None,
+        help="share of crops from Piper's English (chains 'piper:', training.piper_speech); default: by length",
+    )
+    parser.add_argument(
         "--init-model", type=Path, default=None, help="start from this numpy model file's weights (a fresh optimizer)"
     )
     args = parser.parse_args(argv)
@@ -132,7 +148,7 @@ def main(argv: list[str] | None = None) -> None:
         f"{train.frames / 360000:.2f} h / {val.frames / 360000:.2f} h, {time.time() - t0:.0f} s",
         flush=True,
     )
-    weights = crop_weights(train, args.real_share)
+    weights = crop_weights(train, {"real:": args.real_share, "piper:": args.piper_share})
 
     model = FrontEndNet(cfg)
     if init:
