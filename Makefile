@@ -46,8 +46,8 @@ bench: install
 	$(PY) benchmarks/dub.py
 	$(PY) benchmarks/stream.py
 
-# Retrain the learned front end end to end (three and a half hours on two cores; needs Debian's
-# contrib/non-free MBROLA voices, Festival and word lists: see training/retrain.py).
+# Retrain the learned front end end to end (four and a half hours on two cores; needs Debian's
+# contrib/non-free MBROLA voices, Festival, the game data and word lists: see training/retrain.py).
 train: install
 	$(PY) -m pip install -q -e '.[train]'
 	$(PY) -m training.retrain
