@@ -13,7 +13,7 @@ The text is Fish Fillets NG's English dialogue (Debian ``fillets-ng-data``, GPL-
 same lines the Czech and Dutch actors speak), each line said ``--takes`` times with the
 voice's speed and variability drawn anew, once as it is and once through
 ``augment.degrade``. Chains are prefixed ``piper:`` (``train.py --piper-share``). Levels
-whose name sorts into every tenth place are validation, as in ``training.real_speech``.
+that ``training.real_speech`` holds out are validation here too (``validation_levels``).
 
     python -m training.piper_speech      # ~25 min on one core; shards in ~/.cache/mouthpiece-train/{train,val}
 """
@@ -30,7 +30,7 @@ from mouthpiece.phonetics.piper_tts import installed_voice
 
 from .line_shards import LineShards
 from .make_corpus import DEFAULT_OUT
-from .real_speech import GAME, VALIDATION_EVERY
+from .real_speech import GAME, validation_levels
 
 ENGLISH = re.compile(r'dialogId\("([^"]+)",\s*"[^"]*",\s*"((?:[^"\\]|\\.)*)"\)')
 LENGTH_SCALE = (0.85, 1.2)  # the voice's speed (Piper's length_scale), drawn per take
@@ -63,8 +63,7 @@ def main(argv: list[str] | None = None) -> None:
         raise SystemExit(f"No English dialogue under {args.game}: install fillets-ng-data.")
     rng = np.random.default_rng(args.seed)
     shards = LineShards(args.out, f"piper{args.seed}", "piper", rng)
-    levels = sorted({level for level, _, _ in lines})
-    validation = set(levels[VALIDATION_EVERY - 1 :: VALIDATION_EVERY])
+    validation = validation_levels(args.game)
     voice = installed_voice()
     for level, line, text in lines[: args.limit or None]:
         split = "val" if level in validation else "train"

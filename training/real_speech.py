@@ -65,6 +65,14 @@ def dialog_lines(game: Path, language: str) -> list[tuple[str, str, Path, str]]:
     return out
 
 
+def validation_levels(game: Path) -> set[str]:
+    """The levels whose lines are validation, in every language and voice: every tenth of the
+    game's levels sorted by name (one split for all, so no line is heard in training in one
+    language and checked in another)."""
+    levels = sorted({script.parent.name for script in (game / "script").glob("*/dialogs_*.lua")})
+    return set(levels[VALIDATION_EVERY - 1 :: VALIDATION_EVERY])
+
+
 def loud_frames(mel: np.ndarray) -> np.ndarray:
     """Per log mel frame (a target frame), whether it is within :data:`LOUD_DB` of the line's loudest."""
     energy = 10 * np.log10(np.exp(mel).sum(1) + 1e-12)
@@ -108,8 +116,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     rng = np.random.default_rng(args.seed)
     shards = LineShards(args.out, f"real{args.seed}", "real", rng)
-    levels = sorted({p.parent.name for p in (args.game / "script").glob("*/dialogs_*.lua")})
-    validation = set(levels[VALIDATION_EVERY - 1 :: VALIDATION_EVERY])
+    validation = validation_levels(args.game)
     refused: Counter = Counter()
     for language in args.languages.split(","):
         lines = dialog_lines(args.game, language)

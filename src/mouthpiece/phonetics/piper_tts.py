@@ -20,6 +20,7 @@ little (as two takes of a person do).
 
 from __future__ import annotations
 
+import json
 from functools import cache
 from pathlib import Path
 
@@ -29,7 +30,9 @@ from ..audio.resample import resample
 from ..errors import DependencyError, InputError
 from ..types import SAMPLE_RATE, Audio, Phone, PhoneTrack
 from ..vocabulary import SILENCE
+from .espeak import RATE_DEFAULT_WPM, RATE_MAX_WPM, RATE_MIN_WPM
 from .inventory import ipa_segments
+from .tts import EDGE_SILENCE_S
 
 VOICE = "piper"  # the --voice name of the installed Piper voice
 HOP = 256  # samples a duration frame of Piper's VITS voices lasts
@@ -38,8 +41,6 @@ PAD, START, END = "_", "^", "$"
 STRESS = "ˈˌ"
 PAUSES = ",.;:!?—…"
 SENTENCE_GAP_S = 0.2  # s of silence between sentences
-EDGE_SILENCE_S = 0.05  # s, least silence before the first and after the last phone
-DEFAULT_WPM = 175  # the speaking rate of length scale 1, as espeak-ng's default
 
 
 def is_piper(voice: str) -> bool:
@@ -71,9 +72,9 @@ def piper_tts(text: str, *, rate_wpm: int | None = None) -> tuple[Audio, PhoneTr
         raise InputError(f"Text must be a string, got {type(text).__name__}.")
     if not text.strip():
         raise InputError("Text is empty; nothing to say.")
-    if rate_wpm is not None and not 80 <= rate_wpm <= 450:
-        raise InputError(f"Speaking rate must be 80-450 words per minute, got {rate_wpm}.")
-    length_scale = 1.0 if rate_wpm is None else DEFAULT_WPM / rate_wpm
+    if rate_wpm is not None and not RATE_MIN_WPM <= rate_wpm <= RATE_MAX_WPM:
+        raise InputError(f"Speaking rate must be {RATE_MIN_WPM}-{RATE_MAX_WPM} words per minute, got {rate_wpm}.")
+    length_scale = 1.0 if rate_wpm is None else RATE_DEFAULT_WPM / rate_wpm  # length scale 1 speaks at about that
     samples, spans = installed_voice().speak(text, length_scale=length_scale)
     if not any(label != SILENCE for _, _, label in spans):
         raise InputError(f"Text {text[:40]!r} has nothing the Piper voice can say.")
@@ -115,12 +116,13 @@ class PiperVoice:
             import onnx
             import onnxruntime
             from piper import PiperVoice as Voice
+            from piper.config import PiperConfig
         except ImportError:
             raise DependencyError(
                 "Piper voices need piper-tts, onnx and onnxruntime: pip install 'mouthpiece[piper]'."
             ) from None
         try:
-            self.voice = Voice.load(str(model))
+            config = PiperConfig.from_dict(json.loads(Path(f"{model}.json").read_text(encoding="utf-8")))
             graph = onnx.load(str(model))
         except Exception as e:  # noqa: BLE001 - any reader failure means an unusable file
             raise InputError(f"The Piper voice '{model}' cannot be read: {e}.") from None
@@ -131,9 +133,10 @@ class PiperVoice:
         options.intra_op_num_threads = options.inter_op_num_threads = 1
         self.session = onnxruntime.InferenceSession(graph.SerializeToString(), options,
                                                     providers=["CPUExecutionProvider"])  # fmt: skip
-        self.rate = int(self.voice.config.sample_rate)
-        self.symbol_of = {ids[0]: symbol for symbol, ids in self.voice.config.phoneme_id_map.items()}
-        config = self.voice.config
+        # Piper's own object phonemizes; it runs on this session, so the network is loaded once
+        self.voice = Voice(session=self.session, config=config)
+        self.rate = int(config.sample_rate)
+        self.symbol_of = {ids[0]: symbol for symbol, ids in config.phoneme_id_map.items()}
         self.noise_scale, self.noise_w = float(config.noise_scale), float(config.noise_w_scale)
 
     def speak(

@@ -38,7 +38,6 @@ from ..vocabulary import SILENCE, VOWELS
 from . import espeak
 from .align import WORD_PATTERN
 from .inventory import ipa_to_arpabet, language_of
-from .piper_tts import is_piper, piper_tts
 
 EDGE_SILENCE_S = 0.05  # s, least silence before the first and after the last phone
 CLOSURE_FRAME_S = 0.005  # s, window in which silence is sought before a stop
@@ -115,6 +114,8 @@ def tts(text: str, *, voice: str = "en-us", rate_wpm: int | None = None) -> tupl
     DependencyError
         When espeak-ng's library is missing.
     """
+    from .piper_tts import is_piper, piper_tts  # it reads this module's edge silence
+
     if isinstance(voice, str) and is_piper(voice):
         return piper_tts(text, rate_wpm=rate_wpm)
     if not isinstance(text, str):
