@@ -256,3 +256,17 @@ def test_bilabials_the_front_end_hears_are_kept(speech):
     for voice in ("en-us", "de"):
         audio, reference = speech[voice]
         assert heard_closures_only(reference, run(audio)).phones == reference.phones, voice
+
+
+@pytest.mark.parametrize(("voice", "text"), [("en-us", "The cat sat on the tall red chair."),
+                                             ("de", "Der Hund lief schnell nach Hause."),
+                                             ("fr", "Le chat dort sur la chaise.")])  # fmt: skip
+def test_the_end_of_a_recording_is_not_heard_as_a_closure(voice, text):
+    # speech that stops 50 ms before the file does, with no P, B or M near its end: the
+    # frames past the last one must not sound like a burst, or the lips shut there
+    audio, reference = tts(text, voice=voice)
+    assert not {"P", "B", "M"} & {p.label for p in reference.phones[-4:]}
+    phones, out = recognize(audio)
+    last = [p.label for p in phones.phones if p.end > audio.duration - 0.15]
+    assert "P" not in last, last
+    assert out.closure[-8:].max() < 0.5

@@ -41,7 +41,9 @@ def make_batch(split, rng: np.random.Generator, batch: int, frames: int, lookahe
         f, n = split.features[u], len(split.visemes[u])
         s = int(rng.integers(0, n - frames + 1)) if n > frames and rng.uniform() > 0.15 else 0
         e = min(n, s + frames)
-        x[b, : min(n, s + frames + lookahead) - s] = f[s : s + frames + lookahead]
+        got = min(n, s + frames + lookahead) - s
+        x[b, :got] = f[s : s + got]
+        x[b, got:] = f[n - 1]  # past the utterance's end its last frame is held, as in inference (neural.model)
         vis[b, : e - s] = split.visemes[u][s:e]
         art[b, : e - s] = split.articulation[u][s:e]
         mask[b, : e - s] = 1.0
@@ -85,7 +87,7 @@ def evaluate(model: FrontEndNet, split, max_utterances: int = 400) -> dict:
     pred_open, true_open = [], []
     for u in np.unique(np.linspace(0, len(split.visemes) - 1, max_utterances).astype(int)):  # spread over every shard
         f = split.features[u].astype(np.float32)
-        f = np.concatenate([f, np.zeros((L, f.shape[1]), np.float32)])
+        f = np.concatenate([f, np.repeat(f[-1:], L, axis=0)])
         (logits, art), _ = model(torch.from_numpy(f).T[None])
         p = logits[0].argmax(0).numpy()
         correct += int((p == split.visemes[u]).sum())
