@@ -32,6 +32,7 @@ from mouthpiece.neural.model import default_model
 from mouthpiece.types import Animation, Audio
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+from real_footage import FIXTURES as FIXTURES  # noqa: E402  (retrain checks the footage is here)
 from real_footage import Clip, list_clips, load_clip_audio, observe_mouth  # noqa: E402
 
 CACHE = Path.home() / ".cache" / "mouthpiece-train" / "opening"

@@ -72,12 +72,12 @@ def main(argv: list[str] | None = None) -> None:
     export.main(["--data", data, "--ckpt", str(args.data / "ckpt_piper.pt")])
     evaluate.main(["--data", data, "--json", str(args.data / "figures.json")])
     # the jaw's opening filter listens to the front end's hidden layer: a new front end needs it refitted
-    if fit_opening.FIXTURES_AT.is_dir():
+    if fit_opening.FIXTURES.is_dir():
         default_model.cache_clear()
         fit_opening.main([])
     else:
         print(
-            f"warning: refit the jaw's opening filter (python -m training.fit_opening) where {fit_opening.FIXTURES_AT}"
+            f"warning: refit the jaw's opening filter (python -m training.fit_opening) where {fit_opening.FIXTURES}"
             " is: until then mouthpiece refuses to use the filter with the new front end"
         )
 
