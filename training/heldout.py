@@ -26,12 +26,11 @@ from .make_corpus import (
     DEFAULT_OUT,
     LANGUAGES,
     RATE,
-    MissingDiphones,
     load_words,
     sentence,
     speak_espeak,
-    speak_mbrola,
 )  # fmt: skip
+from .mbrola import MissingDiphones, speak_mbrola
 
 # (voice as the corpus names it, engine voice, language code as --language takes it)
 VOICES = (

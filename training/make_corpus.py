@@ -45,11 +45,11 @@ from mouthpiece.audio.resample import resample
 from mouthpiece.phonetics.tts import tts
 
 from . import augment
-from .labels import frame_targets, sampa_to_arpabet
+from .labels import frame_targets
+from .mbrola import MBROLA_DIR, mbrola_database, speak_mbrola
 
 RATE = 16_000  # Hz
 DEFAULT_OUT = Path.home() / ".cache" / "mouthpiece-train"
-MBROLA_DIR = Path("/usr/share/mbrola")
 
 # Languages: word list, espeak-ng voices, MBROLA voices (none of them reserved), weight.
 LANGUAGES: dict[str, tuple[str, tuple[str, ...], tuple[str, ...], float]] = {
@@ -58,16 +58,17 @@ LANGUAGES: dict[str, tuple[str, tuple[str, ...], tuple[str, ...], float]] = {
     "de": ("ngerman", ("de",), ("de3", "de4", "de5", "de7"), 0.13),
     "fr": ("french", ("fr", "fr-be", "fr-ch"), ("fr3", "fr5", "fr6", "fr7"), 0.13),
     "es": ("spanish", ("es", "es-419"), ("mx1", "mx2"), 0.12),
-    "it": ("italian", ("it",), (), 0.08),
-    "nl": ("dutch", ("nl",), (), 0.07),
+    "it": ("italian", ("it",), ("it1", "it2"), 0.08),
+    "nl": ("dutch", ("nl",), ("de3-nl", "de4-nl", "de5-nl"), 0.07),
     "pt": ("portuguese", ("pt",), ("pt1",), 0.05),
     "pt-br": ("brazilian", ("pt-br",), ("br2", "br4"), 0.06),
     "pl": ("polish", ("pl",), (), 0.05),
     "sv": ("swedish", ("sv",), ("sw1", "sw2"), 0.05),
 }  # fmt: skip
-# Not used: MBROLA voices whose databases lack diphones that espeak-ng's rules for them ask
-# for (MBROLA says silence instead, so the audio no longer says the labels): es3, es4,
-# it1, it2 and nl1 in nearly every sentence, de8 (Bavarian) and sw2-en in most.
+# Italian's it1 and it2 speak through respellings and repairs, Dutch through German
+# databases (training/mbrola.py). Not used: MBROLA voices whose databases lack diphones
+# that espeak-ng's rules for them ask for in most sentences even so: es3, es4, nl1 (a
+# voice for numbers), de8 (Bavarian) and sw2-en.
 # MBROLA's diphones are cut from recorded speech, nearer to real voices than espeak-ng's
 # formants: a language with MBROLA voices speaks through them this often.
 MBROLA_SHARE = 0.55
@@ -129,65 +130,6 @@ def sentence(words: list[str], rng: np.random.Generator) -> str:
 def speak_espeak(text: str, voice: str, rng: np.random.Generator) -> tuple[np.ndarray, list[tuple[float, float, str]]]:
     audio, phones = tts(text, voice=voice, rate_wpm=int(rng.integers(120, 261)))
     return audio.samples, [(p.start, p.end, p.label) for p in phones.phones]
-
-
-class MissingDiphones(Exception):
-    """MBROLA lacked diphones the .pho asked for and put silence there: the audio no longer
-    says the labels."""
-
-
-# Symbols espeak-ng writes for a voice that its database spells otherwise.
-MBROLA_RESPELLINGS = {"mx1": {"e/": "e", "o/": "o"}, "mx2": {"e/": "e", "o/": "o"}}
-
-
-def mbrola_database(voice: str) -> str:
-    """The MBROLA database an espeak-ng ``mb-`` voice speaks with: ``de4-en`` (English by rules
-    with the German diphones of ``de4``) uses ``de4``."""
-    return voice.split("-")[0]
-
-
-def speak_mbrola(
-    text: str, voice: str, lang: str, rng: np.random.Generator, unknown: Counter
-) -> tuple[np.ndarray, list[tuple[float, float, str]]]:
-    pho = subprocess.run(
-        ["espeak-ng", "-q", "--pho", "-v", f"mb-{voice}", text], capture_output=True, text=True, check=True
-    ).stdout
-    tempo, pitch = rng.uniform(0.8, 1.25), rng.uniform(0.8, 1.25)
-    lines, spans, t = [], [], 0
-    for line in pho.splitlines():
-        parts = line.split()
-        if not parts or line.startswith(";"):
-            continue
-        dur = max(1, int(round(int(parts[1]) * tempo)))
-        rest = parts[2:]
-        for j in range(1, len(rest), 2):
-            rest[j] = str(int(round(float(rest[j]) * pitch)))
-        spelled = MBROLA_RESPELLINGS.get(voice, {}).get(parts[0], parts[0])
-        lines.append(" ".join([spelled, str(dur), *rest]))
-        mapped = sampa_to_arpabet(parts[0])
-        if mapped is None:
-            unknown[f"{voice}:{parts[0]}"] += 1
-            mapped = ()
-        if not mapped:
-            if spans:
-                spans[-1] = (spans[-1][0], (t + dur) / 1000, spans[-1][2])
-            else:
-                spans.append((0.0, (t + dur) / 1000, "sil"))
-        else:
-            bounds = np.linspace(t, t + dur, len(mapped) + 1) / 1000
-            spans += [(float(a), float(b), m) for a, b, m in zip(bounds[:-1], bounds[1:], mapped)]
-        t += dur
-    with tempfile.TemporaryDirectory() as tmp:
-        pho_path, wav_path = Path(tmp, "u.pho"), Path(tmp, "u.wav")
-        pho_path.write_text("\n".join(lines) + "\n", encoding="latin-1")
-        database = mbrola_database(voice)
-        db = MBROLA_DIR / database / database
-        done = subprocess.run(["mbrola", "-e", str(db), str(pho_path), str(wav_path)], capture_output=True, check=True)
-        if b"unknown" in done.stderr:
-            raise MissingDiphones(voice)
-        rate, pcm = wavfile.read(wav_path)
-    samples = resample(pcm.astype(np.float32) / 32768.0, from_rate=rate, to_rate=RATE)
-    return samples, spans
 
 
 class FestivalQueue:
