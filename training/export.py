@@ -98,7 +98,7 @@ def main(argv: list[str] | None = None) -> None:
     for f in val.features:
         f = f.astype(np.float32)
         post, art = model.forward(f)
-        x = np.concatenate([f, np.zeros((cfg.lookahead, f.shape[1]), np.float32)])
+        x = np.concatenate([f, np.repeat(f[-1:], cfg.lookahead, axis=0)])
         with torch.no_grad():
             (logits, art_t), _ = net(torch.from_numpy(x).T[None])
         post_t = torch.softmax(logits[0], 0).T.numpy()

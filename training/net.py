@@ -1,7 +1,7 @@
 """The front end in PyTorch, layer for layer the numpy network of ``mouthpiece.neural.model``.
 
 Input: normalised features [B, 2 * n_mels, T + lookahead] (the last ``lookahead`` frames
-are the real future, or zeros past the end); output: viseme logits [B, 15, T] and
+are the real future, or the last frame held past the end); output: viseme logits [B, 15, T] and
 articulation [B, 3, T]. nanoGPT style: ``forward(x, targets=None) -> (pred, loss)``.
 """
 
