@@ -14,7 +14,7 @@ also has Italian and Dutch MBROLA voices (``training.mbrola``), the real lines a
 the fourth stage, and 33 minutes more the same way, which is what ships.
 
 Needs the ``train`` extra (``pip install -e '.[train]'``: torch 2.13 CPU, Piper and its voice) and the Debian
-packages ``espeak-ng mbrola mbrola-{af1,br2,br4,de3,de4,de5,de7,fr3,fr5,fr6,fr7,gr2,hu1,mx1,mx2,pt1,ro1,sw1,sw2}
+packages ``espeak-ng mbrola mbrola-{af1,br2,br4,de3,de4,de5,de7,fr3,fr5,fr6,fr7,gr2,hu1,it1,it2,mx1,mx2,pt1,ro1,sw1,sw2}
 festival festvox-rablpc16k festvox-don fillets-ng-data fillets-ng-data-cs fillets-ng-data-nl`` and the
 word lists ``wamerican wngerman wfrench wspanish witalian wdutch wpolish wportuguese wbrazilian
 wswedish`` (MBROLA voices are in
