@@ -13,8 +13,7 @@ import pytest
 from training import mbrola
 
 pytestmark = pytest.mark.skipif(
-    shutil.which("mbrola") is None
-    or not all((mbrola.MBROLA_DIR / db / db).exists() for db in ("it1", "de4")),
+    shutil.which("mbrola") is None or not all((mbrola.MBROLA_DIR / db / db).exists() for db in ("it1", "de4")),
     reason="needs mbrola with the it1 and de4 databases (Debian contrib/non-free)",
 )
 

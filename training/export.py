@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 from mouthpiece.audio import features
-from mouthpiece.neural.model import DEFAULT_MODEL, MODEL_VERSION, load_model
+from mouthpiece.neural.model import DEFAULT_MODEL, MODEL_VERSION, load_model, past_end
 
 from .data import load_split, normalizer, shard_paths
 from .net import FrontEndNet, NetConfig
@@ -98,7 +98,7 @@ def main(argv: list[str] | None = None) -> None:
     for f in val.features:
         f = f.astype(np.float32)
         post, art = model.forward(f)
-        x = np.concatenate([f, np.repeat(f[-1:], cfg.lookahead, axis=0)])
+        x = np.concatenate([f, past_end(f, cfg.lookahead)])
         with torch.no_grad():
             (logits, art_t), _ = net(torch.from_numpy(x).T[None])
         post_t = torch.softmax(logits[0], 0).T.numpy()

@@ -29,10 +29,10 @@ import numpy as np
 from scipy.io import wavfile
 
 from mouthpiece.audio.resample import resample
+from mouthpiece.types import SAMPLE_RATE as RATE
 
 from .labels import sampa_to_arpabet
 
-RATE = 16_000  # Hz
 MBROLA_DIR = Path("/usr/share/mbrola")
 REPAIR_ROUNDS = 3  # renderings tried with swapped phones before a sentence is given up
 

@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from mouthpiece.neural.model import load_model
+from mouthpiece.neural.model import load_model, past_end
 
 from .data import feature_stats, load_split, normalizer, shard_paths
 from .net import FrontEndNet, NetConfig
@@ -87,7 +87,7 @@ def evaluate(model: FrontEndNet, split, max_utterances: int = 400) -> dict:
     pred_open, true_open = [], []
     for u in np.unique(np.linspace(0, len(split.visemes) - 1, max_utterances).astype(int)):  # spread over every shard
         f = split.features[u].astype(np.float32)
-        f = np.concatenate([f, np.repeat(f[-1:], L, axis=0)])
+        f = np.concatenate([f, past_end(f, L)])
         (logits, art), _ = model(torch.from_numpy(f).T[None])
         p = logits[0].argmax(0).numpy()
         correct += int((p == split.visemes[u]).sum())

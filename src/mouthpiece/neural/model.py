@@ -147,7 +147,7 @@ class FrontEnd:
         """The last hidden layer [T, channels] of normalised features [T, 2 * n_mels]."""
         cfg, w = self.config, self.weights
         left = cfg.first_kernel - 1 - cfg.lookahead
-        x = np.concatenate([np.zeros((left, features.shape[1]), np.float32), features, _held(cfg.lookahead, features)])
+        x = np.concatenate([_zeros(left, features), features, past_end(features, cfg.lookahead)])
         h = np.maximum(_conv(x, w["conv1.w"], 1) + w["conv1.b"], 0.0)  # [T, C]
         for i, d in enumerate(cfg.dilations):
             past = np.concatenate([_zeros((cfg.kernel - 1) * d, h), h])
@@ -159,8 +159,9 @@ def _zeros(n: int, like: np.ndarray) -> np.ndarray:
     return np.zeros((n, like.shape[1]), np.float32)
 
 
-def _held(n: int, features: np.ndarray) -> np.ndarray:
-    """``n`` frames past the end of ``features``: its last frame held."""
+def past_end(features: np.ndarray, n: int) -> np.ndarray:
+    """``n`` frames past the end of ``features``: its last frame held (what the lookahead
+    hears after a recording; training and the export check pad the same way)."""
     if not len(features):
         return _zeros(n, features)
     return np.repeat(features[-1:], n, axis=0)
@@ -360,7 +361,7 @@ class FrontEndStream:
         if self._finished:
             return _empty(self.model, self._emitted)
         self._finished = True
-        return self._advance(_held(self.model.config.lookahead, self._conv1))
+        return self._advance(past_end(self._conv1, self.model.config.lookahead))
 
     def _advance(self, features: np.ndarray) -> FrontEndOutput:
         cfg, w = self.model.config, self.model.weights
