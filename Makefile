@@ -46,7 +46,7 @@ bench: install
 	$(PY) benchmarks/dub.py
 	$(PY) benchmarks/stream.py
 
-# Retrain the learned front end end to end (five and a half hours on two cores; needs Debian's
+# Retrain the learned front end end to end (six and a half hours on two cores; needs Debian's
 # contrib/non-free MBROLA voices, Festival, the game data and word lists: see training/retrain.py).
 train: install
 	$(PY) -m pip install -q -e '.[train]'

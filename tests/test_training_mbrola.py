@@ -54,3 +54,33 @@ def test_dutch_is_said_by_a_german_database_with_dutch_labels():
     assert "W" not in labels and labels.count("V") == 2  # Dutch w is labiodental
     assert labels.count("M") == 1
     assert min(_loud(samples, spans, "AA")) > -40
+
+
+@pytest.mark.skipif(not (mbrola.MBROLA_DIR / "vz1" / "vz1").exists(), reason="needs the vz1 database")
+def test_venezuelan_spanish_is_said_with_bare_vowels_and_its_b_labelled_a_closure():
+    unknown: Counter = Counter()
+    samples, spans = mbrola.speak_mbrola("Mi abuela bebe leche.", "vz1", "es", np.random.default_rng(3), unknown)
+    assert not unknown
+    labels = [p for _, _, p in spans]
+    assert labels.count("B") == 3 and labels.count("M") == 1  # intervocalic b, [β], counts as one
+    vowels = _loud(samples, spans, "EY") + _loud(samples, spans, "AA") + _loud(samples, spans, "IY")
+    assert len(vowels) >= 6 and min(vowels) > -40  # "e/" and "a*" respelt: no vowel is silence
+
+
+@pytest.mark.skipif(not (mbrola.MBROLA_DIR / "es4" / "es4").exists(), reason="needs the es4 database")
+def test_es4_says_its_trill_and_its_l_through_respellings():
+    unknown: Counter = Counter()
+    samples, spans = mbrola.speak_mbrola("El perro corre por la playa.", "es4", "es", np.random.default_rng(4), unknown)
+    labels = [p for _, _, p in spans]
+    assert labels.count("P") == 3 and labels.count("R") >= 3
+    assert min(_loud(samples, spans, "R")) > -45  # the trill is said, not a gap
+
+
+@pytest.mark.skipif(not (mbrola.MBROLA_DIR / "br4" / "br4").exists(), reason="needs the br4 database")
+def test_a_brazilian_coda_r_is_said_by_the_databases_own_r2():
+    # espeak-ng writes the r of "porta" and "verde" as r; br4 joins only its r2 to a consonant
+    unknown: Counter = Counter()
+    samples, spans = mbrola.speak_mbrola("A porta verde.", "br4", "pt-br", np.random.default_rng(5), unknown)
+    labels = [p for _, _, p in spans]
+    assert labels.count("R") == 2 and labels.count("P") == 1 and labels.count("V") == 1
+    assert min(_loud(samples, spans, "R")) > -45

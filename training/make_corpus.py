@@ -7,6 +7,8 @@ Each utterance is a pseudo-sentence of 4-12 words drawn from a Debian word list
   exact starts), in 15 language variants x ~30 voice variants x 120-260 words/min;
 - Festival's English diphone voices ``rab_diphone`` and ``don_diphone`` (segment end
   times from ``utt.save.segs``), stretched 0.8-1.3x;
+- flite's statistical English voices ``awb`` and ``rms`` (:mod:`training.flite`; segment
+  end times from ``-psdur``), stretched 0.8-1.3x;
 - MBROLA diphone voices (also foreign ones reading English by espeak-ng's rules, such as
   ``de4-en``), driven by espeak-ng's ``--pho`` output (phone durations in ms,
   pitch targets) and rendered by the ``mbrola`` binary; the .pho is stretched and
@@ -45,6 +47,7 @@ from mouthpiece.audio.resample import resample
 from mouthpiece.phonetics.tts import tts
 
 from . import augment
+from .flite import FLITE_VOICES, speak_flite
 from .labels import frame_targets
 from .mbrola import MBROLA_DIR, mbrola_database, speak_mbrola
 
@@ -56,8 +59,8 @@ LANGUAGES: dict[str, tuple[str, tuple[str, ...], tuple[str, ...], float]] = {
     "en": ("american-english", ("en-us", "en", "en-gb-scotland", "en-gb-x-rp", "en-gb-x-gbclan", "en-029"),
            ("de3-en", "de4-en", "de5-en", "af1-en", "gr2-en", "hu1-en", "ro1-en", "sw1-en"), 0.26),
     "de": ("ngerman", ("de",), ("de3", "de4", "de5", "de7"), 0.13),
-    "fr": ("french", ("fr", "fr-be", "fr-ch"), ("fr3", "fr5", "fr6", "fr7"), 0.13),
-    "es": ("spanish", ("es", "es-419"), ("mx1", "mx2"), 0.12),
+    "fr": ("french", ("fr", "fr-be", "fr-ch"), ("fr3", "fr5", "fr6", "fr7", "ca1", "ca2"), 0.13),
+    "es": ("spanish", ("es", "es-419"), ("mx1", "mx2", "es4", "vz1"), 0.12),
     "it": ("italian", ("it",), ("it1", "it2"), 0.08),
     "nl": ("dutch", ("nl",), ("de3-nl", "de4-nl", "de5-nl"), 0.07),
     "pt": ("portuguese", ("pt",), ("pt1",), 0.05),
@@ -65,13 +68,15 @@ LANGUAGES: dict[str, tuple[str, tuple[str, ...], tuple[str, ...], float]] = {
     "pl": ("polish", ("pl",), (), 0.05),
     "sv": ("swedish", ("sv",), ("sw1", "sw2"), 0.05),
 }  # fmt: skip
-# Italian's it1 and it2 speak through respellings and repairs, Dutch through German
-# databases (training/mbrola.py). Not used: MBROLA voices whose databases lack diphones
-# that espeak-ng's rules for them ask for in most sentences even so: es3, es4, nl1 (a
-# voice for numbers), de8 (Bavarian) and sw2-en.
+# Italian's it1 and it2, Spanish es4 and vz1 speak through respellings and repairs, Dutch
+# through German databases (training/mbrola.py); ca1 and ca2 are Canadian French. Not
+# used: MBROLA voices whose databases lack diphones that espeak-ng's rules for them ask
+# for in most sentences even so: es3, nl1 (a voice for numbers), de8 (Bavarian), sw2-en.
 # MBROLA's diphones are cut from recorded speech, nearer to real voices than espeak-ng's
 # formants: a language with MBROLA voices speaks through them this often.
 MBROLA_SHARE = 0.55
+# English said by flite's statistical voices this often (of the English not said by Festival).
+FLITE_SHARE = 0.2
 ESPEAK_VARIANTS = (
     "", "m1", "m2", "m3", "m4", "m5", "m6", "m7", "m8", "f1", "f2", "f3", "f4", "f5",
     "klatt", "klatt2", "klatt3", "klatt4", "klatt5", "klatt6", "croak", "adam", "andy", "annie",
@@ -197,6 +202,8 @@ def choose(rng: np.random.Generator, festival_share: float) -> tuple[str, str, s
     _, espeak_voices, mbrola_voices, _ = LANGUAGES[lang]
     if lang == "en" and rng.uniform() < festival_share:
         return lang, "festival", "", "train"
+    if lang == "en" and rng.uniform() < FLITE_SHARE:
+        return lang, "flite", str(rng.choice(FLITE_VOICES)), "train"
     if mbrola_voices and rng.uniform() < MBROLA_SHARE:
         voice = str(rng.choice(mbrola_voices))
         return lang, "mbrola", voice, "val" if voice in VALIDATION_MBROLA else "train"
@@ -287,6 +294,8 @@ def main(argv: list[str] | None = None) -> None:
                 samples, spans, voice = festival.next(stats["unknown"])
             elif engine == "espeak":
                 samples, spans = speak_espeak(text, voice, rng)
+            elif engine == "flite":
+                samples, spans = speak_flite(text, voice, rng, stats["unknown"])
             else:
                 samples, spans = speak_mbrola(text, voice, lang, rng, stats["unknown"])
         except Exception as e:  # a voice that cannot say a text: skip it, count it

@@ -38,8 +38,13 @@ REPAIR_ROUNDS = 3  # renderings tried with swapped phones before a sentence is g
 
 _ITALIAN = {"ss": "SS", "j": "J", "dZ": "gh", "tS": "ch", "ts2": "TS", "dz2": "DZ", "U1": "U"}
 # Symbols espeak-ng writes for a voice that its database spells otherwise.
+# vz1 marks vowels with / and * that its database spells bare; vz1, mx1 and mx2 have no
+# l^ (their /l/). For es4 espeak-ng writes /l/ as L, the trill R2 (rr) and /j/ as j (jj).
+_VENEZUELAN = {f"{v}{mark}": v for v in "aeiou" for mark in "/*"} | {"l^": "l"}
+_MEXICAN = {"e/": "e", "o/": "o", "l^": "l"}
 RESPELLINGS: dict[str, dict[str, str]] = {
-    "mx1": {"e/": "e", "o/": "o"}, "mx2": {"e/": "e", "o/": "o"}, "it1": _ITALIAN, "it2": _ITALIAN,
+    "mx1": _MEXICAN, "mx2": _MEXICAN, "it1": _ITALIAN, "it2": _ITALIAN,
+    "vz1": _VENEZUELAN, "es4": {"L": "l", "R2": "rr", "j": "jj", "J^": "J"},
 }  # fmt: skip
 # Labels of symbols a voice's phones use in their own sense (it1's upper-case SAMPA: ``P``
 # is /p/, ``J`` /j/), looked up before :func:`training.labels.sampa_to_arpabet`.
@@ -60,14 +65,18 @@ _DUTCH_LABELS = {"G": ("K",), "w": ("V",), "W": ("V",), "L": ("L",), "tj": ("CH"
 CROSS_VOICES: dict[str, tuple[str, str, dict[str, str], dict[str, tuple[str, ...]]]] = {
     f"{db}-nl": ("mb-nl1", db, _DUTCH_IN_GERMAN, _DUTCH_LABELS) for db in ("de3", "de4", "de5")
 }
-LABELS: dict[str, dict[str, tuple[str, ...]]] = {"it1": _ITALIAN_LABELS, "it2": _ITALIAN_LABELS}
+LABELS: dict[str, dict[str, tuple[str, ...]]] = {
+    "it1": _ITALIAN_LABELS, "it2": _ITALIAN_LABELS, "es4": {"L": ("L",)},
+    "vz1": {"B": ("B",)},  # its intervocalic b, [β]: the lips all but meet
+}  # fmt: skip
 # Sounds of the same mouth shape a database may have where it lacks a diphone of another.
 ALTERNATIVES: dict[str, tuple[str, ...]] = {
     "O2": ("O", "O1"), "O1": ("O", "O2"), "O": ("O2", "O1"), "E2": ("E", "E1"), "E1": ("E", "E2"),
     "E": ("E2", "E1"), "A2": ("A",), "A": ("A2",), "I2": ("I",), "I": ("I2",), "U": ("U2",), "U2": ("U",),
     "ng": ("N",), "RR": ("R",), "R": ("RR",), "VV": ("V",), "SS": ("S",), "Z": ("S",),
     "e:": ("e",), "i:": ("i",), "o:": ("o",), "u:": ("u",), "y:": ("Y",), "2:": ("9",), "a:": ("a",),
-    "x": ("C",), "z": ("s",), "d": ("t",), "b": ("p",), "v": ("f",),
+    "x": ("C",), "z": ("s", "s2"), "s": ("s2",), "r": ("r2",), "oo": ("O", "o"), "d": ("t",), "b": ("p",),
+    "v": ("f",), "i": ("j",), "u": ("w",), "jj": ("i",),
 }  # fmt: skip
 
 
@@ -85,7 +94,10 @@ def mbrola_database(voice: str) -> str:
 def label(voice: str, symbol: str) -> tuple[str, ...] | None:
     """ARPAbet of one of ``voice``'s .pho symbols (as espeak-ng wrote it); None if unknown."""
     own = CROSS_VOICES[voice][3] if voice in CROSS_VOICES else LABELS.get(voice, {})
-    return own[symbol] if symbol in own else sampa_to_arpabet(symbol)
+    if symbol in own:
+        return own[symbol]
+    respelled = (CROSS_VOICES[voice][2] if voice in CROSS_VOICES else RESPELLINGS.get(voice, {})).get(symbol, symbol)
+    return sampa_to_arpabet(symbol) or sampa_to_arpabet(respelled)
 
 
 def speak_mbrola(
