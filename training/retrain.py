@@ -78,25 +78,11 @@ def main(argv: list[str] | None = None) -> None:
     export.main(["--data", data, "--ckpt", str(args.data / "ckpt_piper.pt"), "--out", str(fourth)])
     # a fresh corpus with Italian and Dutch MBROLA voices (training.mbrola), the real lines
     # aligned by the fourth stage's weights, and the same recipe once more
-    if not args.keep_data:
-        _fresh_corpus(args.data, seeds=(18, 19))
-    with front_end_file(fourth):
-        real_speech.main(["--out", data])
-    train.main(["--data", data, "--init-model", str(fourth), "--lr", "5e-4", "--seed", "33", "--steps", "8000",
-                "--eval-every", "1000", "--max-minutes", "45", "--real-share", "0.3", "--piper-share", "0.2",
-                "--ckpt", str(args.data / "ckpt_fifth.pt")])  # fmt: skip
-    fifth = args.data / "front_end_fifth.npz"
-    export.main(["--data", data, "--ckpt", str(args.data / "ckpt_fifth.pt"), "--out", str(fifth)])
+    fifth = _fresh_stage(args, fourth, corpus_seeds=(18, 19), seed=33, name="fifth")
     # a fresh corpus once more, now with flite's statistical English voices, Spanish es4 and
     # vz1, Canadian French ca1 and ca2, and Brazilian br4 repaired (it said one sentence in
-    # four before); the real lines aligned by the fifth stage
-    if not args.keep_data:
-        _fresh_corpus(args.data, seeds=(20, 21))
-    with front_end_file(fifth):
-        real_speech.main(["--out", data])
-    train.main(["--data", data, "--init-model", str(fifth), "--lr", "5e-4", "--seed", "34", "--steps", "8000",
-                "--eval-every", "1000", "--max-minutes", "45", "--real-share", "0.3", "--piper-share", "0.2",
-                "--ckpt", str(args.data / "ckpt_sixth.pt")])  # fmt: skip
+    # four before); the real lines aligned by the fifth stage. This one ships.
+    _fresh_stage(args, fifth, corpus_seeds=(20, 21), seed=34, name="sixth")
     export.main(["--data", data, "--ckpt", str(args.data / "ckpt_sixth.pt")])
     evaluate.main(["--data", data, "--json", str(args.data / "figures.json")])
     # the jaw's opening filter listens to the front end's hidden layer: a new front end needs it refitted
@@ -108,6 +94,25 @@ def main(argv: list[str] | None = None) -> None:
             f"warning: refit the jaw's opening filter (python -m training.fit_opening) where {fit_opening.FIXTURES}"
             " is: until then mouthpiece refuses to use the filter with the new front end"
         )
+
+
+def _fresh_stage(
+    args: argparse.Namespace, previous: Path, *, corpus_seeds: tuple[int, int], seed: int, name: str
+) -> Path:
+    """A fresh corpus (unless ``--keep-data``), the real lines aligned by ``previous``'s weights,
+    and 8,000 steps from them (30 % real crops, 20 % Piper's); the exported weights."""
+    data = str(args.data)
+    if not args.keep_data:
+        _fresh_corpus(args.data, seeds=corpus_seeds)
+    with front_end_file(previous):
+        real_speech.main(["--out", data])
+    ckpt = args.data / f"ckpt_{name}.pt"
+    train.main(["--data", data, "--init-model", str(previous), "--lr", "5e-4", "--seed", str(seed), "--steps", "8000",
+                "--eval-every", "1000", "--max-minutes", "45", "--real-share", "0.3", "--piper-share", "0.2",
+                "--ckpt", str(ckpt)])  # fmt: skip
+    out = args.data / f"front_end_{name}.npz"
+    export.main(["--data", data, "--ckpt", str(ckpt), "--out", str(out)])
+    return out
 
 
 @contextlib.contextmanager
