@@ -32,6 +32,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import tempfile
 import time
@@ -277,6 +278,8 @@ def main(argv: list[str] | None = None) -> None:
     ]
     if missing:
         raise SystemExit(f"MBROLA voices missing: {' '.join(missing)} (apt-get install mbrola-XX, contrib/non-free).")
+    if shutil.which("flite") is None:
+        raise SystemExit("flite is missing: its English voices are part of the corpus (apt-get install flite).")
     rng = np.random.default_rng(args.seed)
     words = {lang: load_words(spec[0]) for lang, spec in LANGUAGES.items()}
     prefix = f"shard_s{args.seed}"
