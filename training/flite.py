@@ -21,6 +21,8 @@ from mouthpiece.audio.resample import resample
 from mouthpiece.motion.rules import PHONE_TO_VISEME
 from mouthpiece.types import SAMPLE_RATE
 
+from .labels import add_phones
+
 FLITE_VOICES = ("awb", "rms")
 # Flite's CMU phone set is ARPAbet in lower case but for these.
 SPELLINGS = {"pau": "sil", "axr": "ER"}
@@ -47,12 +49,9 @@ def speak_flite(
         name, _, end_text = item.rpartition(":")
         end = float(end_text)
         phone = SPELLINGS.get(name, name.upper())
-        if phone in PHONE_TO_VISEME:
-            spans.append((start, end, phone))
-        else:
+        if phone not in PHONE_TO_VISEME:
             unknown[f"flite-{voice}:{name}"] += 1
-            if spans:
-                spans[-1] = (spans[-1][0], end, spans[-1][2])
+        add_phones(spans, start, end, (phone,) if phone in PHONE_TO_VISEME else ())
         start = end
     samples = resample(pcm.astype(np.float32) / 32768.0, from_rate=rate, to_rate=SAMPLE_RATE)
     return samples, spans

@@ -34,6 +34,19 @@ ARTICULATION_TABLE = viseme_articulation()
 VISEME_INDEX = {name: i for i, name in enumerate(VISEMES)}
 
 
+def add_phones(spans: list[tuple[float, float, str]], start: float, end: float, phones: tuple[str, ...]) -> None:
+    """Append to ``spans`` the ARPAbet ``phones`` one engine symbol stands for, sharing
+    ``[start, end)`` (s) evenly; a symbol that stands for none lengthens the phone before it
+    (silence if it is the first)."""
+    if phones:
+        bounds = np.linspace(start, end, len(phones) + 1)
+        spans += [(float(a), float(b), p) for a, b, p in zip(bounds[:-1], bounds[1:], phones)]
+    elif spans:
+        spans[-1] = (spans[-1][0], end, spans[-1][2])
+    else:
+        spans.append((0.0, end, "sil"))
+
+
 def frame_targets(spans: list[tuple[float, float, str]], n_frames: int) -> tuple[np.ndarray, np.ndarray]:
     """Viseme index [n_frames] uint8 and articulation [n_frames, 3] float32 of ARPAbet spans (s)."""
     centres = FRAME_CENTRE_S + np.arange(n_frames) / FRAME_RATE

@@ -46,13 +46,13 @@ from scipy.io import wavfile
 from mouthpiece.audio.features import log_mel
 from mouthpiece.audio.resample import resample
 from mouthpiece.phonetics.tts import tts
+from mouthpiece.types import SAMPLE_RATE as RATE
 
 from . import augment
 from .flite import FLITE_VOICES, speak_flite
-from .labels import frame_targets
+from .labels import add_phones, frame_targets
 from .mbrola import MBROLA_DIR, mbrola_database, speak_mbrola
 
-RATE = 16_000  # Hz
 DEFAULT_OUT = Path.home() / ".cache" / "mouthpiece-train"
 
 # Languages: word list, espeak-ng voices, MBROLA voices (none of them reserved), weight.
@@ -183,12 +183,7 @@ class FestivalQueue:
                     mapped = MRPA_TO_ARPABET.get(symbol)
                     if mapped is None:
                         unknown[f"{voice}:{symbol}"] += 1
-                        mapped = ()
-                    if mapped:
-                        bounds = np.linspace(start, end, len(mapped) + 1)
-                        spans += [(float(a), float(b), m) for a, b, m in zip(bounds[:-1], bounds[1:], mapped)]
-                    elif spans:
-                        spans[-1] = (spans[-1][0], end, spans[-1][2])
+                    add_phones(spans, start, end, mapped or ())
                     start = end
                 samples = resample(pcm.astype(np.float32) / 32768.0, from_rate=rate, to_rate=RATE)
                 if spans:

@@ -31,7 +31,7 @@ from scipy.io import wavfile
 from mouthpiece.audio.resample import resample
 from mouthpiece.types import SAMPLE_RATE as RATE
 
-from .labels import sampa_to_arpabet
+from .labels import add_phones, sampa_to_arpabet
 
 MBROLA_DIR = Path("/usr/share/mbrola")
 REPAIR_ROUNDS = 3  # renderings tried with swapped phones before a sentence is given up
@@ -91,13 +91,17 @@ def mbrola_database(voice: str) -> str:
     return CROSS_VOICES[voice][1] if voice in CROSS_VOICES else voice.split("-")[0]
 
 
+def respellings(voice: str) -> dict[str, str]:
+    """How ``voice``'s database spells the symbols espeak-ng writes for it otherwise."""
+    return CROSS_VOICES[voice][2] if voice in CROSS_VOICES else RESPELLINGS.get(voice, {})
+
+
 def label(voice: str, symbol: str) -> tuple[str, ...] | None:
     """ARPAbet of one of ``voice``'s .pho symbols (as espeak-ng wrote it); None if unknown."""
     own = CROSS_VOICES[voice][3] if voice in CROSS_VOICES else LABELS.get(voice, {})
     if symbol in own:
         return own[symbol]
-    respelled = (CROSS_VOICES[voice][2] if voice in CROSS_VOICES else RESPELLINGS.get(voice, {})).get(symbol, symbol)
-    return sampa_to_arpabet(symbol) or sampa_to_arpabet(respelled)
+    return sampa_to_arpabet(symbol) or sampa_to_arpabet(respellings(voice).get(symbol, symbol))
 
 
 def speak_mbrola(
@@ -105,9 +109,8 @@ def speak_mbrola(
 ) -> tuple[np.ndarray, list[tuple[float, float, str]]]:
     """``text`` said by ``voice`` at a random tempo and pitch (0.8-1.25x): float samples at
     16 kHz and (start, end, ARPAbet) spans. ``unknown`` counts symbols no label is known for."""
-    source, respell = (f"mb-{voice}", RESPELLINGS.get(voice, {}))
-    if voice in CROSS_VOICES:
-        source, _, respell, _ = CROSS_VOICES[voice]
+    source = CROSS_VOICES[voice][0] if voice in CROSS_VOICES else f"mb-{voice}"
+    respell = respellings(voice)
     pho = subprocess.run(["espeak-ng", "-q", "--pho", "-v", source, text], capture_output=True, text=True,
                          check=True).stdout  # fmt: skip
     tempo, pitch = rng.uniform(0.8, 1.25), rng.uniform(0.8, 1.25)
@@ -125,15 +128,7 @@ def speak_mbrola(
         mapped = label(voice, parts[0])
         if mapped is None:
             unknown[f"{voice}:{parts[0]}"] += 1
-            mapped = ()
-        if not mapped:
-            if spans:
-                spans[-1] = (spans[-1][0], (t + dur) / 1000, spans[-1][2])
-            else:
-                spans.append((0.0, (t + dur) / 1000, "sil"))
-        else:
-            bounds = np.linspace(t, t + dur, len(mapped) + 1) / 1000
-            spans += [(float(a), float(b), m) for a, b, m in zip(bounds[:-1], bounds[1:], mapped)]
+        add_phones(spans, t / 1000, (t + dur) / 1000, mapped or ())
         t += dur
     return _render(names, rests, mbrola_database(voice), voice), spans
 

@@ -82,8 +82,7 @@ def main(argv: list[str] | None = None) -> None:
     # a fresh corpus once more, now with flite's statistical English voices, Spanish es4 and
     # vz1, Canadian French ca1 and ca2, and Brazilian br4 repaired (it said one sentence in
     # four before); the real lines aligned by the fifth stage. This one ships.
-    _fresh_stage(args, fifth, corpus_seeds=(20, 21), seed=34, name="sixth")
-    export.main(["--data", data, "--ckpt", str(args.data / "ckpt_sixth.pt")])
+    _fresh_stage(args, fifth, corpus_seeds=(20, 21), seed=34, name="sixth", out=model_module.DEFAULT_MODEL)
     evaluate.main(["--data", data, "--json", str(args.data / "figures.json")])
     # the jaw's opening filter listens to the front end's hidden layer: a new front end needs it refitted
     if fit_opening.FIXTURES.is_dir():
@@ -97,10 +96,17 @@ def main(argv: list[str] | None = None) -> None:
 
 
 def _fresh_stage(
-    args: argparse.Namespace, previous: Path, *, corpus_seeds: tuple[int, int], seed: int, name: str
+    args: argparse.Namespace,
+    previous: Path,
+    *,
+    corpus_seeds: tuple[int, int],
+    seed: int,
+    name: str,
+    out: Path | None = None,
 ) -> Path:
     """A fresh corpus (unless ``--keep-data``), the real lines aligned by ``previous``'s weights,
-    and 8,000 steps from them (30 % real crops, 20 % Piper's); the exported weights."""
+    and 8,000 steps from them (30 % real crops, 20 % Piper's); the weights exported to ``out``
+    (default ``front_end_{name}.npz`` beside the data), which is returned."""
     data = str(args.data)
     if not args.keep_data:
         _fresh_corpus(args.data, seeds=corpus_seeds)
@@ -110,7 +116,7 @@ def _fresh_stage(
     train.main(["--data", data, "--init-model", str(previous), "--lr", "5e-4", "--seed", str(seed), "--steps", "8000",
                 "--eval-every", "1000", "--max-minutes", "45", "--real-share", "0.3", "--piper-share", "0.2",
                 "--ckpt", str(ckpt)])  # fmt: skip
-    out = args.data / f"front_end_{name}.npz"
+    out = out or args.data / f"front_end_{name}.npz"
     export.main(["--data", data, "--ckpt", str(ckpt), "--out", str(out)])
     return out
 
