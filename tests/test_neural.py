@@ -200,7 +200,7 @@ def test_a_listener_that_forgets_keeps_a_short_window_and_the_same_recent_phones
         keeping.hear(block)
         forgetting.hear(block)
         forgetting.forget_before(forgetting.samples / 16_000 - 0.5)
-    assert len(forgetting._posteriors) <= 60  # 0.5 s, not the whole stream
+    assert len(forgetting._kept.posteriors) <= 60 and len(forgetting._kept.hidden) <= 60  # 0.5 s, not the whole stream
     recent = [p for p in forgetting.heard() if p.start > forgetting.samples / 16_000 - 0.3]
     same = [p for p in keeping.heard() if p.start > keeping.samples / 16_000 - 0.3]
     assert [p.label for p in recent] == [p.label for p in same]

@@ -4,6 +4,8 @@
   (openness, rounding, closure), whole recordings (:func:`run`) or live streams
   (:class:`FrontEndStream`).
 - :mod:`.decode`: per-frame posteriors to a :class:`~mouthpiece.types.PhoneTrack`.
+- :mod:`.closure_check`: a second look at each decoded lip closure, with 120 ms of what
+  follows it (whole recordings; its weights in ``closure_check.npz``).
 """
 
 from .decode import decode_phones, recognize

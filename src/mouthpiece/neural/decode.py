@@ -17,7 +17,8 @@ import numpy as np
 from ..errors import InputError
 from ..types import Audio, Phone, PhoneTrack
 from ..vocabulary import VISEMES
-from .model import FRAME_CENTRE_S, FRAME_RATE, FrontEnd, FrontEndOutput, run
+from .closure_check import ClosureCheck, check_for
+from .model import FRAME_CENTRE_S, FRAME_RATE, FrontEnd, FrontEndOutput, default_model, run
 
 MIN_FRAMES = 3  # frames (30 ms), shortest viseme the decoder emits
 SWITCH_PENALTY = 2.0  # nats, cost of changing viseme
@@ -140,7 +141,12 @@ class ViterbiSearch:
 
 
 def decode_phones(
-    output: FrontEndOutput, *, duration: float, min_frames: int = MIN_FRAMES, switch_penalty: float = SWITCH_PENALTY
+    output: FrontEndOutput,
+    *,
+    duration: float,
+    min_frames: int = MIN_FRAMES,
+    switch_penalty: float = SWITCH_PENALTY,
+    check: ClosureCheck | None = None,
 ) -> PhoneTrack:
     """A PhoneTrack from the front end's per-frame posteriors.
 
@@ -149,6 +155,8 @@ def decode_phones(
     output : FrontEndOutput of a whole recording (``first == 0``)
     duration : float > 0, seconds of audio the frames came from
     min_frames, switch_penalty : see :func:`viterbi`
+    check : ClosureCheck or None, looks again at each decoded lip closure
+        (:mod:`.closure_check`; needs ``output.hidden``)
 
     Returns
     -------
@@ -160,6 +168,8 @@ def decode_phones(
     if not duration > 0:
         raise InputError(f"Decoding needs a positive duration, got {duration!r}.")
     path = viterbi(output.posteriors, min_frames=min_frames, switch_penalty=switch_penalty)
+    if check is not None:
+        path = check.apply(path, output)
     phones = phones_of(path, output.posteriors, first=0, end=duration)
     if not phones:
         return PhoneTrack((Phone(0.0, duration, "sil", 1.0),), duration)
@@ -198,11 +208,16 @@ def recognize(audio: Audio, *, model: FrontEnd | None = None) -> tuple[PhoneTrac
     output : FrontEndOutput, per-frame posteriors and articulation (openness, rounding,
         closure) for callers that animate from them directly
 
+    The shipped model's decoded lip closures are checked again with the whole recording's
+    context (:mod:`.closure_check`); a live stream cannot wait for that
+    (:class:`~.listen.NeuralListener` decodes without it).
+
     Examples
     --------
     >>> phones, out = recognize(Audio(np.zeros(8_000, np.float32), 16_000))
     >>> [p.label for p in phones.phones], out.openness.shape
     (['sil'], (48,))
     """
+    model = model or default_model()
     output = run(audio, model=model)
-    return decode_phones(output, duration=audio.duration), output
+    return decode_phones(output, duration=audio.duration, check=check_for(model)), output
