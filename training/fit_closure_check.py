@@ -30,20 +30,24 @@ from .data import shard_paths
 
 WIDEN = 3  # frames (30 ms) either side of a run in which a labelled bilabial makes it true
 THRESHOLD = 0.2  # under it a run is dropped: chosen on held-out voices and real footage (model card)
+# A network with one hidden layer of 64 instead was tried: 0.81 of the Asterisk runs at a
+# bilabial kept, cross-validated, but fewer true runs kept on held-out voices (closures
+# found 0.862 where this finds 0.881, precision 0.939 where 0.927) and real footage r0 0.470.
 L2 = 1e-3  # on the mean log loss, per standardized weight
 FOLDS = 4
 
 
-def examples(model: FrontEnd, shards: list[Path], limit: int) -> tuple[np.ndarray, np.ndarray]:
-    """Features and truth of every decoded PP run in the first ``limit`` utterances of ``shards``."""
-    rows, truth = [], []
+def examples(model: FrontEnd, shards: list[Path], limit: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Features, truth and utterance (a line and its degraded copy alike) of every decoded PP
+    run in the first ``limit`` utterances of ``shards``."""
+    rows, truth, lines = [], [], []
     seen = 0
     for path in shards:
         with np.load(path) as z:
-            mel, vis, offsets = z["mel"], z["viseme"], z["offsets"]
+            mel, vis, offsets, ids = z["mel"], z["viseme"], z["offsets"], z["ids"]
         for i in range(len(offsets) - 1):
             if seen >= limit:
-                return np.array(rows), np.array(truth)
+                return np.array(rows), np.array(truth), np.array(lines)
             frames, labels = mel[offsets[i] : offsets[i + 1]].astype(np.float32), vis[offsets[i] : offsets[i + 1]]
             if len(frames) < 2 * WIDEN:
                 continue
@@ -54,7 +58,8 @@ def examples(model: FrontEnd, shards: list[Path], limit: int) -> tuple[np.ndarra
             for a, b in closure_runs(viterbi(output.posteriors)):
                 rows.append(run_features(output, a, b))
                 truth.append(bool((labels[max(0, a - WIDEN) : b + WIDEN] == PP).any()))
-    return np.array(rows), np.array(truth)
+                lines.append(str(ids[i]).removesuffix("-d"))
+    return np.array(rows), np.array(truth), np.array(lines)
 
 
 def fit(x: np.ndarray, y: np.ndarray, l2: float = L2) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
@@ -75,9 +80,11 @@ def fit(x: np.ndarray, y: np.ndarray, l2: float = L2) -> tuple[np.ndarray, np.nd
     return mean, std, w[:-1], float(w[-1])
 
 
-def cross_validated(x: np.ndarray, y: np.ndarray, seed: int = 0) -> np.ndarray:
-    """Each example's probability from the model fitted on the other folds."""
-    fold = np.random.default_rng(seed).integers(0, FOLDS, len(y))
+def cross_validated(x: np.ndarray, y: np.ndarray, lines: np.ndarray) -> np.ndarray:
+    """Each example's probability from the model fitted on the other folds (folds by
+    utterance: a line's clean and degraded copies fall in the same one)."""
+    _, line_index = np.unique(lines, return_inverse=True)
+    fold = np.random.default_rng(0).integers(0, FOLDS, line_index.max() + 1)[line_index]
     p = np.zeros(len(y))
     for k in range(FOLDS):
         mean, std, w, b = fit(x[fold != k], y[fold != k])
@@ -100,10 +107,10 @@ def main(argv: list[str] | None = None) -> None:
         raise SystemExit(
             f"{args.data}/train needs a fresh corpus' shards (shard_s*) and the Asterisk prompts' (shard_asterisk*)."
         )
-    x1, y1 = examples(model, synthetic, args.utterances)
-    x2, y2 = examples(model, real, 10**9)
+    x1, y1, lines1 = examples(model, synthetic, args.utterances)
+    x2, y2, lines2 = examples(model, real, 10**9)
     x, y = np.concatenate([x1, x2]), np.concatenate([y1, y2]).astype(np.float64)
-    p = cross_validated(x, y)
+    p = cross_validated(x, y, np.concatenate([lines1, lines2]))
     figures = {}
     for name, part in (("synthetic", slice(0, len(y1))), ("asterisk", slice(len(y1), len(y)))):
         keep = p[part] >= THRESHOLD
