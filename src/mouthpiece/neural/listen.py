@@ -66,8 +66,9 @@ class NeuralListener:
         if drop > 0:
             self._search.forget_before(self._search.first + drop)
             kept = self._kept
+            assert kept.hidden is not None
             self._kept = FrontEndOutput(kept.posteriors[drop:], kept.articulation[drop:], kept.first + drop,
-                                        None if kept.hidden is None else kept.hidden[drop:])  # fmt: skip
+                                        kept.hidden[drop:])  # fmt: skip
 
     def finish(self) -> list[Phone]:
         """The phones of the frames kept, up to the end of all the speech heard."""
