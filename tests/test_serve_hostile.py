@@ -13,11 +13,11 @@ import time
 from collections.abc import Iterator
 from importlib import resources
 
-import av
 import numpy as np
 import pytest
 
 pytest.importorskip("fastapi")
+from encoded_audio import encode  # noqa: E402
 from serving import Server, serve_app  # noqa: E402
 
 from mouthpiece import api  # noqa: E402
@@ -44,16 +44,7 @@ def _flac_of_silence(seconds: float) -> bytes:
     import io
 
     out = io.BytesIO()
-    with av.open(out, "w", format="flac") as container:
-        stream = container.add_stream("flac", rate=16_000, layout="mono")
-        block = np.zeros((1, 16_000), np.int16)
-        for _ in range(int(seconds)):
-            frame = av.AudioFrame.from_ndarray(block, format="s16", layout="mono")
-            frame.sample_rate = 16_000
-            for packet in stream.encode(frame):
-                container.mux(packet)
-        for packet in stream.encode(None):
-            container.mux(packet)
+    encode(out, (np.zeros(16_000, np.int16) for _ in range(int(seconds))), format="flac", codec="flac")
     return out.getvalue()
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import gzip
 import json
 
-import av
 import numpy as np
+from encoded_audio import encode
 
 from mouthpiece.phonetics.tts import tts
 from mouthpiece.vocabulary import VISEMES
@@ -18,15 +18,7 @@ NOT_SAID = "Esta es una frase completamente distinta que dura mucho mas de lo qu
 
 def write_g722(samples: np.ndarray, path) -> None:
     """Raw G.722 at 16 kHz, as the -g722 packages hold their prompts."""
-    with av.open(str(path), "w", format="g722") as out:
-        stream = out.add_stream("g722", rate=16_000, layout="mono")
-        pcm = (np.clip(samples, -1, 1) * 32767).astype(np.int16)[None, :]
-        frame = av.AudioFrame.from_ndarray(pcm, format="s16", layout="mono")
-        frame.sample_rate = 16_000
-        for packet in stream.encode(frame):
-            out.mux(packet)
-        for packet in stream.encode(None):
-            out.mux(packet)
+    encode(path, [(np.clip(samples, -1, 1) * 32767).astype(np.int16)], format="g722", codec="g722")
 
 
 def make_packages(root):
