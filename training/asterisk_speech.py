@@ -9,9 +9,9 @@ decoded by PyAV); the others' own recordings are 8 kHz. Before them the front en
 real voices only in Czech and Dutch (``training.real_speech``), none in English.
 
 Each prompt is aligned to its text and kept or refused exactly as a Fish Fillets line is
-(``real_speech.spans_of`` and ``real_speech.plausible``: the lists hold some texts that
-are not what was said), and refused too where the aligner finds the text unheard and falls
-back to recognizing, then written twice, as heard and degraded, with its chain prefixed
+(``real_speech.aligned_spans``: refused where the aligner finds the text nowhere and falls
+back to recognizing, or the alignment is implausible; the lists hold some texts that are
+not what was said), then written twice, as heard and degraded, with its chain prefixed
 ``real:`` (``train.py --real-share`` weighs Fish Fillets and Asterisk together). Prompts
 whose name sorts into every tenth place are validation.
 
@@ -23,19 +23,17 @@ from __future__ import annotations
 import argparse
 import gzip
 import re
-import warnings
 from collections import Counter
 from pathlib import Path
 
 import numpy as np
 
 from mouthpiece.audio.features import log_mel
-from mouthpiece.phonetics.tts import tts
 from mouthpiece.types import SAMPLE_RATE
 
 from .line_shards import LineShards
 from .make_corpus import DEFAULT_OUT
-from .real_speech import VALIDATION_EVERY, loud_frames, plausible, spans_of
+from .real_speech import VALIDATION_EVERY, aligned_spans
 
 SOUNDS = Path("/usr/share/asterisk/sounds")
 DOCS = Path("/usr/share/doc")
@@ -87,8 +85,6 @@ def read_g722(path: Path) -> np.ndarray:
 
 
 def main(argv: list[str] | None = None) -> None:
-    from mouthpiece.types import Audio
-
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
     parser.add_argument("--sounds", type=Path, default=SOUNDS, help="the packages' recordings")
@@ -114,19 +110,13 @@ def main(argv: list[str] | None = None) -> None:
                 continue
             mel = log_mel(samples)
             try:
-                with warnings.catch_warnings(record=True) as warned:
-                    warnings.simplefilter("always")
-                    spans = spans_of(Audio(samples, SAMPLE_RATE), text, espeak)
+                spans, refusal = aligned_spans(samples, mel, text, espeak)
             except Exception as e:  # a text espeak-ng or the aligner cannot take: that prompt only
                 refused[f"{language}:unalignable"] += 1
                 print(f"skipped {sound}: {e}", flush=True)
                 continue
-            if any("does not match" in str(w.message) for w in warned):  # recognized, not aligned: no labels
-                refused[f"{language}:text not heard"] += 1
-                continue
-            said = sum(p.label != "sil" for p in tts(text, voice=espeak)[1].phones)
-            if not plausible(spans, loud_frames(mel), said):
-                refused[f"{language}:misaligned"] += 1
+            if spans is None:
+                refused[f"{language}:{refusal}"] += 1
                 continue
             split = "val" if i % VALIDATION_EVERY == VALIDATION_EVERY - 1 else "train"
             shards.add(split, samples, spans, f"{language}-{name.replace('/', '-')}", f"asterisk:{folder}", espeak,

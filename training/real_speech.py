@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import re
+import warnings
 from collections import Counter
 from pathlib import Path
 
@@ -34,6 +35,7 @@ from mouthpiece.audio.load import load
 from mouthpiece.errors import InputError
 from mouthpiece.neural.model import FRAME_RATE
 from mouthpiece.phonetics.tts import tts
+from mouthpiece.types import SAMPLE_RATE, Audio
 
 from .labels import frame_targets
 from .line_shards import LineShards
@@ -84,6 +86,24 @@ def spans_of(audio, text: str, language: str) -> list[tuple[float, float, str]]:
     return [(p.start, p.end, p.label) for p in phones.phones]
 
 
+def aligned_spans(
+    samples: np.ndarray, mel: np.ndarray, text: str, language: str
+) -> tuple[list[tuple[float, float, str]] | None, str]:
+    """A line's phones aligned to its ``text`` (16 kHz ``samples``, their log ``mel``), or
+    None and why the line is refused: the aligner found the text nowhere in the speech and
+    recognized phones instead (it warns; the labels would not be the text's), or the
+    alignment is not :func:`plausible`. Exceptions of the aligner pass through."""
+    with warnings.catch_warnings(record=True) as warned:
+        warnings.simplefilter("always")
+        spans = spans_of(Audio(samples, SAMPLE_RATE), text, language)
+    if any("recogniz" in str(w.message) for w in warned):
+        return None, "text not heard"
+    said = sum(p.label != "sil" for p in tts(text, voice=language)[1].phones)
+    if not plausible(spans, loud_frames(mel), said):
+        return None, "misaligned"
+    return spans, ""
+
+
 def plausible(spans: list[tuple[float, float, str]], loud: np.ndarray, phones: int) -> bool:
     """Whether the aligned phones lie where the line is loud: they start with it, end before
     its echo does, cover its loud frames up to their end and are seldom in quiet frames;
@@ -126,17 +146,15 @@ def main(argv: list[str] | None = None) -> None:
             )
         for level, line, sound, text in lines[: args.limit or None]:
             try:
-                audio = load(sound)
-                spans = spans_of(audio, text, language)
+                samples = load(sound).samples.astype(np.float32)
+                mel = log_mel(samples)
+                spans, refusal = aligned_spans(samples, mel, text, language)
             except InputError as e:
                 refused[f"{language}:unreadable"] += 1
                 print(f"skipped {sound}: {e}", flush=True)
                 continue
-            samples = audio.samples.astype(np.float32)
-            mel = log_mel(samples)
-            said = sum(p.label != "sil" for p in tts(text, voice=language)[1].phones)
-            if not plausible(spans, loud_frames(mel), said):
-                refused[f"{language}:misaligned"] += 1
+            if spans is None:
+                refused[f"{language}:{refusal}"] += 1
                 continue
             character = line.split("-")[1] if line.count("-") >= 2 else "?"
             split = "val" if level in validation else "train"
