@@ -24,7 +24,7 @@ import numpy as np
 
 from mouthpiece.neural.closure_check import CHECK_FILE, PP, ClosureCheck, closure_runs, run_features
 from mouthpiece.neural.decode import viterbi
-from mouthpiece.neural.model import DEFAULT_MODEL, FrontEnd, FrontEndOutput, _heads, load_model
+from mouthpiece.neural.model import DEFAULT_MODEL, FrontEnd, load_model
 
 from .data import shard_paths
 
@@ -53,8 +53,7 @@ def examples(model: FrontEnd, shards: list[Path], limit: int) -> tuple[np.ndarra
                 continue
             seen += 1
             features, _ = model.normalize(frames)
-            hidden = model.hidden(features)
-            output = FrontEndOutput(*_heads(hidden, model.weights), 0, hidden)
+            output = model.outputs(features)
             for a, b in closure_runs(viterbi(output.posteriors)):
                 rows.append(run_features(output, a, b))
                 truth.append(bool((labels[max(0, a - WIDEN) : b + WIDEN] == PP).any()))

@@ -27,22 +27,19 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import InputError
-from ..vocabulary import SILENCE, VISEMES
+from ..vocabulary import VISEMES
+from .decode import likeliest_other_than_closure, viseme_runs
 from .model import FrontEnd, FrontEndOutput
 
 CHECK_FILE = Path(__file__).with_name("closure_check.npz")
 TAPS_BEFORE = (-8, -4)  # frames before a run's first whose hidden layer is heard
 TAPS_AFTER = (1, 4, 8, 12)  # frames after a run's last whose hidden layer is heard
-LOOKAHEAD = max(TAPS_AFTER)  # frames past a run the check needs (120 ms)
 PP = VISEMES.index("PP")
-IGNORED = [PP, VISEMES.index(SILENCE)]
 
 
 def closure_runs(path: np.ndarray) -> list[tuple[int, int]]:
     """(first, end) frames of each run of PP in a decoded viseme path."""
-    change = np.flatnonzero(np.diff(path)) + 1
-    starts, ends = np.concatenate([[0], change]), np.concatenate([change, [len(path)]])
-    return [(int(a), int(b)) for a, b in zip(starts, ends) if len(path) and path[a] == PP]
+    return [(a, b) for a, b in viseme_runs(path) if path[a] == PP]
 
 
 def run_features(output: FrontEndOutput, start: int, end: int) -> np.ndarray:
@@ -87,9 +84,7 @@ class ClosureCheck:
         checked = path.copy()
         for (a, b), sure in zip(runs, p):
             if sure < self.threshold:
-                mean = output.posteriors[a:b].mean(0)
-                mean[IGNORED] = -1.0
-                checked[a:b] = int(mean.argmax())
+                checked[a:b] = likeliest_other_than_closure(output.posteriors[a:b])
         return checked
 
     def save(self, path: str | os.PathLike[str]) -> None:
@@ -127,5 +122,4 @@ def shipped_check() -> ClosureCheck:
 def check_for(model: FrontEnd) -> ClosureCheck | None:
     """The shipped check if it was fitted to ``model`` (another front end's closures go unchecked)."""
     check = shipped_check()
-    features = model.config.channels * (1 + len(TAPS_BEFORE) + len(TAPS_AFTER)) + 5
-    return check if check.front_end == model.fingerprint and len(check.weights) == features else None
+    return check if check.front_end == model.fingerprint else None

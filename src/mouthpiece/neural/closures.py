@@ -19,8 +19,8 @@ import numpy as np
 
 from ..motion.rules import PHONE_TO_VISEME
 from ..types import Phone, PhoneTrack
-from ..vocabulary import SILENCE, VISEMES
-from .decode import REPRESENTATIVE_PHONE
+from ..vocabulary import VISEMES
+from .decode import REPRESENTATIVE_PHONE, likeliest_other_than_closure
 from .model import FRAME_CENTRE_S, FRAME_RATE, FrontEndOutput
 
 MIN_CLOSURE = 0.1  # the closure head's value a bilabial needs somewhere near it
@@ -41,7 +41,6 @@ def heard_closures_only(track: PhoneTrack, heard: FrontEndOutput) -> PhoneTrack:
     frames = len(heard.closure)
     if not frames:
         return track
-    ignored = [VISEMES.index("PP"), VISEMES.index(SILENCE)]
 
     def rows(start: float, end: float) -> slice:
         first = int(np.floor((start - FRAME_CENTRE_S) * FRAME_RATE)) - heard.first
@@ -60,9 +59,8 @@ def heard_closures_only(track: PhoneTrack, heard: FrontEndOutput) -> PhoneTrack:
         near = rows(phones[i].start - MARGIN_S, phones[j].end + MARGIN_S)
         if near.stop > near.start and heard.closure[near].max() < MIN_CLOSURE:
             inside = rows(phones[i].start, phones[j].end)
-            mean = heard.posteriors[inside if inside.stop > inside.start else near].mean(0)
-            mean[ignored] = -1.0
-            label = REPRESENTATIVE_PHONE[VISEMES[int(mean.argmax())]]
+            there = heard.posteriors[inside if inside.stop > inside.start else near]
+            label = REPRESENTATIVE_PHONE[VISEMES[likeliest_other_than_closure(there)]]
             phones[i : j + 1] = [Phone(p.start, p.end, label, p.score) for p in phones[i : j + 1]]
         i = j + 1
     return PhoneTrack(tuple(phones), track.duration, track.words)

@@ -12,17 +12,22 @@ the last ends at the audio's end.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from ..errors import InputError
 from ..types import Audio, Phone, PhoneTrack
-from ..vocabulary import VISEMES
-from .closure_check import ClosureCheck, check_for
+from ..vocabulary import SILENCE, VISEMES
 from .model import FRAME_CENTRE_S, FRAME_RATE, FrontEnd, FrontEndOutput, default_model, run
 
 MIN_FRAMES = 3  # frames (30 ms), shortest viseme the decoder emits
 SWITCH_PENALTY = 2.0  # nats, cost of changing viseme
 FLOOR = 1e-5  # smallest posterior used, so that log(0) never decides
+NOT_OPEN = [VISEMES.index("PP"), VISEMES.index(SILENCE)]  # what a doubted closure may not become
+
+if TYPE_CHECKING:
+    from .closure_check import ClosureCheck
 
 # The ARPAbet phone that stands for each viseme (the motion stage maps it back).
 REPRESENTATIVE_PHONE: dict[str, str] = {
@@ -176,18 +181,30 @@ def decode_phones(
     return PhoneTrack(tuple(phones), duration)
 
 
+def viseme_runs(path: np.ndarray) -> list[tuple[int, int]]:
+    """(first, end) frames of each run of one viseme in a decoded ``path``."""
+    change = np.flatnonzero(np.diff(path)) + 1
+    starts, ends = np.concatenate([[0], change]), np.concatenate([change, [len(path)]])
+    return [(int(a), int(b)) for a, b in zip(starts, ends)] if len(path) else []
+
+
+def likeliest_other_than_closure(posteriors: np.ndarray) -> int:
+    """The viseme most likely over frames of ``posteriors`` [T, V], PP and silence aside:
+    what a closure taken back becomes."""
+    mean = posteriors.mean(0)
+    mean[NOT_OPEN] = -1.0
+    return int(mean.argmax())
+
+
 def phones_of(path: np.ndarray, posteriors: np.ndarray, *, first: int, end: float) -> list[Phone]:
     """One phone per viseme run of ``path`` (the best viseme per frame of ``posteriors``,
     frames ``first`` on), in seconds from the recording's start, scored by the run's mean
     posterior; the last phone ends at ``end`` seconds."""
-    change = np.flatnonzero(np.diff(path)) + 1
-    starts = np.concatenate([[0], change])
-    ends = np.concatenate([change, [len(path)]])
     phones = []
-    for a, b in zip(starts, ends):
+    for a, b in viseme_runs(path):
         t0 = 0.0 if first + a == 0 else max(0.0, min(end, FRAME_CENTRE_S + (first + a - 0.5) / FRAME_RATE))
         t1 = end if b == len(path) else min(end, FRAME_CENTRE_S + (first + b - 0.5) / FRAME_RATE)
-        if t1 <= t0 or len(path) == 0:
+        if t1 <= t0:
             continue
         score = float(np.clip(posteriors[a:b, path[a]].mean(), 0.0, 1.0))
         phones.append(Phone(t0, t1, REPRESENTATIVE_PHONE[VISEMES[path[a]]], score))
@@ -218,6 +235,8 @@ def recognize(audio: Audio, *, model: FrontEnd | None = None) -> tuple[PhoneTrac
     >>> [p.label for p in phones.phones], out.openness.shape
     (['sil'], (48,))
     """
+    from .closure_check import check_for  # it reads this module's runs
+
     model = model or default_model()
     output = run(audio, model=model)
     return decode_phones(output, duration=audio.duration, check=check_for(model)), output

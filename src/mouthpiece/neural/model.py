@@ -143,6 +143,11 @@ class FrontEnd:
         """Viseme posteriors [T, 15] and articulation [T, 3] of normalised features [T, 2 * n_mels]."""
         return _heads(self.hidden(features), self.weights)
 
+    def outputs(self, features: np.ndarray) -> FrontEndOutput:
+        """Posteriors, articulation and the last hidden layer of a recording's normalised features."""
+        hidden = self.hidden(features)
+        return FrontEndOutput(*_heads(hidden, self.weights), 0, hidden)
+
     def hidden(self, features: np.ndarray) -> np.ndarray:
         """The last hidden layer [T, channels] of normalised features [T, 2 * n_mels]."""
         cfg, w = self.config, self.weights
@@ -287,9 +292,7 @@ def run(audio: Audio | np.ndarray, *, model: FrontEnd | None = None) -> FrontEnd
     features, _ = model.normalize(log_mel(samples))
     if len(features) == 0:
         return _empty(model, 0)
-    hidden = model.hidden(features)
-    post, art = _heads(hidden, model.weights)
-    return FrontEndOutput(post, art, 0, hidden)
+    return model.outputs(features)
 
 
 def _samples(audio: Audio | np.ndarray) -> np.ndarray:
