@@ -370,6 +370,43 @@ def leave_one_speaker_out(
     return LeaveOneSpeakerOut(scores=ordered, speakers={c.name: c.speaker for c in clips})
 
 
+@dataclass(frozen=True)
+class PairedDifference:
+    """One path's score minus another's, clip by clip, over the clips both scored."""
+
+    mean: float  # mean over those clips
+    low: float  # 95 % interval of the mean, speakers resampled
+    high: float
+    clips: int
+    speakers: int
+
+
+def paired_difference(
+    base: dict[str, float], other: dict[str, float], speakers: dict[str, str], *, draws: int = 10_000, seed: int = 0
+) -> PairedDifference:
+    """``other - base`` (clip name -> score each), with a bootstrap interval that resamples
+    speakers, not clips: one speaker's clips are not independent evidence. Clips missing
+    from either side or scored NaN are left out.
+
+    >>> speakers = {"a": "x", "b": "x", "c": "y"}
+    >>> d = paired_difference({"a": 0.5, "b": 0.4, "c": 0.3}, {"a": 0.6, "b": 0.5, "c": 0.2}, speakers)
+    >>> round(d.mean, 3), d.clips, d.speakers, d.low <= d.mean <= d.high
+    (0.033, 3, 2, True)
+    """
+    names = [n for n in base if n in other and not np.isnan(base[n]) and not np.isnan(other[n])]
+    if not names:
+        return PairedDifference(float("nan"), float("nan"), float("nan"), 0, 0)
+    by_speaker: dict[str, list[float]] = {}
+    for name in names:
+        by_speaker.setdefault(speakers[name], []).append(other[name] - base[name])
+    sums = np.array([sum(v) for v in by_speaker.values()])
+    counts = np.array([len(v) for v in by_speaker.values()])
+    drawn = np.random.default_rng(seed).integers(0, len(sums), (draws, len(sums)))
+    means = sums[drawn].sum(1) / counts[drawn].sum(1)
+    low, high = np.percentile(means, [2.5, 97.5])
+    return PairedDifference(float(sums.sum() / counts.sum()), float(low), float(high), len(names), len(sums))
+
+
 def control_pairs(items: Sequence[Any]) -> list[tuple[Any, Any]]:
     """Each item with the next one (the last with the first): whose prediction meets whose mouth
     in the chance-level control. Fewer than two items give no pairs."""

@@ -35,11 +35,13 @@ A JawOpen curve at 60 fps is averaged over each video frame's interval; see
 r0 (Pearson r at lag 0) and the best lag in +-10 frames with its r (a positive lag: the
 prediction runs late); the summary gives their means, the median best lag, the mean r
 at a lag fitted leave-one-speaker-out (the median best lag of the other speakers' clips),
-and the control: each clip's prediction against the next clip's mouth (chance, ~0).
+and the control: each clip's prediction against the next clip's mouth (chance, ~0). Every
+path run beside ``default`` is then compared with it clip by clip: the mean difference of
+r0 and its 95 % interval, resampling speakers (``real_footage.paired_difference``).
 
 The jaw's opening filter (``mouthpiece.motion.opening``) was fitted on these very clips,
 so every in-process path scores each clip with the filter fitted on the *other* speakers
-(``training/fit_opening.py``, leave-one-speaker-out); ``--shipped`` uses the shipped
+(``held_out_opening``, leave-one-speaker-out); ``--shipped`` uses the shipped
 filter instead (a figure of memory, not skill). The live path's server is started with
 the held-out filter of each speaker in turn (``MOUTHPIECE_OPENING_MODEL``).
 
@@ -51,7 +53,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import io
 import json
 import os
@@ -63,7 +64,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import held_out_opening
 import numpy as np
+from held_out_opening import held_out, held_out_file
 from real_footage import (
     MAX_LAG,
     Clip,
@@ -77,6 +80,7 @@ from real_footage import (
     load_clip_audio,
     measure_mouth,
     observe_mouth,
+    paired_difference,
     pearson_at_lag,
     read_tsv_cues,
     spoken_in,
@@ -87,8 +91,6 @@ from mouthpiece.live import LiveAnimator
 from mouthpiece.motion import opening
 from mouthpiece.types import SAMPLE_RATE, Animation, Audio
 from mouthpiece.vocabulary import CHANNELS
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # for training.fit_opening
 
 LIVE_FPS = 60.0  # frames/s the server streams at unless told otherwise
 LIVE_OPTIONS = {"chunk_ms": 20.0, "lookahead_ms": 60.0, "max_lookahead_ms": 140.0}  # stream.py's defaults
@@ -320,6 +322,23 @@ def _summary_line(s: dict[str, Any]) -> str:
             f"control r0 {s['control_mean_r0']:+.3f} ({s['seconds']:.0f} s)")  # fmt: skip
 
 
+def print_paired(results: dict[str, Any]) -> None:
+    """Each path's r0 minus the default path's on the same clips, with its 95 % interval
+    (speakers resampled): whether a difference of means is more than chance."""
+
+    def scores(name: str) -> dict[str, float]:
+        return {r["clip"]: r["r0"] for r in results[name]["clips"] if "r0" in r}
+
+    base = scores("default")
+    speakers = {r["clip"]: r["speaker"] for r in results["default"]["clips"]}
+    print("paired against default (r0 minus default's on the same clips; 95 % interval, speakers resampled)")
+    for name in results:
+        if name != "default":
+            d = paired_difference(base, scores(name), speakers)
+            interval = f"[{d.low:+.3f}, {d.high:+.3f}]"
+            print(f"  {name:15} {d.mean:+.3f} {interval} over {d.clips} clips, {d.speakers} speakers")
+
+
 def observe_all(clips: list[Clip]) -> dict[str, ObservedMouth]:
     """Every clip's mouth (cached), printing what was seen."""
     print(f"{'clip':32} {'speaker':20} {'language':8} {'fps':>4} {'frames':>6} {'face':>5} {'text':>4}")
@@ -357,36 +376,6 @@ def parse_paths(text: str) -> list[str]:
     return list(dict.fromkeys(names))
 
 
-_HELD_OUT: dict[str, Any] = {}
-
-
-def held_out(clip: Clip) -> Any:
-    """A context in which the opening filter is the one fitted without ``clip``'s speaker."""
-    if _HELD_OUT.get("shipped"):
-        return contextlib.nullcontext()
-    if "data" not in _HELD_OUT:
-        from training import fit_opening
-
-        prior = fit_opening.mel_prior()
-        _HELD_OUT.update(fit=fit_opening.fit, prior=prior, data=fit_opening.examples("words", prior), models={})
-    models = _HELD_OUT["models"]
-    if clip.speaker not in models:
-        train = [e for e in _HELD_OUT["data"] if e.clip.speaker != clip.speaker]
-        models[clip.speaker] = _HELD_OUT["fit"](train, _HELD_OUT["prior"])
-    return opening.using(models[clip.speaker])
-
-
-def held_out_file(clip: Clip, folder: Path) -> Path | None:
-    """The held-out filter of ``clip``'s speaker as a file (for a server), or None with ``--shipped``."""
-    if _HELD_OUT.get("shipped"):
-        return None
-    with held_out(clip):
-        path = folder / f"opening-without-{clip.speaker}.npz"
-        if not path.exists():
-            opening.model().save(path)
-    return path
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--paths", type=parse_paths, default=list(FAST_PATHS),
@@ -395,7 +384,7 @@ def main() -> None:
     parser.add_argument("--json", type=Path, help="write every per-clip number and the summaries here")
     parser.add_argument("--shipped", action="store_true", help="score with the shipped opening filter (not held out)")
     args = parser.parse_args()
-    _HELD_OUT["shipped"] = args.shipped
+    held_out_opening.SHIPPED = args.shipped
     clips = list_clips()
     if args.clips:
         wanted = [s.strip() for s in args.clips.split(",") if s.strip()]
@@ -415,6 +404,8 @@ def main() -> None:
     print("\nsummary (mean over clips; lag > 0: the prediction runs late)")
     for name, result in results.items():
         print(f"  {name:12} {_summary_line(result['summary'])}")
+    if "default" in results:
+        print_paired(results)
     if "style" in results and "default" in results:
         styled = {r["clip"]: r["r0"] for r in results["style"]["clips"] if "r0" in r}
         generic = {r["clip"]: r["r0"] for r in results["default"]["clips"] if r["clip"] in styled}

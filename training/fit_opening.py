@@ -16,6 +16,8 @@ all of them and written, with those figures in its card, to ``motion/opening.npz
 from __future__ import annotations
 
 import argparse
+import functools
+import hashlib
 import json
 import pickle
 import sys
@@ -28,6 +30,7 @@ from mouthpiece import api
 from mouthpiece import audio as audio_stage
 from mouthpiece.audio.features import log_mel
 from mouthpiece.motion import opening
+from mouthpiece.neural.closure_check import CHECK_FILE
 from mouthpiece.neural.model import default_model
 from mouthpiece.types import Animation, Audio
 
@@ -61,7 +64,7 @@ class Example:
 
 def phonetic_animation(clip: Clip, audio: Audio, recognizer: str) -> Animation:
     """The clip's animation without the filter (its phones cached: recognition is the slow part)."""
-    path = CACHE / f"{clip.name}.{recognizer}.pkl"
+    path = CACHE / f"{clip.name}.{recognizer}.{_recognition_key()}.pkl"
     if path.exists():
         phones = pickle.loads(path.read_bytes())
     else:
@@ -70,6 +73,16 @@ def phonetic_animation(clip: Clip, audio: Audio, recognizer: str) -> Animation:
         path.write_bytes(pickle.dumps(phones))
     loudness = audio_stage.loudness(audio, fps=opening.FEATURE_RATE)  # without the heard frames: no filter
     return api.to_animation(phones, fps=opening.FEATURE_RATE, loudness_db=loudness)
+
+
+@functools.cache
+def _recognition_key() -> str:
+    """12 hex digits that change with what recognition depends on besides the clip: the
+    learned front end (the neural recognizer is it; the word recognizer's closures are
+    checked against it) and the closure check. Phones cached under another key are stale."""
+    digest = hashlib.sha256(default_model().fingerprint.encode())
+    digest.update(CHECK_FILE.read_bytes())
+    return digest.hexdigest()[:12]
 
 
 def examples(recognizer: str, prior: np.ndarray) -> list[Example]:
