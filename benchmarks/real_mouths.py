@@ -322,19 +322,20 @@ def _summary_line(s: dict[str, Any]) -> str:
             f"control r0 {s['control_mean_r0']:+.3f} ({s['seconds']:.0f} s)")  # fmt: skip
 
 
+def r0_by_clip(result: dict[str, Any]) -> dict[str, float]:
+    """A scored path's r0 per clip (clips that failed left out)."""
+    return {r["clip"]: r["r0"] for r in result["clips"] if "r0" in r}
+
+
 def print_paired(results: dict[str, Any]) -> None:
     """Each path's r0 minus the default path's on the same clips, with its 95 % interval
     (speakers resampled): whether a difference of means is more than chance."""
-
-    def scores(name: str) -> dict[str, float]:
-        return {r["clip"]: r["r0"] for r in results[name]["clips"] if "r0" in r}
-
-    base = scores("default")
+    base = r0_by_clip(results["default"])
     speakers = {r["clip"]: r["speaker"] for r in results["default"]["clips"]}
     print("paired against default (r0 minus default's on the same clips; 95 % interval, speakers resampled)")
     for name in results:
         if name != "default":
-            d = paired_difference(base, scores(name), speakers)
+            d = paired_difference(base, r0_by_clip(results[name]), speakers)
             interval = f"[{d.low:+.3f}, {d.high:+.3f}]"
             print(f"  {name:15} {d.mean:+.3f} {interval} over {d.clips} clips, {d.speakers} speakers")
 
@@ -407,8 +408,8 @@ def main() -> None:
     if "default" in results:
         print_paired(results)
     if "style" in results and "default" in results:
-        styled = {r["clip"]: r["r0"] for r in results["style"]["clips"] if "r0" in r}
-        generic = {r["clip"]: r["r0"] for r in results["default"]["clips"] if r["clip"] in styled}
+        styled = r0_by_clip(results["style"])
+        generic = {c: r0 for c, r0 in r0_by_clip(results["default"]).items() if c in styled}
         if generic:
             a, b = _mean(list(generic.values())), _mean([styled[c] for c in generic])
             print(f"  style vs generic on the {len(generic)} clips of speakers with several: mean r0 {a:.3f} -> "
